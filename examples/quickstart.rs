@@ -1,0 +1,218 @@
+//! The whole consent flow on a new ledger: a hospital, a patient, two providers, an insurer and a privacy
+//! officer. Run with `cargo run --example quickstart`.
+
+use healthchain::hash::commitment;
+use healthchain::keys::random_salt;
+use healthchain::*;
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("quickstart failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // 2026-11-23 09:00 UTC; the ledger reads time only from this injected clock.
+    let clock = ManualClock::new(1_795_424_400_000);
+    let hospital = SigningKey::generate()?;
+    let mut ledger = Ledger::create(
+        MemoryStore::new(),
+        Box::new(clock.clone()),
+        &LedgerSettings::new("st-mary-hospital"),
+        &[&hospital],
+    )?;
+    say(&clock, &format!("created ledger {} with one sealing authority", short(&ledger.chain().to_string())));
+
+    let keys: Vec<SigningKey> = (0..5).map(|_| SigningKey::generate()).collect::<Result<_, _>>()?;
+    let [patient_key, provider_a_key, provider_b_key, insurer_key, officer_key] = &keys[..] else {
+        return Err("five keys expected".into());
+    };
+    let patient = ledger.register(&hospital, patient_key, Role::Patient)?;
+    let provider_a = ledger.register(&hospital, provider_a_key, Role::Provider)?;
+    let provider_b = ledger.register(&hospital, provider_b_key, Role::Provider)?;
+    let insurer = ledger.register(&hospital, insurer_key, Role::Insurer)?;
+    let _officer = ledger.register(&hospital, officer_key, Role::Auditor)?;
+    let block = ledger.seal(&[&hospital])?;
+    say(
+        &clock,
+        &format!("registered patient, providers A and B, insurer, privacy officer (block {})", block.header.height),
+    );
+
+    // The patient grants provider A labs and medications for treatment, for 30 days.
+    let now = clock.now_ms();
+    let labs_and_meds = ConsentGrant {
+        patient,
+        grantee: Grantee::Actor(provider_a),
+        effect: Effect::Permit,
+        sections: CodeSet::parse(["labs", "medications"])?,
+        purposes: CodeSet::parse(["TREAT"])?,
+        actions: Actions::READ,
+        window: Window { not_before: now, not_after: Some(now + 30 * DAY_MS) },
+    };
+    let granted = ledger.grant_consent(patient_key, labs_and_meds.clone())?;
+    say(&clock, &format!("provider A granted labs+medications for TREAT until {}", date(granted.until)));
+
+    match ledger.grant_consent(patient_key, labs_and_meds) {
+        Err(LedgerError::Tx(TxError::AlreadyHasAccess { existing, until })) => say(
+            &clock,
+            &format!(
+                "same grant again refused: already has access (consent {}, until {})",
+                short(&existing.to_string()),
+                date(until)
+            ),
+        ),
+        other => return Err(format!("expected already-has-access, got {other:?}").into()),
+    }
+
+    let billing = ConsentGrant {
+        patient,
+        grantee: Grantee::Actor(insurer),
+        effect: Effect::Permit,
+        sections: CodeSet::parse(["billing"])?,
+        purposes: CodeSet::parse(["HPAYMT"])?,
+        actions: Actions::READ,
+        window: Window { not_before: now, not_after: None },
+    };
+    let insurer_grant = ledger.grant_consent(patient_key, billing)?;
+    say(
+        &clock,
+        &format!(
+            "insurer granted billing for HPAYMT only, until revoked ({})",
+            short(&insurer_grant.consent.to_string())
+        ),
+    );
+    ledger.seal(&[&hospital])?;
+
+    clock.advance(60 * 60 * 1000);
+    let ask = |requester, section: &str, purpose: &str| -> Result<CheckRequest, CodeError> {
+        Ok(CheckRequest {
+            patient,
+            requester,
+            section: Code::new(section)?,
+            purpose: Code::new(purpose)?,
+            action: Action::Read,
+            at: clock.now_ms(),
+        })
+    };
+    say(&clock, &format!("may provider B read labs for TREAT? {}", ledger.check(&ask(provider_b, "labs", "TREAT")?)?));
+    say(
+        &clock,
+        &format!("may the insurer read billing for HPAYMT? {}", ledger.check(&ask(insurer, "billing", "HPAYMT")?)?),
+    );
+    say(&clock, &format!("may the insurer read labs for HPAYMT? {}", ledger.check(&ask(insurer, "labs", "HPAYMT")?)?));
+
+    // Provider A reads labs: the access is recorded with the basis the engine gives.
+    let request = ask(provider_a, "labs", "TREAT")?;
+    let decision = ledger.check(&request)?;
+    let basis = decision.access_basis().ok_or("provider A should be permitted")?;
+    ledger.record_access(provider_a_key, access(&request, basis))?;
+    say(&clock, &format!("provider A read labs: {decision}"));
+    ledger.seal(&[&hospital])?;
+
+    clock.advance(DAY_MS);
+    ledger.revoke_consent(patient_key, granted.consent)?;
+    ledger.seal(&[&hospital])?;
+    say(
+        &clock,
+        &format!("patient revoked provider A's consent; now: {}", ledger.check(&ask(provider_a, "labs", "TREAT")?)?),
+    );
+
+    // Emergency: provider B breaks the glass; the justification stays off the ledger, committed by hash.
+    clock.advance(2 * 60 * 60 * 1000);
+    let request = ask(provider_b, "medications", "ETREAT")?;
+    let decision = ledger.check(&request)?;
+    let salt = random_salt()?;
+    let justification = commitment(&salt, b"unconscious on arrival, allergy check before anaesthesia");
+    let basis = AccessBasis::BreakGlass { reason: Code::new("unconscious")?, justification };
+    let emergency = ledger.record_access(provider_b_key, access(&request, basis))?;
+    say(&clock, &format!("provider B read medications for ETREAT: {decision}"));
+    ledger.seal(&[&hospital])?;
+
+    clock.advance(DAY_MS);
+    ledger.review_break_glass(officer_key, emergency, true)?;
+    ledger.seal(&[&hospital])?;
+    say(&clock, "privacy officer reviewed the break-glass access: justified");
+
+    println!("\naccess report for the patient (who accessed my record):");
+    for entry in ledger.access_history(&patient) {
+        let who = ledger.actor(&entry.accessor).map_or("unknown", |a| a.role.name());
+        let basis = match &entry.access.basis {
+            AccessBasis::Owner => "owner".to_owned(),
+            AccessBasis::Delegate(id) => format!("delegation {}", short(&id.to_string())),
+            AccessBasis::Consents(ids) => format!(
+                "consent {}",
+                ids.iter().map(|i| short(&i.to_string()).to_owned()).collect::<Vec<_>>().join(",")
+            ),
+            AccessBasis::BreakGlass { reason, .. } => format!("BREAK-GLASS ({reason})"),
+        };
+        let review = match entry.review {
+            Some(r) => format!(", reviewed: {}", if r.justified { "justified" } else { "NOT justified" }),
+            None if matches!(entry.access.basis, AccessBasis::BreakGlass { .. }) => ", review pending".to_owned(),
+            None => String::new(),
+        };
+        println!(
+            "  {}  {} {} {} {} for {} on {}{}",
+            date(Some(entry.access.at)),
+            who,
+            short(&entry.accessor.to_string()),
+            entry.access.action.name(),
+            entry.access.section,
+            entry.access.purpose,
+            basis,
+            review
+        );
+    }
+
+    let report = ledger.verify();
+    println!(
+        "\nfull verification: {} ({} blocks, {} transactions, tree root {})",
+        if report.is_valid() { "VALID" } else { "INVALID" },
+        report.blocks,
+        report.transactions,
+        short(&report.tree_root.to_hex())
+    );
+    if let Some(failure) = report.failure {
+        return Err(failure.into());
+    }
+    Ok(())
+}
+
+fn access(request: &CheckRequest, basis: AccessBasis) -> RecordAccess {
+    RecordAccess {
+        patient: request.patient,
+        section: request.section.clone(),
+        purpose: request.purpose.clone(),
+        action: request.action,
+        at: request.at,
+        basis,
+    }
+}
+
+fn say(clock: &ManualClock, line: &str) {
+    println!("[{}] {line}", date(Some(clock.now_ms())));
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of a time in ms since the Unix epoch (Hinnant's civil-from-days).
+fn date(ms: Option<u64>) -> String {
+    let Some(ms) = ms else { return "revocation".to_owned() };
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
+}

@@ -1,0 +1,168 @@
+//! The consent engine: "may X do A on section S of patient P, for purpose U, at time T?" (DESIGN.md §5).
+//! Deterministic: time is an input; the answer depends only on the ledger view and the request.
+
+use crate::codes::{Action, Code, EMERGENCY_PURPOSES, Role};
+use crate::error::CheckError;
+use crate::ids::{ActorId, ConsentId, DelegationId};
+use crate::state::View;
+use crate::tx::{AccessBasis, Effect, Grantee, Scopes};
+
+/// A consent question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckRequest {
+    /// Whose record.
+    pub patient: ActorId,
+    /// Who asks.
+    pub requester: ActorId,
+    /// Which section.
+    pub section: Code,
+    /// For what purpose of use.
+    pub purpose: Code,
+    /// Read or write.
+    pub action: Action,
+    /// At what instant (ms since the Unix epoch).
+    pub at: u64,
+}
+
+/// Why an access is permitted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PermitBasis {
+    /// The requester is the patient.
+    Owner,
+    /// The requester is the patient's delegate with read scope (the lowest such delegation id).
+    Delegate(DelegationId),
+    /// These permit rules match (all of them, sorted by id).
+    Consents(Vec<ConsentId>),
+}
+
+/// Why an access is denied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DenyReason {
+    /// These deny rules match (all of them, sorted by id); deny overrides permit.
+    DenyRules(Vec<ConsentId>),
+    /// No rule permits it (denied by default).
+    NoConsent,
+    /// The patient's data was erased.
+    PatientErased,
+    /// The requester was deactivated before the instant asked about.
+    RequesterDeactivated,
+}
+
+/// The engine's answer, with its basis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Permitted.
+    Permit(PermitBasis),
+    /// Permitted as an emergency: must be recorded with a reason and is flagged for review.
+    BreakGlass,
+    /// Denied.
+    Deny(DenyReason),
+}
+
+impl Decision {
+    /// Whether the access may happen (permit or break-glass).
+    pub fn is_permitted(&self) -> bool {
+        !matches!(self, Decision::Deny(_))
+    }
+
+    /// The basis a RecordAccess must name for a permit; `None` for break-glass (which needs a reason and a
+    /// justification commitment) and for denials.
+    pub fn access_basis(&self) -> Option<AccessBasis> {
+        match self {
+            Decision::Permit(PermitBasis::Owner) => Some(AccessBasis::Owner),
+            Decision::Permit(PermitBasis::Delegate(id)) => Some(AccessBasis::Delegate(*id)),
+            Decision::Permit(PermitBasis::Consents(ids)) => Some(AccessBasis::Consents(ids.clone())),
+            Decision::BreakGlass | Decision::Deny(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |ids: &[ConsentId]| ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        match self {
+            Decision::Permit(PermitBasis::Owner) => write!(f, "permit (owner)"),
+            Decision::Permit(PermitBasis::Delegate(id)) => write!(f, "permit (delegation {id})"),
+            Decision::Permit(PermitBasis::Consents(ids)) => write!(f, "permit (consents {})", list(ids)),
+            Decision::BreakGlass => write!(f, "break-glass (emergency, to be reviewed)"),
+            Decision::Deny(DenyReason::DenyRules(ids)) => write!(f, "deny (deny rules {})", list(ids)),
+            Decision::Deny(DenyReason::NoConsent) => write!(f, "deny (no consent)"),
+            Decision::Deny(DenyReason::PatientErased) => write!(f, "deny (patient erased)"),
+            Decision::Deny(DenyReason::RequesterDeactivated) => write!(f, "deny (requester deactivated)"),
+        }
+    }
+}
+
+/// Evaluates `request` on `view`, following DESIGN.md §5 step by step.
+pub fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, CheckError> {
+    if request.section.is_wildcard() || request.purpose.is_wildcard() {
+        return Err(CheckError::WildcardInRequest);
+    }
+    // 1. Unknown patient or requester is an error; an erased patient is denied.
+    let patient = view.actor(&request.patient).filter(|a| a.role == Role::Patient).ok_or(CheckError::InvalidPatient)?;
+    let requester = view.actor(&request.requester).ok_or(CheckError::UnknownActor)?;
+    let index = view.patient(&patient.id);
+    if index.erased.is_some() {
+        return Ok(Decision::Deny(DenyReason::PatientErased));
+    }
+    if requester.deactivated.is_some_and(|d| request.at >= d.time) {
+        return Ok(Decision::Deny(DenyReason::RequesterDeactivated));
+    }
+    // 2. The patient themself, or an active delegate with read scope.
+    if requester.id == patient.id {
+        return Ok(Decision::Permit(PermitBasis::Owner));
+    }
+    let delegate = index
+        .delegations
+        .iter()
+        .filter_map(|id| view.delegation(id))
+        .filter(|d| {
+            d.grant.delegate == requester.id
+                && d.grant.scopes.includes(Scopes::READ)
+                && d.grant.window.contains(request.at)
+                && d.revoked.is_none_or(|r| request.at < r.time)
+        })
+        .map(|d| d.id)
+        .min();
+    if let Some(id) = delegate {
+        return Ok(Decision::Permit(PermitBasis::Delegate(id)));
+    }
+    // 3. The rules in force at `at` that match the requester, section, purpose and action.
+    let mut permits = Vec::new();
+    let mut denies = Vec::new();
+    for consent in index.consents.iter().filter_map(|id| view.consent(id)) {
+        let rule = &consent.grant;
+        let grantee_matches = match rule.grantee {
+            Grantee::Actor(id) => id == requester.id,
+            Grantee::Role(role) => role == requester.role,
+        };
+        let in_force = rule.window.contains(request.at) && consent.revoked.is_none_or(|r| request.at < r.time);
+        if grantee_matches
+            && in_force
+            && rule.sections.matches(&request.section)
+            && rule.purposes.matches(&request.purpose)
+            && rule.actions.contains(request.action)
+        {
+            match rule.effect {
+                Effect::Permit => permits.push(consent.id),
+                Effect::Deny => denies.push(consent.id),
+            }
+        }
+    }
+    permits.sort();
+    denies.sort();
+    // 6 (applied before 4, as it overrides denies): emergency treatment by an active provider.
+    let emergency = EMERGENCY_PURPOSES.contains(&request.purpose.as_str())
+        && requester.role == Role::Provider
+        && view.policy().break_glass_allowed;
+    // 4. Deny overrides permit (but not break-glass).
+    if !denies.is_empty() {
+        return Ok(if emergency { Decision::BreakGlass } else { Decision::Deny(DenyReason::DenyRules(denies)) });
+    }
+    // 5. Any permit.
+    if !permits.is_empty() {
+        return Ok(Decision::Permit(PermitBasis::Consents(permits)));
+    }
+    // 6. Break-glass, 7. no consent.
+    Ok(if emergency { Decision::BreakGlass } else { Decision::Deny(DenyReason::NoConsent) })
+}

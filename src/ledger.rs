@@ -1,0 +1,496 @@
+//! The ledger API: create a ledger, build, sign and submit transactions, seal blocks, query state and
+//! verify everything from genesis.
+//!
+//! Submitted transactions are validated at once against the state including earlier submissions, and
+//! become durable when a block holding them is sealed and appended to the store.
+
+use crate::block::{Block, BlockHeader, MAX_TX_LEN, MAX_TXS_PER_BLOCK, Seal};
+use crate::clock::Clock;
+use crate::codec::{Decode, Encode};
+use crate::codes::Role;
+use crate::consent::{CheckRequest, Decision};
+use crate::error::{CheckError, TxError};
+use crate::ids::{AccessId, ActorId, ConsentId, DelegationId, TxId};
+use crate::keys::{KeyError, PublicKey, SigningKey};
+use crate::merkle::{MerkleTree, leaf_hash};
+use crate::replay::{Replayer, VerifyFailure, VerifyReport, verify_blocks};
+use crate::state::{Access, Actor, Consent, Delegation, Position, State, View};
+use crate::store::{Store, StoreError};
+use crate::tx::{
+    ConsentGrant, DelegationGrant, Genesis, GenesisParams, Payload, Policy, RecordAccess, RegisterActor, RotateKey,
+    SignedTx, TxBody,
+};
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The transaction was refused; nothing changed.
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    /// A consent question could not be answered.
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    /// The store failed; the ledger is poisoned until reopened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A key could not be made.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The store's content does not verify.
+    #[error("ledger does not verify: {0}")]
+    Corrupt(VerifyFailure),
+    /// An earlier store failure left the in-memory state ahead of the store; reopen the ledger.
+    #[error("ledger is poisoned by an earlier store failure; reopen it")]
+    Poisoned,
+    /// `create` on a store that already holds blocks, or `open` on an empty one.
+    #[error("store is {}", if *.0 { "not empty" } else { "empty" })]
+    StoreState(bool),
+    /// `seal` with no transaction waiting.
+    #[error("no transaction to seal")]
+    NothingToSeal,
+    /// The block being built is full; seal it first.
+    #[error("block is full ({MAX_TXS_PER_BLOCK} transactions); seal it first")]
+    BlockFull,
+    /// A key given to sign or seal belongs to no registered actor (or not to an active authority).
+    #[error("key belongs to no {0}")]
+    UnknownKey(&'static str),
+    /// Fewer sealing keys than the seal threshold.
+    #[error("{have} sealing keys, {need} required")]
+    NotEnoughSealers {
+        /// Distinct active authorities among the keys given.
+        have: usize,
+        /// The threshold.
+        need: usize,
+    },
+    /// Invalid ledger settings.
+    #[error("invalid ledger settings: {0}")]
+    InvalidSettings(&'static str),
+}
+
+/// Settings of a new ledger.
+#[derive(Clone, Debug)]
+pub struct LedgerSettings {
+    /// A network name (printable ASCII, 1–64 bytes; never patient data).
+    pub name: String,
+    /// How many authorities must seal each block.
+    pub seal_threshold: u8,
+    /// The network policy.
+    pub policy: Policy,
+}
+
+impl LedgerSettings {
+    /// One-authority settings with the default policy.
+    pub fn new(name: &str) -> Self {
+        Self { name: name.to_owned(), seal_threshold: 1, policy: Policy::default() }
+    }
+}
+
+/// A successful grant: the consent id and when it ends (`None` = until revoked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Granted {
+    /// The new consent's id.
+    pub consent: ConsentId,
+    /// First instant after the consent (ms), if bounded.
+    pub until: Option<u64>,
+}
+
+/// What sealing produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedBlock {
+    /// The header.
+    pub header: BlockHeader,
+    /// Its hash.
+    pub hash: crate::ids::BlockHash,
+}
+
+/// A ledger on a store.
+pub struct Ledger<S: Store> {
+    store: S,
+    clock: Box<dyn Clock>,
+    replayer: Replayer,
+    pending: Vec<SignedTx>,
+    poisoned: bool,
+}
+
+impl<S: Store> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("chain", &self.replayer.chain())
+            .field("blocks", &self.replayer.next_height())
+            .field("pending", &self.pending.len())
+            .field("poisoned", &self.poisoned)
+            .finish()
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// Creates a ledger on an empty store: a genesis block naming `authorities` (the first is the founder),
+    /// sealed by the first `seal_threshold` of them.
+    pub fn create(
+        store: S,
+        clock: Box<dyn Clock>,
+        settings: &LedgerSettings,
+        authorities: &[&SigningKey],
+    ) -> Result<Self, LedgerError> {
+        if !store.is_empty() {
+            return Err(LedgerError::StoreState(true));
+        }
+        if authorities.is_empty() || authorities.len() > crate::tx::MAX_AUTHORITIES {
+            return Err(LedgerError::InvalidSettings("1 to 64 authorities"));
+        }
+        let founder = authorities.first().ok_or(LedgerError::InvalidSettings("no authority"))?;
+        let nonce = crate::keys::random_salt()?;
+        let params = GenesisParams {
+            name: settings.name.clone(),
+            nonce,
+            authorities: authorities.iter().map(|k| k.public_key()).collect(),
+            seal_threshold: settings.seal_threshold,
+            policy: settings.policy.clone(),
+        };
+        if !crate::tx::valid_chain_name(&params.name) {
+            return Err(LedgerError::InvalidSettings("name must be 1-64 printable ASCII characters"));
+        }
+        if params.seal_threshold == 0 || usize::from(params.seal_threshold) > authorities.len() {
+            return Err(LedgerError::InvalidSettings("seal threshold must be between 1 and the number of authorities"));
+        }
+        let chain = params.chain_id();
+        let proofs = authorities.iter().map(|k| k.prove_possession(&chain)).collect();
+        let body = TxBody {
+            chain,
+            signer: ActorId::from_key(&founder.public_key()),
+            seq: 1,
+            time: clock.now_ms(),
+            payload: Payload::Genesis(Genesis { params, proofs }),
+        };
+        let genesis = body.sign(founder);
+        let mut ledger = Self { store, clock, replayer: Replayer::new(), pending: Vec::new(), poisoned: false };
+        let position = Position { height: 0, earliest: 0, latest: genesis.body.time, first: true };
+        ledger.replayer.state_mut().apply(&genesis, genesis.id(), position)?;
+        ledger.pending.push(genesis);
+        ledger.seal(authorities)?;
+        Ok(ledger)
+    }
+
+    /// Opens a ledger on a store that holds blocks, verifying every block from genesis.
+    pub fn open(store: S, clock: Box<dyn Clock>) -> Result<Self, LedgerError> {
+        if store.is_empty() {
+            return Err(LedgerError::StoreState(false));
+        }
+        let mut replayer = Replayer::new();
+        for height in 0..store.len() {
+            let bytes = store.read(height)?;
+            replayer.apply_block(&bytes).map_err(LedgerError::Corrupt)?;
+        }
+        Ok(Self { store, clock, replayer, pending: Vec::new(), poisoned: false })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// The chain id.
+    pub fn chain(&self) -> crate::ids::ChainId {
+        self.replayer.chain()
+    }
+
+    /// The state, including submitted transactions not yet sealed.
+    pub fn state(&self) -> &State {
+        self.replayer.state()
+    }
+
+    /// The last sealed header.
+    pub fn head(&self) -> Option<&BlockHeader> {
+        self.replayer.head().map(|h| &h.header)
+    }
+
+    /// Number of sealed blocks.
+    pub fn block_count(&self) -> u64 {
+        self.replayer.next_height()
+    }
+
+    /// The Merkle tree over all sealed transactions.
+    pub fn tree(&self) -> &MerkleTree {
+        self.replayer.tree()
+    }
+
+    /// Transactions submitted and not yet sealed.
+    pub fn pending(&self) -> &[SignedTx] {
+        &self.pending
+    }
+
+    /// The actor that `key` belongs to (its current or an earlier key).
+    pub fn actor_of_key(&self, key: &PublicKey) -> Option<ActorId> {
+        self.state().actor_of_key(key)
+    }
+
+    // ---- building and submitting ----
+
+    /// A body for `signer` with the chain id, the next sequence number and the current time filled in.
+    /// Sign it (or hand [`TxBody::signing_bytes`] to an external signer) and [`Ledger::submit`] it.
+    pub fn prepare(&self, signer: ActorId, payload: Payload) -> TxBody {
+        TxBody {
+            chain: self.chain(),
+            signer,
+            seq: self.state().last_sequence(&signer).saturating_add(1),
+            time: self.clock.now_ms(),
+            payload,
+        }
+    }
+
+    /// Validates a signed transaction against the current state and queues it for the next block.
+    pub fn submit(&mut self, tx: SignedTx) -> Result<TxId, LedgerError> {
+        if self.poisoned {
+            return Err(LedgerError::Poisoned);
+        }
+        if self.pending.len() >= MAX_TXS_PER_BLOCK {
+            return Err(LedgerError::BlockFull);
+        }
+        let bytes = tx.to_bytes();
+        if bytes.len() > MAX_TX_LEN {
+            return Err(TxError::Malformed(crate::codec::DecodeError {
+                offset: 0,
+                kind: crate::codec::DecodeErrorKind::TooLong {
+                    what: "transaction",
+                    len: bytes.len() as u64,
+                    max: MAX_TX_LEN as u64,
+                },
+            })
+            .into());
+        }
+        // Only values with a canonical encoding may enter: what is stored must decode to the same thing.
+        match SignedTx::from_bytes(&bytes) {
+            Ok(decoded) if decoded == tx => {}
+            Ok(_) => {
+                return Err(TxError::Malformed(crate::codec::DecodeError {
+                    offset: 0,
+                    kind: crate::codec::DecodeErrorKind::NonCanonical("transaction"),
+                })
+                .into());
+            }
+            Err(e) => return Err(TxError::Malformed(e).into()),
+        }
+        let id = tx.id();
+        let state = self.replayer.state();
+        let key = state.signing_key(&tx)?;
+        if !key.verify(&crate::tx::signing_message(&id), &tx.signature) {
+            return Err(TxError::BadSignature.into());
+        }
+        let head_time = self.head().map_or(0, |h| h.timestamp);
+        let skew = state.params().map_or(0, |p| p.policy.max_clock_skew_ms);
+        let position = Position {
+            height: self.block_count(),
+            earliest: head_time.saturating_sub(skew),
+            latest: self.clock.now_ms().saturating_add(skew),
+            first: false,
+        };
+        self.replayer.state_mut().apply(&tx, id, position)?;
+        self.pending.push(tx);
+        Ok(id)
+    }
+
+    /// Prepares a transaction for the actor owning `key`, signs it with `key` and submits it.
+    pub fn sign_and_submit(&mut self, key: &SigningKey, payload: Payload) -> Result<TxId, LedgerError> {
+        let signer = self.actor_of_key(&key.public_key()).ok_or(LedgerError::UnknownKey("registered actor"))?;
+        let tx = self.prepare(signer, payload).sign(key);
+        self.submit(tx)
+    }
+
+    /// Seals the queued transactions into a block, signed by `sealers` (active authorities, at least the
+    /// threshold), and appends it to the store. The block's timestamp is the clock's time, raised if needed
+    /// so that it never decreases and is never earlier than a transaction it holds.
+    pub fn seal(&mut self, sealers: &[&SigningKey]) -> Result<SealedBlock, LedgerError> {
+        if self.poisoned {
+            return Err(LedgerError::Poisoned);
+        }
+        if self.pending.is_empty() {
+            return Err(LedgerError::NothingToSeal);
+        }
+        let state = self.replayer.state();
+        let mut signing: Vec<(ActorId, &SigningKey)> = Vec::new();
+        for key in sealers {
+            let id = state
+                .actor_of_key(&key.public_key())
+                .filter(|id| state.active_authorities().contains(id))
+                .filter(|id| {
+                    state.latest().actor(id).and_then(|a| a.keys.last().map(|k| k.key)) == Some(key.public_key())
+                })
+                .ok_or(LedgerError::UnknownKey("active authority"))?;
+            if !signing.iter().any(|(existing, _)| *existing == id) {
+                signing.push((id, key));
+            }
+        }
+        let need = state.params().map_or(1, |p| usize::from(p.seal_threshold));
+        if signing.len() < need {
+            return Err(LedgerError::NotEnoughSealers { have: signing.len(), need });
+        }
+        let proposer = signing.first().map(|(id, _)| *id).ok_or(LedgerError::NotEnoughSealers { have: 0, need })?;
+        let leaves: Vec<_> = self.pending.iter().map(|tx| leaf_hash(&tx.to_bytes())).collect();
+        let mut tree = self.replayer.tree().clone();
+        for leaf in &leaves {
+            tree.push(*leaf);
+        }
+        let latest_tx = self.pending.iter().map(|tx| tx.body.time).max().unwrap_or(0);
+        let previous = self.head().map_or(0, |h| h.timestamp);
+        let header = BlockHeader {
+            chain: self.chain(),
+            height: self.block_count(),
+            prev_hash: self.replayer.head().map(|h| h.hash).unwrap_or_default(),
+            timestamp: self.clock.now_ms().max(previous).max(latest_tx),
+            tx_count: u32::try_from(self.pending.len()).map_err(|_| LedgerError::BlockFull)?,
+            tree_size: tree.size(),
+            tree_root: tree.root(),
+            proposer,
+        };
+        let hash = header.hash();
+        let mut seals: Vec<Seal> = signing.iter().map(|(id, key)| Seal::sign(*id, key, &hash)).collect();
+        seals.sort_by_key(|s| s.authority);
+        let block = Block { header, txs: std::mem::take(&mut self.pending), seals };
+        if let Err(e) = self.store.append(block.header.height, &block.to_bytes()) {
+            // The state already holds the block's transactions; only a reopen can reconcile it with the store.
+            self.poisoned = true;
+            return Err(e.into());
+        }
+        self.replayer.push_own_block(block.header.clone(), leaves);
+        Ok(SealedBlock { header: block.header, hash })
+    }
+
+    // ---- typed operations ----
+
+    /// Registers a new actor with `role`; `authority` signs, `new_key` proves possession.
+    pub fn register_actor(
+        &mut self,
+        authority: &SigningKey,
+        new_key: &PublicKey,
+        proof: crate::keys::Signature,
+        role: Role,
+    ) -> Result<ActorId, LedgerError> {
+        self.sign_and_submit(authority, Payload::RegisterActor(RegisterActor { key: *new_key, role, proof }))?;
+        Ok(ActorId::from_key(new_key))
+    }
+
+    /// Registers the holder of `new_key` (who proves possession here) with `role`.
+    pub fn register(
+        &mut self,
+        authority: &SigningKey,
+        new_key: &SigningKey,
+        role: Role,
+    ) -> Result<ActorId, LedgerError> {
+        let proof = new_key.prove_possession(&self.chain());
+        self.register_actor(authority, &new_key.public_key(), proof, role)
+    }
+
+    /// Replaces `actor`'s key with `new_key`; signed by `signer` (the actor's current key or an authority).
+    pub fn rotate_key(
+        &mut self,
+        signer: &SigningKey,
+        actor: ActorId,
+        new_key: &SigningKey,
+    ) -> Result<TxId, LedgerError> {
+        let proof = new_key.prove_possession(&self.chain());
+        self.sign_and_submit(signer, Payload::RotateKey(RotateKey { actor, new_key: new_key.public_key(), proof }))
+    }
+
+    /// Deactivates `actor`; signed by an authority.
+    pub fn deactivate(&mut self, authority: &SigningKey, actor: ActorId) -> Result<TxId, LedgerError> {
+        self.sign_and_submit(authority, Payload::DeactivateActor { actor })
+    }
+
+    /// Grants consent; signed by the patient or a delegate with manage scope. Refusals are typed
+    /// ([`TxError::InvalidPatient`], [`TxError::UnknownGrantee`], [`TxError::EmptyWindow`],
+    /// [`TxError::Unauthorized`], [`TxError::AlreadyHasAccess`], …).
+    pub fn grant_consent(&mut self, signer: &SigningKey, grant: ConsentGrant) -> Result<Granted, LedgerError> {
+        let until = grant.window.not_after;
+        let consent = self.sign_and_submit(signer, Payload::GrantConsent(grant))?;
+        Ok(Granted { consent, until })
+    }
+
+    /// Revokes a consent from this transaction's time on.
+    pub fn revoke_consent(&mut self, signer: &SigningKey, consent: ConsentId) -> Result<TxId, LedgerError> {
+        self.sign_and_submit(signer, Payload::RevokeConsent { consent })
+    }
+
+    /// Grants a delegation; signed by the patient or an authority (court-appointed guardian).
+    pub fn grant_delegation(
+        &mut self,
+        signer: &SigningKey,
+        grant: DelegationGrant,
+    ) -> Result<DelegationId, LedgerError> {
+        self.sign_and_submit(signer, Payload::GrantDelegation(grant))
+    }
+
+    /// Revokes a delegation.
+    pub fn revoke_delegation(&mut self, signer: &SigningKey, delegation: DelegationId) -> Result<TxId, LedgerError> {
+        self.sign_and_submit(signer, Payload::RevokeDelegation { delegation })
+    }
+
+    /// Records an access by the holder of `accessor`; accepted only if the engine permits it on the basis named.
+    pub fn record_access(&mut self, accessor: &SigningKey, access: RecordAccess) -> Result<AccessId, LedgerError> {
+        self.sign_and_submit(accessor, Payload::RecordAccess(access))
+    }
+
+    /// Reviews a break-glass access; signed by an auditor or authority.
+    pub fn review_break_glass(
+        &mut self,
+        reviewer: &SigningKey,
+        access: AccessId,
+        justified: bool,
+    ) -> Result<TxId, LedgerError> {
+        self.sign_and_submit(reviewer, Payload::ReviewBreakGlass { access, justified })
+    }
+
+    // ---- queries ----
+
+    /// "May the requester do this?" on the latest state (including unsealed transactions).
+    pub fn check(&self, request: &CheckRequest) -> Result<Decision, CheckError> {
+        self.state().latest().check(request)
+    }
+
+    /// The same question on the state after block `height`.
+    pub fn check_as_of(&self, height: u64, request: &CheckRequest) -> Result<Decision, CheckError> {
+        self.view_as_of(height)?.check(request)
+    }
+
+    /// The state after block `height`.
+    pub fn view_as_of(&self, height: u64) -> Result<View<'_>, CheckError> {
+        let head = self.block_count().saturating_sub(1);
+        if height > head {
+            return Err(CheckError::HeightBeyondHead { asked: height, head });
+        }
+        Ok(self.state().as_of(height))
+    }
+
+    /// A registered actor.
+    pub fn actor(&self, id: &ActorId) -> Option<Actor> {
+        self.state().latest().actor(id)
+    }
+
+    /// A patient's consents, in ledger order.
+    pub fn consents_of(&self, patient: &ActorId) -> Vec<Consent> {
+        let view = self.state().latest();
+        view.patient(patient).consents.iter().filter_map(|id| view.consent(id)).collect()
+    }
+
+    /// A patient's delegations, in ledger order.
+    pub fn delegations_of(&self, patient: &ActorId) -> Vec<Delegation> {
+        let view = self.state().latest();
+        view.patient(patient).delegations.iter().filter_map(|id| view.delegation(id)).collect()
+    }
+
+    /// Who accessed the patient's record, when, why and on what basis, in ledger order.
+    pub fn access_history(&self, patient: &ActorId) -> Vec<Access> {
+        let view = self.state().latest();
+        view.patient(patient).accesses.iter().filter_map(|id| view.access(id)).collect()
+    }
+
+    /// Verifies every stored block from genesis.
+    pub fn verify(&self) -> VerifyReport {
+        verify_blocks((0..self.store.len()).map(|h| self.store.read(h)))
+    }
+}

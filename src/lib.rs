@@ -1,0 +1,75 @@
+//! # healthchain
+//!
+//! A tamper-evident, patient-controlled ledger of consent to and access of personal health data.
+//!
+//! Blocks are linked by SHA-256 hashes and sealed by the network's authorities; every transaction is
+//! signed with ed25519 by its author; patients (or their delegates) grant and revoke consent; every
+//! recorded access must be permitted by the consent rules at its time; and a full verification replays
+//! every rule from genesis. The ledger holds no health data: only pseudonymous ids, codes and hash
+//! commitments to off-ledger records. See `README.md`, `docs/FORMAT.md` and `docs/DESIGN-NOTES.md`.
+//!
+//! ```
+//! use healthchain::*;
+//!
+//! let clock = ManualClock::new(1_700_000_000_000);
+//! let hospital = SigningKey::generate()?;
+//! let mut ledger = Ledger::create(MemoryStore::new(), Box::new(clock.clone()),
+//!                                 &LedgerSettings::new("example"), &[&hospital])?;
+//! let patient_key = SigningKey::generate()?;
+//! let doctor_key = SigningKey::generate()?;
+//! let patient = ledger.register(&hospital, &patient_key, Role::Patient)?;
+//! let doctor = ledger.register(&hospital, &doctor_key, Role::Provider)?;
+//! let granted = ledger.grant_consent(&patient_key, ConsentGrant {
+//!     patient, grantee: Grantee::Actor(doctor), effect: Effect::Permit,
+//!     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
+//!     actions: Actions::READ, window: Window { not_before: clock.now_ms(), not_after: None },
+//! })?;
+//! ledger.seal(&[&hospital])?;
+//! let decision = ledger.check(&CheckRequest {
+//!     patient, requester: doctor, section: Code::new("labs")?, purpose: Code::new("TREAT")?,
+//!     action: Action::Read, at: clock.now_ms(),
+//! })?;
+//! assert_eq!(decision, Decision::Permit(PermitBasis::Consents(vec![granted.consent])));
+//! assert!(ledger.verify().is_valid());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod block;
+pub mod clock;
+pub mod codec;
+pub mod codes;
+pub mod consent;
+pub mod error;
+pub mod hash;
+pub mod ids;
+pub mod keys;
+pub mod ledger;
+pub mod merkle;
+pub mod replay;
+pub mod state;
+pub mod store;
+pub mod tx;
+
+// ---- public interface ----
+pub use block::{Block, BlockHeader, Seal};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use codec::{Decode, DecodeError, DecodeErrorKind, Encode};
+pub use codes::{Action, Actions, Code, CodeError, CodeSet, Role};
+pub use consent::{CheckRequest, Decision, DenyReason, PermitBasis};
+pub use error::{CheckError, TxError};
+pub use hash::Hash256;
+pub use ids::{AccessId, ActorId, BlockHash, ChainId, ConsentId, DelegationId, TxId};
+pub use keys::{KeyError, PublicKey, Signature, SigningKey};
+pub use ledger::{Granted, Ledger, LedgerError, LedgerSettings, SealedBlock};
+pub use replay::{BlockError, VerifyFailure, VerifyReport, verify_blocks};
+pub use state::{Access, Actor, Consent, Delegation, Review, State, View};
+pub use store::{MemoryStore, Store, StoreError};
+pub use tx::{
+    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Grantee, Payload, Policy, RecordAccess, Scopes,
+    SignedTx, TxBody, Window,
+};

@@ -1,0 +1,354 @@
+//! Replaying blocks from genesis: the single code path behind full verification and ledger loading.
+//! It re-checks every rule of DESIGN.md §4: heights, hash links, timestamps, seals, every transaction
+//! against the state before it, every signature, and the Merkle tree size and root.
+
+use crate::block::{Block, BlockHeader, seal_message};
+use crate::codec::{Decode, DecodeError, Encode};
+use crate::codes::Role;
+use crate::error::TxError;
+use crate::hash::Hash256;
+use crate::ids::{BlockHash, ChainId};
+use crate::keys::{PublicKey, Signature};
+use crate::merkle::{MerkleTree, leaf_hash};
+use crate::state::{Position, State};
+use crate::tx::signing_message;
+
+/// Why a block fails verification.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockError {
+    /// The store could not produce the block.
+    #[error("store error: {0}")]
+    Store(String),
+    /// The block bytes are not a canonical encoding.
+    #[error("malformed block: {0}")]
+    Malformed(DecodeError),
+    /// The header names another chain.
+    #[error("block belongs to another chain")]
+    WrongChain,
+    /// The height is not the previous one plus one.
+    #[error("height {found}, expected {expected}")]
+    BadHeight {
+        /// The next height.
+        expected: u64,
+        /// The height in the header.
+        found: u64,
+    },
+    /// `prev_hash` is not the previous header's hash.
+    #[error("previous-block hash does not match")]
+    BadPrevHash,
+    /// The timestamp is earlier than the previous block's.
+    #[error("timestamp {found} earlier than previous {previous}")]
+    TimestampDecreased {
+        /// The previous block's timestamp.
+        previous: u64,
+        /// This block's.
+        found: u64,
+    },
+    /// The genesis block holds no genesis transaction.
+    #[error("genesis block holds no transaction")]
+    MissingGenesis,
+    /// The header's tree size is not the number of transactions so far.
+    #[error("tree size {found}, expected {expected}")]
+    TreeSizeMismatch {
+        /// Transactions so far.
+        expected: u64,
+        /// The header's value.
+        found: u64,
+    },
+    /// The header's tree root is not the root over all transactions so far.
+    #[error("tree root does not match the transactions")]
+    TreeRootMismatch,
+    /// A seal by an actor that is not an active authority.
+    #[error("seal by an actor that is not an active authority")]
+    SealerNotAuthority,
+    /// A seal signature that does not verify.
+    #[error("bad seal signature")]
+    BadSeal,
+    /// Fewer valid seals than the threshold.
+    #[error("{have} seals, {need} required")]
+    NotEnoughSeals {
+        /// Valid seals.
+        have: usize,
+        /// The threshold.
+        need: usize,
+    },
+    /// The proposer named in the header did not seal the block.
+    #[error("proposer did not seal the block")]
+    ProposerNotSealer,
+    /// A transaction is invalid.
+    #[error("invalid transaction: {0}")]
+    Tx(TxError),
+}
+
+/// Where verification failed: the block height, the transaction index within it (if a transaction is at
+/// fault), and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("block {height}{}: {reason}", tx_index.map(|i| format!(", transaction {i}")).unwrap_or_default())]
+pub struct VerifyFailure {
+    /// Height of the first bad block.
+    pub height: u64,
+    /// Index of the first bad transaction in it, when a transaction is at fault.
+    pub tx_index: Option<u32>,
+    /// Why.
+    pub reason: BlockError,
+}
+
+/// The result of a full verification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Blocks that verified.
+    pub blocks: u64,
+    /// Transactions in those blocks.
+    pub transactions: u64,
+    /// Hash of the last block that verified.
+    pub head_hash: Option<BlockHash>,
+    /// Merkle tree size after that block.
+    pub tree_size: u64,
+    /// Merkle tree root after that block.
+    pub tree_root: Hash256,
+    /// The first failure, if any; `None` means the whole ledger is valid.
+    pub failure: Option<VerifyFailure>,
+}
+
+impl VerifyReport {
+    /// Whether every block verified.
+    pub fn is_valid(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// The head of a replayed ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// The last header.
+    pub header: BlockHeader,
+    /// Its hash.
+    pub hash: BlockHash,
+}
+
+/// A signature still to be checked.
+struct PendingSignature {
+    index: u32,
+    key: PublicKey,
+    message: Vec<u8>,
+    signature: Signature,
+}
+
+/// Replays blocks one at a time.
+#[derive(Clone, Debug, Default)]
+pub struct Replayer {
+    state: State,
+    tree: MerkleTree,
+    head: Option<Head>,
+}
+
+impl Replayer {
+    /// A replayer before genesis.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The state after the blocks replayed so far.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The state, for the ledger's own submissions.
+    pub(crate) fn state_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+
+    /// The tree over all transactions replayed so far.
+    pub fn tree(&self) -> &MerkleTree {
+        &self.tree
+    }
+
+    /// The last block replayed.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// The chain id (all zeros before genesis).
+    pub fn chain(&self) -> ChainId {
+        self.state.chain()
+    }
+
+    /// The height the next block must have.
+    pub fn next_height(&self) -> u64 {
+        self.head.as_ref().map_or(0, |h| h.header.height.saturating_add(1))
+    }
+
+    /// The report for what was replayed, with `failure`.
+    pub fn report(&self, failure: Option<VerifyFailure>) -> VerifyReport {
+        VerifyReport {
+            blocks: self.next_height(),
+            transactions: self.tree.size(),
+            head_hash: self.head.as_ref().map(|h| h.hash),
+            tree_size: self.tree.size(),
+            tree_root: self.tree.root(),
+            failure,
+        }
+    }
+
+    /// Verifies and applies one encoded block. On failure the replayer must be discarded.
+    pub fn apply_block(&mut self, bytes: &[u8]) -> Result<(), VerifyFailure> {
+        let height = self.next_height();
+        let fail = |tx_index: Option<u32>, reason: BlockError| VerifyFailure { height, tx_index, reason };
+        let block = Block::from_bytes(bytes).map_err(|e| fail(None, BlockError::Malformed(e)))?;
+        let header = &block.header;
+        if header.height != height {
+            return Err(fail(None, BlockError::BadHeight { expected: height, found: header.height }));
+        }
+        let prev_hash = self.head.as_ref().map(|h| h.hash).unwrap_or_default();
+        if header.prev_hash != prev_hash {
+            return Err(fail(None, BlockError::BadPrevHash));
+        }
+        let previous_time = self.head.as_ref().map(|h| h.header.timestamp);
+        if let Some(previous) = previous_time {
+            if header.chain != self.state.chain() {
+                return Err(fail(None, BlockError::WrongChain));
+            }
+            if header.timestamp < previous {
+                return Err(fail(None, BlockError::TimestampDecreased { previous, found: header.timestamp }));
+            }
+            // Seals are checked against the authorities before the block.
+            check_seals(&self.state, &block).map_err(|reason| fail(None, reason))?;
+        } else if block.txs.is_empty() {
+            return Err(fail(None, BlockError::MissingGenesis));
+        }
+
+        let skew = self.state.params().map_or(0, |p| p.policy.max_clock_skew_ms);
+        let earliest = previous_time.map_or(0, |t| t.saturating_sub(skew));
+        let first_index = self.tree.size();
+        let mut signatures = Vec::with_capacity(block.txs.len());
+        for (index, tx) in block.txs.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            let id = tx.id();
+            let position =
+                Position { height, earliest, latest: header.timestamp, first: first_index == 0 && index == 0 };
+            let applied = self.state.signing_key(tx).and_then(|key| {
+                signatures.push(PendingSignature {
+                    index,
+                    key,
+                    message: signing_message(&id),
+                    signature: tx.signature,
+                });
+                self.state.apply(tx, id, position)
+            });
+            if let Err(error) = applied {
+                // A bad signature at or before this transaction is the earlier failure.
+                return Err(match first_bad_signature(&signatures) {
+                    Some(bad) => fail(Some(bad), BlockError::Tx(TxError::BadSignature)),
+                    None => fail(Some(index), BlockError::Tx(error)),
+                });
+            }
+            self.tree.push(leaf_hash(&tx.to_bytes()));
+        }
+        if let Some(bad) = first_bad_signature(&signatures) {
+            return Err(fail(Some(bad), BlockError::Tx(TxError::BadSignature)));
+        }
+        if previous_time.is_none() {
+            if header.chain != self.state.chain() {
+                return Err(fail(None, BlockError::WrongChain));
+            }
+            // The genesis block is sealed by the authorities it creates.
+            check_seals(&self.state, &block).map_err(|reason| fail(None, reason))?;
+        }
+        if header.tree_size != self.tree.size() {
+            return Err(fail(
+                None,
+                BlockError::TreeSizeMismatch { expected: self.tree.size(), found: header.tree_size },
+            ));
+        }
+        if header.tree_root != self.tree.root() {
+            return Err(fail(None, BlockError::TreeRootMismatch));
+        }
+        self.head = Some(Head { hash: header.hash(), header: block.header });
+        Ok(())
+    }
+
+    /// Records a block built and sealed by this ledger (its transactions were already applied to the state).
+    pub(crate) fn push_own_block(&mut self, header: BlockHeader, leaves: impl IntoIterator<Item = Hash256>) {
+        for leaf in leaves {
+            self.tree.push(leaf);
+        }
+        self.head = Some(Head { hash: header.hash(), header });
+    }
+}
+
+/// Index of the first pending signature that does not verify; checks are spread over the cores.
+fn first_bad_signature(signatures: &[PendingSignature]) -> Option<u32> {
+    const PARALLEL_FROM: usize = 64;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if signatures.len() < PARALLEL_FROM || threads < 2 {
+        return signatures.iter().find(|s| !s.key.verify(&s.message, &s.signature)).map(|s| s.index);
+    }
+    let chunk = signatures.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = signatures
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().find(|s| !s.key.verify(&s.message, &s.signature)).map(|s| s.index))
+            })
+            .collect();
+        // A worker that panicked reports its whole chunk as suspect by its first index.
+        workers
+            .into_iter()
+            .zip(signatures.chunks(chunk))
+            .filter_map(|(worker, part)| worker.join().unwrap_or_else(|_| part.first().map(|s| s.index)))
+            .min()
+    })
+}
+
+/// Checks that at least k active authorities sealed the block, each seal valid, the proposer among them.
+fn check_seals(state: &State, block: &Block) -> Result<(), BlockError> {
+    let need = state.params().map_or(1, |p| usize::from(p.seal_threshold));
+    let hash = block.header.hash();
+    let message = seal_message(&hash);
+    let view = state.latest();
+    for seal in &block.seals {
+        let actor = view
+            .actor(&seal.authority)
+            .filter(|a| a.role == Role::Authority && a.deactivated.is_none())
+            .ok_or(BlockError::SealerNotAuthority)?;
+        let key = actor.keys.last().map(|epoch| epoch.key).ok_or(BlockError::SealerNotAuthority)?;
+        if !key.verify(&message, &seal.signature) {
+            return Err(BlockError::BadSeal);
+        }
+    }
+    if !block.seals.iter().any(|s| s.authority == block.header.proposer) {
+        return Err(BlockError::ProposerNotSealer);
+    }
+    if block.seals.len() < need {
+        return Err(BlockError::NotEnoughSeals { have: block.seals.len(), need });
+    }
+    Ok(())
+}
+
+/// Verifies a whole ledger given as encoded blocks from genesis, stopping at the first failure.
+pub fn verify_blocks<I, B, E>(blocks: I) -> VerifyReport
+where
+    I: IntoIterator<Item = Result<B, E>>,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    let mut replayer = Replayer::new();
+    for block in blocks {
+        let result = match block {
+            Ok(bytes) => replayer.apply_block(bytes.as_ref()),
+            Err(e) => Err(VerifyFailure {
+                height: replayer.next_height(),
+                tx_index: None,
+                reason: BlockError::Store(e.to_string()),
+            }),
+        };
+        if let Err(failure) = result {
+            return replayer.report(Some(failure));
+        }
+    }
+    if replayer.head().is_none() {
+        return replayer.report(Some(VerifyFailure { height: 0, tx_index: None, reason: BlockError::MissingGenesis }));
+    }
+    replayer.report(None)
+}

@@ -1,0 +1,421 @@
+//! The ledger API end to end: every refusal of every transaction kind is typed, every success is visible
+//! in the state, and nothing refused changes anything.
+
+mod support;
+
+use healthchain::*;
+use support::*;
+
+fn refused(result: Result<impl std::fmt::Debug, LedgerError>) -> TxError {
+    match result {
+        Err(LedgerError::Tx(e)) => e,
+        other => panic!("expected a transaction refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn grant_answers_invalid_patient_already_has_access_or_granted_until() {
+    let mut net = network();
+    let grant = permit(&net, Grantee::Actor(net.doctor), &["labs", "meds"], &["TREAT"], Some(30));
+    let granted = net.ledger.grant_consent(&net.patient_key, grant.clone()).unwrap();
+    assert_eq!(granted.until, Some(T0 + 30 * DAY));
+
+    // The same grant, or any grant it covers, is refused as already granted.
+    assert_eq!(
+        refused(net.ledger.grant_consent(&net.patient_key, grant.clone())),
+        TxError::AlreadyHasAccess { existing: granted.consent, until: Some(T0 + 30 * DAY) }
+    );
+    let narrower = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], Some(10));
+    assert!(matches!(refused(net.ledger.grant_consent(&net.patient_key, narrower)), TxError::AlreadyHasAccess { .. }));
+    // A longer window, another section or another purpose is new access.
+    let longer = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], Some(31));
+    let wider = permit(&net, Grantee::Actor(net.doctor), &["labs", "notes"], &["TREAT"], Some(30));
+    assert!(net.ledger.grant_consent(&net.patient_key, longer).is_ok());
+    assert!(net.ledger.grant_consent(&net.patient_key, wider).is_ok());
+
+    let mut bad = grant.clone();
+    bad.patient = net.doctor;
+    assert_eq!(refused(net.ledger.grant_consent(&net.patient_key, bad)), TxError::InvalidPatient);
+    let mut unknown = grant.clone();
+    unknown.patient = ActorId::from_key(&key(200).public_key());
+    assert_eq!(refused(net.ledger.grant_consent(&net.patient_key, unknown)), TxError::InvalidPatient);
+    let mut stranger = grant.clone();
+    stranger.grantee = Grantee::Actor(ActorId::from_key(&key(201).public_key()));
+    assert_eq!(refused(net.ledger.grant_consent(&net.patient_key, stranger)), TxError::UnknownGrantee);
+    let mut empty = grant.clone();
+    empty.window.not_after = Some(empty.window.not_before);
+    assert_eq!(refused(net.ledger.grant_consent(&net.patient_key, empty)), TxError::EmptyWindow);
+    let nurse_grant = permit(&net, Grantee::Actor(net.nurse), &["labs"], &["TREAT"], None);
+    assert_eq!(refused(net.ledger.grant_consent(&net.doctor_key, nurse_grant.clone())), TxError::Unauthorized);
+    net.ledger.deactivate(&net.hospital, net.nurse).unwrap();
+    assert_eq!(refused(net.ledger.grant_consent(&net.patient_key, nurse_grant)), TxError::GranteeDeactivated);
+    assert!(net.ledger.verify().is_valid());
+}
+
+#[test]
+fn refused_transactions_change_nothing_and_do_not_consume_sequence_numbers() {
+    let mut net = network();
+    let before = net.ledger.state().last_sequence(&net.patient);
+    let mut empty = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], Some(1));
+    empty.window.not_after = Some(0);
+    refused(net.ledger.grant_consent(&net.patient_key, empty));
+    assert_eq!(net.ledger.state().last_sequence(&net.patient), before);
+    assert!(net.ledger.consents_of(&net.patient).is_empty());
+    assert!(net.ledger.pending().is_empty());
+}
+
+#[test]
+fn decisions_follow_the_design_order() {
+    let mut net = network();
+    let read = |net: &Net, who, section, purpose| net.ledger.check(&request(net, who, section, purpose)).unwrap();
+    assert_eq!(read(&net, net.patient, "labs", "TREAT"), Decision::Permit(PermitBasis::Owner));
+    assert_eq!(read(&net, net.doctor, "labs", "TREAT"), Decision::Deny(DenyReason::NoConsent));
+    // Break-glass needs an emergency purpose and a provider.
+    assert_eq!(read(&net, net.doctor, "labs", "ETREAT"), Decision::BreakGlass);
+    assert_eq!(read(&net, net.insurer, "labs", "ETREAT"), Decision::Deny(DenyReason::NoConsent));
+
+    let role = net
+        .ledger
+        .grant_consent(&net.patient_key, permit(&net, Grantee::Role(Role::Provider), &["*"], &["TREAT"], None))
+        .unwrap();
+    assert_eq!(read(&net, net.doctor, "labs", "TREAT"), Decision::Permit(PermitBasis::Consents(vec![role.consent])));
+    let mut deny = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["*"], None);
+    deny.effect = Effect::Deny;
+    let deny = net.ledger.grant_consent(&net.patient_key, deny).unwrap();
+    assert_eq!(read(&net, net.doctor, "labs", "TREAT"), Decision::Deny(DenyReason::DenyRules(vec![deny.consent])));
+    assert_eq!(read(&net, net.doctor, "meds", "TREAT"), Decision::Permit(PermitBasis::Consents(vec![role.consent])));
+    // Emergency overrides the patient's deny, and is flagged as break-glass.
+    assert_eq!(read(&net, net.doctor, "labs", "ETREAT"), Decision::BreakGlass);
+
+    // Unknown actors are errors, not decisions; wildcards are not questions.
+    let mut q = request(&net, net.doctor, "labs", "TREAT");
+    q.requester = ActorId::from_key(&key(250).public_key());
+    assert_eq!(net.ledger.check(&q), Err(CheckError::UnknownActor));
+    q.requester = net.doctor;
+    q.patient = net.doctor;
+    assert_eq!(net.ledger.check(&q), Err(CheckError::InvalidPatient));
+    let mut q = request(&net, net.doctor, "labs", "TREAT");
+    q.section = code("*");
+    assert_eq!(net.ledger.check(&q), Err(CheckError::WildcardInRequest));
+
+    // Windows are half-open and checked at the time asked about.
+    let mut q = request(&net, net.insurer, "billing", "HPAYMT");
+    let g = permit(&net, Grantee::Actor(net.insurer), &["billing"], &["HPAYMT"], Some(1));
+    let g = net.ledger.grant_consent(&net.patient_key, g).unwrap();
+    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Permit(PermitBasis::Consents(vec![g.consent])));
+    q.at = T0 + DAY - 1;
+    assert!(net.ledger.check(&q).unwrap().is_permitted());
+    q.at = T0 + DAY;
+    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
+    q.at = T0 - 1;
+    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
+}
+
+#[test]
+fn revocation_ends_consent_from_its_time_and_as_of_queries_see_the_past() {
+    let mut net = network();
+    let granted = net
+        .ledger
+        .grant_consent(&net.patient_key, permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None))
+        .unwrap();
+    let granted_at = net.ledger.seal(&[&net.hospital]).unwrap().header.height;
+    net.clock.advance(DAY);
+    net.ledger.revoke_consent(&net.patient_key, granted.consent).unwrap();
+    assert_eq!(refused(net.ledger.revoke_consent(&net.patient_key, granted.consent)), TxError::ConsentAlreadyRevoked);
+    let revoked_at = net.ledger.seal(&[&net.hospital]).unwrap().header.height;
+
+    let now = request(&net, net.doctor, "labs", "TREAT");
+    assert_eq!(net.ledger.check(&now).unwrap(), Decision::Deny(DenyReason::NoConsent));
+    // Before the revocation's time the consent was in force, on the latest state too.
+    let mut earlier = now.clone();
+    earlier.at = T0 + HOUR;
+    let permitted = Decision::Permit(PermitBasis::Consents(vec![granted.consent]));
+    assert_eq!(net.ledger.check(&earlier).unwrap(), permitted);
+    // As of the block that granted it, the consent is unrevoked even at a later instant.
+    assert_eq!(net.ledger.check_as_of(granted_at, &now).unwrap(), permitted);
+    assert_eq!(net.ledger.check_as_of(revoked_at, &now).unwrap(), Decision::Deny(DenyReason::NoConsent));
+    assert_eq!(net.ledger.check_as_of(0, &now), Err(CheckError::InvalidPatient));
+    assert_eq!(
+        net.ledger.check_as_of(revoked_at + 1, &now),
+        Err(CheckError::HeightBeyondHead { asked: revoked_at + 1, head: revoked_at })
+    );
+}
+
+#[test]
+fn record_access_must_match_the_decision_and_its_basis() {
+    let mut net = network();
+    let granted = net
+        .ledger
+        .grant_consent(&net.patient_key, permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None))
+        .unwrap();
+    let req = request(&net, net.doctor, "labs", "TREAT");
+    let wrong = AccessBasis::Consents(vec![TxId::default()]);
+    assert!(matches!(
+        refused(net.ledger.record_access(&net.doctor_key, access(&req, wrong))),
+        TxError::BasisMismatch(_)
+    ));
+    assert!(matches!(
+        refused(net.ledger.record_access(&net.doctor_key, access(&req, break_glass()))),
+        TxError::BasisMismatch(Decision::Permit(_))
+    ));
+    let denied = request(&net, net.nurse, "labs", "TREAT");
+    assert_eq!(
+        refused(
+            net.ledger.record_access(&net.nurse_key, access(&denied, AccessBasis::Consents(vec![granted.consent])))
+        ),
+        TxError::AccessDenied(Decision::Deny(DenyReason::NoConsent))
+    );
+    let mut future = access(&req, AccessBasis::Consents(vec![granted.consent]));
+    future.at = net.clock.now_ms() + 1;
+    assert_eq!(refused(net.ledger.record_access(&net.doctor_key, future)), TxError::AccessInFuture);
+    let id =
+        net.ledger.record_access(&net.doctor_key, access(&req, AccessBasis::Consents(vec![granted.consent]))).unwrap();
+    let history = net.ledger.access_history(&net.patient);
+    assert_eq!(history.len(), 1);
+    assert_eq!((history[0].id, history[0].accessor), (id, net.doctor));
+    assert!(net.ledger.access_history(&net.nurse).is_empty());
+}
+
+#[test]
+fn break_glass_is_recorded_and_reviewed_once_by_an_auditor() {
+    let mut net = network();
+    let req = request(&net, net.nurse, "meds", "ETREAT");
+    let id = net.ledger.record_access(&net.nurse_key, access(&req, break_glass())).unwrap();
+    assert_eq!(refused(net.ledger.review_break_glass(&net.doctor_key, id, true)), TxError::Unauthorized);
+    assert_eq!(refused(net.ledger.review_break_glass(&net.auditor_key, TxId::default(), true)), TxError::UnknownAccess);
+    net.ledger.review_break_glass(&net.auditor_key, id, false).unwrap();
+    assert_eq!(refused(net.ledger.review_break_glass(&net.auditor_key, id, true)), TxError::AlreadyReviewed);
+    let review = net.ledger.access_history(&net.patient)[0].review.unwrap();
+    assert_eq!((review.reviewer, review.justified), (net.auditor, false));
+
+    let own = request(&net, net.patient, "meds", "TREAT");
+    let own_id = net.ledger.record_access(&net.patient_key, access(&own, AccessBasis::Owner)).unwrap();
+    assert_eq!(refused(net.ledger.review_break_glass(&net.auditor_key, own_id, true)), TxError::NotBreakGlass);
+}
+
+#[test]
+fn break_glass_can_be_disabled_by_policy() {
+    let clock = ManualClock::new(T0);
+    let hospital = key(1);
+    let mut settings = LedgerSettings::new("no-emergency");
+    settings.policy.break_glass_allowed = false;
+    let mut ledger = Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &settings, &[&hospital]).unwrap();
+    let patient = ledger.register(&hospital, &key(2), Role::Patient).unwrap();
+    let doctor = ledger.register(&hospital, &key(3), Role::Provider).unwrap();
+    let q = CheckRequest {
+        patient,
+        requester: doctor,
+        section: code("labs"),
+        purpose: code("ETREAT"),
+        action: Action::Read,
+        at: T0,
+    };
+    assert_eq!(ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
+}
+
+#[test]
+fn delegates_read_and_manage_within_their_scope_and_window() {
+    let mut net = network();
+    let now = net.clock.now_ms();
+    let mut grant = DelegationGrant {
+        patient: net.patient,
+        delegate: net.guardian,
+        scopes: Scopes::READ,
+        window: Window { not_before: now, not_after: Some(now + DAY) },
+    };
+    let read_only = net.ledger.grant_delegation(&net.patient_key, grant.clone()).unwrap();
+    let q = request(&net, net.guardian, "notes", "TREAT");
+    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Permit(PermitBasis::Delegate(read_only)));
+    // Read scope does not manage consent.
+    let doctor_grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    assert_eq!(refused(net.ledger.grant_consent(&net.guardian_key, doctor_grant.clone())), TxError::Unauthorized);
+    // An authority may appoint a guardian with manage scope (court order).
+    grant.scopes = Scopes::MANAGE;
+    let manage = net.ledger.grant_delegation(&net.hospital, grant.clone()).unwrap();
+    let g = net.ledger.grant_consent(&net.guardian_key, doctor_grant).unwrap();
+    net.ledger.revoke_consent(&net.guardian_key, g.consent).unwrap();
+    assert_eq!(refused(net.ledger.grant_delegation(&net.doctor_key, grant.clone())), TxError::Unauthorized);
+    let mut own = grant.clone();
+    own.delegate = net.patient;
+    assert_eq!(refused(net.ledger.grant_delegation(&net.patient_key, own)), TxError::SelfDelegation);
+    net.ledger.revoke_delegation(&net.patient_key, manage).unwrap();
+    assert_eq!(refused(net.ledger.revoke_delegation(&net.patient_key, manage)), TxError::DelegationAlreadyRevoked);
+    assert_eq!(refused(net.ledger.revoke_delegation(&net.patient_key, TxId::default())), TxError::UnknownDelegation);
+    let after = permit(&net, Grantee::Actor(net.nurse), &["labs"], &["TREAT"], None);
+    assert_eq!(refused(net.ledger.grant_consent(&net.guardian_key, after)), TxError::Unauthorized);
+    // The read delegation expires with its window.
+    net.clock.advance(DAY);
+    let q = request(&net, net.guardian, "notes", "TREAT");
+    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
+    assert!(net.ledger.verify().is_valid());
+}
+
+#[test]
+fn keys_rotate_with_history_and_deactivated_actors_cannot_act() {
+    let mut net = network();
+    let new_key = key(77);
+    net.ledger.rotate_key(&net.doctor_key, net.doctor, &new_key).unwrap();
+    // The old key no longer signs; the actor id is stable.
+    let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    net.ledger.grant_consent(&net.patient_key, grant).unwrap();
+    let req = request(&net, net.doctor, "labs", "TREAT");
+    let basis = net.ledger.check(&req).unwrap().access_basis().unwrap();
+    let tx = net.ledger.prepare(net.doctor, Payload::RecordAccess(access(&req, basis.clone()))).sign(&net.doctor_key);
+    assert_eq!(refused(net.ledger.submit(tx)), TxError::BadSignature);
+    net.ledger.record_access(&new_key, access(&req, basis)).unwrap();
+    assert_eq!(net.ledger.actor(&net.doctor).unwrap().keys.len(), 2);
+    // A key cannot be reused, and possession must be proven.
+    assert_eq!(refused(net.ledger.register(&net.hospital, &new_key, Role::Provider)), TxError::KeyInUse);
+    let bogus = net.ledger.register_actor(
+        &net.hospital,
+        &key(90).public_key(),
+        key(91).prove_possession(&net.ledger.chain()),
+        Role::Provider,
+    );
+    assert_eq!(refused(bogus), TxError::BadProofOfPossession);
+    assert_eq!(refused(net.ledger.register(&new_key, &key(92), Role::Provider)), TxError::Unauthorized);
+
+    net.ledger.seal(&[&net.hospital]).unwrap();
+    net.ledger.deactivate(&net.hospital, net.doctor).unwrap();
+    assert_eq!(refused(net.ledger.deactivate(&net.hospital, net.doctor)), TxError::AlreadyDeactivated);
+    let req = request(&net, net.doctor, "labs", "TREAT");
+    assert_eq!(net.ledger.check(&req).unwrap(), Decision::Deny(DenyReason::RequesterDeactivated));
+    assert_eq!(
+        refused(net.ledger.record_access(&new_key, access(&req, AccessBasis::Owner))),
+        TxError::SignerDeactivated
+    );
+    // The last authority cannot be deactivated: blocks could no longer be sealed.
+    let hospital_id = ActorId::from_key(&net.hospital.public_key());
+    assert_eq!(refused(net.ledger.deactivate(&net.hospital, hospital_id)), TxError::WouldBreakQuorum);
+    net.ledger.seal(&[&net.hospital]).unwrap();
+    let report = net.ledger.verify();
+    assert!(report.is_valid(), "{:?}", report.failure);
+}
+
+#[test]
+fn erasure_denies_everything_and_the_chain_still_verifies() {
+    let mut net = network();
+    net.ledger.sign_and_submit(&net.patient_key, Payload::EraseSubject { patient: net.patient }).unwrap();
+    let req = request(&net, net.patient, "labs", "TREAT");
+    assert_eq!(net.ledger.check(&req).unwrap(), Decision::Deny(DenyReason::PatientErased));
+    let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    assert_eq!(refused(net.ledger.grant_consent(&net.patient_key, grant)), TxError::PatientErased);
+    let again = net.ledger.sign_and_submit(&net.hospital, Payload::EraseSubject { patient: net.patient });
+    assert_eq!(refused(again), TxError::AlreadyErased);
+    net.ledger.seal(&[&net.hospital]).unwrap();
+    assert!(net.ledger.verify().is_valid());
+}
+
+#[test]
+fn anchors_need_write_permission_or_custody() {
+    let mut net = network();
+    let anchor = AnchorRecord {
+        patient: net.patient,
+        section: code("labs"),
+        purpose: code("TREAT"),
+        commitment: healthchain::hash::commitment(&[1; 32], b"v1"),
+    };
+    let write = |net: &mut Net, anchor: &AnchorRecord| {
+        net.ledger.sign_and_submit(&net.doctor_key, Payload::AnchorRecord(anchor.clone()))
+    };
+    assert!(matches!(refused(write(&mut net, &anchor)), TxError::AccessDenied(_)));
+    let mut grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    grant.actions = Actions::WRITE;
+    net.ledger.grant_consent(&net.patient_key, grant).unwrap();
+    write(&mut net, &anchor).unwrap();
+    assert_eq!(
+        refused(net.ledger.sign_and_submit(&net.insurer_key, Payload::AnchorRecord(anchor.clone()))),
+        TxError::Unauthorized
+    );
+    net.ledger.sign_and_submit(&net.hospital, Payload::AnchorRecord(anchor)).unwrap();
+    assert_eq!(net.ledger.state().latest().patient(&net.patient).anchors.len(), 2);
+}
+
+#[test]
+fn external_signers_get_exact_bytes_and_replays_are_refused() {
+    let mut net = network();
+    let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    let body = net.ledger.prepare(net.patient, Payload::GrantConsent(grant));
+    // An HSM signs exactly these bytes.
+    let bytes = body.signing_bytes();
+    let signature = net.patient_key.sign(&bytes);
+    let tx = body.attach_signature(signature);
+    let id = net.ledger.submit(tx.clone()).unwrap();
+    assert_eq!(id, tx.id());
+    assert_eq!(refused(net.ledger.submit(tx.clone())), TxError::BadSequence { expected: 2, found: 1 });
+    // Another chain's transaction is refused.
+    let mut other = network();
+    assert_eq!(refused(other.ledger.submit(tx)), TxError::WrongChain);
+    // A signature by someone else is refused.
+    let body = net.ledger.prepare(net.patient, Payload::EraseSubject { patient: net.patient });
+    let forged = body.attach_signature(
+        net.doctor_key
+            .sign(&net.ledger.prepare(net.patient, Payload::EraseSubject { patient: net.patient }).signing_bytes()),
+    );
+    assert_eq!(refused(net.ledger.submit(forged)), TxError::BadSignature);
+}
+
+#[test]
+fn transaction_times_are_bounded_by_the_clock_and_previous_block() {
+    let mut net = network();
+    let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    let mut body = net.ledger.prepare(net.patient, Payload::GrantConsent(grant));
+    body.time = net.clock.now_ms() + Policy::default().max_clock_skew_ms + 1;
+    assert!(matches!(refused(net.ledger.submit(body.clone().sign(&net.patient_key))), TxError::TimeOutOfRange { .. }));
+    body.time = T0 - Policy::default().max_clock_skew_ms - 1;
+    assert!(matches!(refused(net.ledger.submit(body.sign(&net.patient_key))), TxError::TimeOutOfRange { .. }));
+}
+
+#[test]
+fn sealing_rules() {
+    let mut net = network();
+    assert!(matches!(net.ledger.seal(&[&net.hospital]), Err(LedgerError::NothingToSeal)));
+    net.ledger.register(&net.hospital, &key(40), Role::Researcher).unwrap();
+    assert!(matches!(net.ledger.seal(&[&net.doctor_key]), Err(LedgerError::UnknownKey(_))));
+    assert!(matches!(net.ledger.seal(&[]), Err(LedgerError::NotEnoughSealers { have: 0, need: 1 })));
+    // The clock going back does not make timestamps decrease.
+    let before = net.ledger.head().unwrap().timestamp;
+    net.clock.set(T0 - DAY);
+    let sealed = net.ledger.seal(&[&net.hospital]).unwrap();
+    assert!(sealed.header.timestamp >= before);
+    assert!(net.ledger.verify().is_valid());
+}
+
+#[test]
+fn k_of_n_authorities_seal_blocks() {
+    let clock = ManualClock::new(T0);
+    let (a, b, c) = (key(1), key(2), key(3));
+    let mut settings = LedgerSettings::new("consortium");
+    settings.seal_threshold = 2;
+    let mut ledger = Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &settings, &[&a, &b, &c]).unwrap();
+    ledger.register(&a, &key(10), Role::Patient).unwrap();
+    assert!(matches!(ledger.seal(&[&a]), Err(LedgerError::NotEnoughSealers { have: 1, need: 2 })));
+    assert!(matches!(ledger.seal(&[&a, &a]), Err(LedgerError::NotEnoughSealers { have: 1, need: 2 })));
+    ledger.seal(&[&b, &c]).unwrap();
+    ledger.deactivate(&a, ActorId::from_key(&c.public_key())).unwrap();
+    assert_eq!(refused(ledger.deactivate(&a, ActorId::from_key(&b.public_key()))), TxError::WouldBreakQuorum);
+    ledger.seal(&[&a, &b]).unwrap();
+    let report = ledger.verify();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    assert_eq!(report.blocks, 3);
+
+    // Reopening replays and verifies everything.
+    let reopened = Ledger::open(ledger.into_store(), Box::new(clock)).unwrap();
+    assert_eq!(reopened.block_count(), 3);
+}
+
+#[test]
+fn open_rejects_a_corrupt_store_and_create_a_used_one() {
+    let net = busy_network();
+    let mut blocks = blocks(&net);
+    blocks[3][200] ^= 1;
+    let err = Ledger::open(MemoryStore::from_blocks(blocks), Box::new(ManualClock::new(T0))).unwrap_err();
+    assert!(matches!(err, LedgerError::Corrupt(VerifyFailure { height: 3, .. })), "{err}");
+    let used = MemoryStore::from_blocks(support::blocks(&net));
+    let again = Ledger::create(used, Box::new(ManualClock::new(T0)), &LedgerSettings::new("x"), &[&key(1)]);
+    assert!(matches!(again, Err(LedgerError::StoreState(true))));
+    assert!(matches!(
+        Ledger::open(MemoryStore::new(), Box::new(ManualClock::new(T0))),
+        Err(LedgerError::StoreState(false))
+    ));
+}

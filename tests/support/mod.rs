@@ -1,0 +1,184 @@
+//! A small hospital network used by the integration tests: deterministic keys, a manual clock, and a
+//! ledger whose blocks exercise every transaction kind.
+#![allow(dead_code)]
+
+use healthchain::hash::commitment;
+use healthchain::*;
+
+pub const T0: u64 = 1_795_424_400_000;
+pub const HOUR: u64 = 60 * 60 * 1000;
+pub const DAY: u64 = 24 * HOUR;
+
+/// Keys and ids of the cast.
+pub struct Net {
+    pub clock: ManualClock,
+    pub ledger: Ledger<MemoryStore>,
+    pub hospital: SigningKey,
+    pub patient_key: SigningKey,
+    pub patient: ActorId,
+    pub doctor_key: SigningKey,
+    pub doctor: ActorId,
+    pub nurse_key: SigningKey,
+    pub nurse: ActorId,
+    pub insurer_key: SigningKey,
+    pub insurer: ActorId,
+    pub auditor_key: SigningKey,
+    pub auditor: ActorId,
+    pub guardian_key: SigningKey,
+    pub guardian: ActorId,
+}
+
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_seed(&[seed; 32])
+}
+
+pub fn codes(texts: &[&str]) -> CodeSet {
+    CodeSet::parse(texts.iter().copied()).unwrap()
+}
+
+pub fn code(text: &str) -> Code {
+    Code::new(text).unwrap()
+}
+
+/// A permit for `grantee` on `sections` for `purposes`, read only, from now for `days` days.
+pub fn permit(net: &Net, grantee: Grantee, sections: &[&str], purposes: &[&str], days: Option<u64>) -> ConsentGrant {
+    let now = net.clock.now_ms();
+    ConsentGrant {
+        patient: net.patient,
+        grantee,
+        effect: Effect::Permit,
+        sections: codes(sections),
+        purposes: codes(purposes),
+        actions: Actions::READ,
+        window: Window { not_before: now, not_after: days.map(|d| now + d * DAY) },
+    }
+}
+
+pub fn request(net: &Net, requester: ActorId, section: &str, purpose: &str) -> CheckRequest {
+    CheckRequest {
+        patient: net.patient,
+        requester,
+        section: code(section),
+        purpose: code(purpose),
+        action: Action::Read,
+        at: net.clock.now_ms(),
+    }
+}
+
+pub fn access(request: &CheckRequest, basis: AccessBasis) -> RecordAccess {
+    RecordAccess {
+        patient: request.patient,
+        section: request.section.clone(),
+        purpose: request.purpose.clone(),
+        action: request.action,
+        at: request.at,
+        basis,
+    }
+}
+
+pub fn break_glass() -> AccessBasis {
+    AccessBasis::BreakGlass { reason: code("unconscious"), justification: commitment(&[9; 32], b"why") }
+}
+
+/// A ledger with the cast registered in block 1.
+pub fn network() -> Net {
+    let clock = ManualClock::new(T0);
+    let hospital = key(1);
+    let mut ledger =
+        Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &LedgerSettings::new("test-net"), &[&hospital])
+            .unwrap();
+    let (patient_key, doctor_key, nurse_key, insurer_key, auditor_key, guardian_key) =
+        (key(2), key(3), key(4), key(5), key(6), key(7));
+    let patient = ledger.register(&hospital, &patient_key, Role::Patient).unwrap();
+    let doctor = ledger.register(&hospital, &doctor_key, Role::Provider).unwrap();
+    let nurse = ledger.register(&hospital, &nurse_key, Role::Provider).unwrap();
+    let insurer = ledger.register(&hospital, &insurer_key, Role::Insurer).unwrap();
+    let auditor = ledger.register(&hospital, &auditor_key, Role::Auditor).unwrap();
+    let guardian = ledger.register(&hospital, &guardian_key, Role::Patient).unwrap();
+    ledger.seal(&[&hospital]).unwrap();
+    Net {
+        clock,
+        ledger,
+        hospital,
+        patient_key,
+        patient,
+        doctor_key,
+        doctor,
+        nurse_key,
+        nurse,
+        insurer_key,
+        insurer,
+        auditor_key,
+        auditor,
+        guardian_key,
+        guardian,
+    }
+}
+
+/// A network whose blocks hold every transaction kind; returns it with its blocks' heights.
+pub fn busy_network() -> Net {
+    let mut net = network();
+    let n = &mut net;
+    n.clock.advance(HOUR);
+    let grant = permit(n, Grantee::Actor(n.doctor), &["labs", "meds"], &["TREAT"], Some(30));
+    let granted = n.ledger.grant_consent(&n.patient_key, grant).unwrap();
+    let insurer = permit(n, Grantee::Role(Role::Insurer), &["billing"], &["HPAYMT"], None);
+    n.ledger.grant_consent(&n.patient_key, insurer).unwrap();
+    let mut deny = permit(n, Grantee::Actor(n.nurse), &["notes"], &["*"], None);
+    deny.effect = Effect::Deny;
+    n.ledger.grant_consent(&n.patient_key, deny).unwrap();
+    let now = n.clock.now_ms();
+    let delegation = DelegationGrant {
+        patient: n.patient,
+        delegate: n.guardian,
+        scopes: Scopes::MANAGE_AND_READ,
+        window: Window { not_before: now, not_after: None },
+    };
+    let delegation = n.ledger.grant_delegation(&n.patient_key, delegation).unwrap();
+    n.ledger.seal(&[&n.hospital]).unwrap();
+
+    n.clock.advance(HOUR);
+    let req = request(n, n.doctor, "labs", "TREAT");
+    n.ledger.record_access(&n.doctor_key, access(&req, AccessBasis::Consents(vec![granted.consent]))).unwrap();
+    let req = request(n, n.guardian, "notes", "TREAT");
+    n.ledger.record_access(&n.guardian_key, access(&req, AccessBasis::Delegate(delegation))).unwrap();
+    let anchor = AnchorRecord {
+        patient: n.patient,
+        section: code("labs"),
+        purpose: code("TREAT"),
+        commitment: commitment(&[3; 32], b"lab result v1"),
+    };
+    n.ledger.sign_and_submit(&n.hospital, Payload::AnchorRecord(anchor)).unwrap();
+    n.ledger.seal(&[&n.hospital]).unwrap();
+
+    n.clock.advance(HOUR);
+    let req = request(n, n.nurse, "notes", "ETREAT");
+    let emergency = n.ledger.record_access(&n.nurse_key, access(&req, break_glass())).unwrap();
+    n.ledger.revoke_consent(&n.guardian_key, granted.consent).unwrap();
+    n.ledger.seal(&[&n.hospital]).unwrap();
+
+    n.clock.advance(HOUR);
+    n.ledger.review_break_glass(&n.auditor_key, emergency, true).unwrap();
+    let new_doctor_key = key(33);
+    n.ledger.rotate_key(&n.doctor_key, n.doctor, &new_doctor_key).unwrap();
+    n.doctor_key = new_doctor_key;
+    n.ledger.revoke_delegation(&n.patient_key, delegation).unwrap();
+    n.ledger.seal(&[&n.hospital]).unwrap();
+
+    n.clock.advance(HOUR);
+    n.ledger.deactivate(&n.hospital, n.insurer).unwrap();
+    n.ledger.sign_and_submit(&n.patient_key, Payload::EraseSubject { patient: n.guardian }).unwrap_err();
+    n.ledger.sign_and_submit(&n.guardian_key, Payload::EraseSubject { patient: n.guardian }).unwrap();
+    n.ledger.seal(&[&n.hospital]).unwrap();
+    net
+}
+
+/// The blocks of a ledger as bytes.
+pub fn blocks(net: &Net) -> Vec<Vec<u8>> {
+    net.ledger.store().blocks().to_vec()
+}
+
+/// Verifies `blocks` from genesis.
+pub fn verify(blocks: &[Vec<u8>]) -> VerifyReport {
+    verify_blocks(blocks.iter().map(Ok::<_, std::convert::Infallible>))
+}

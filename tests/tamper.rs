@@ -1,0 +1,235 @@
+//! Tampering with a serialized ledger: every single-byte change, and every deletion, reordering,
+//! duplication and splice of blocks and transactions, is detected at the right block.
+
+mod support;
+
+use healthchain::block::{Block, BlockHeader, Seal};
+use healthchain::merkle::{MerkleTree, leaf_hash};
+use healthchain::replay::Replayer;
+use healthchain::*;
+use support::*;
+
+/// Replayers positioned after each block prefix: `prefixes[i]` has replayed blocks `0..i`.
+fn prefixes(blocks: &[Vec<u8>]) -> Vec<Replayer> {
+    let mut out = vec![Replayer::new()];
+    let mut replayer = Replayer::new();
+    for block in blocks {
+        replayer.apply_block(block).unwrap();
+        out.push(replayer.clone());
+    }
+    out
+}
+
+#[test]
+fn the_fixture_is_valid_and_exercises_every_kind() {
+    let net = busy_network();
+    let report = verify(&blocks(&net));
+    assert_eq!(report.failure, None);
+    assert_eq!(report.blocks, 7);
+    let kinds: std::collections::BTreeSet<&str> = blocks(&net)
+        .iter()
+        .flat_map(|b| Block::from_bytes(b).unwrap().txs)
+        .map(|tx| tx.body.payload.kind_name())
+        .collect();
+    assert_eq!(kinds.len(), 12, "{kinds:?}");
+    assert_eq!(report.transactions, net.ledger.tree().size());
+    assert_eq!(report.tree_root, net.ledger.tree().root());
+}
+
+#[test]
+fn every_single_byte_change_fails_at_its_block() {
+    let net = busy_network();
+    let blocks = blocks(&net);
+    let before = prefixes(&blocks);
+    let mut checked = 0usize;
+    for (height, block) in blocks.iter().enumerate() {
+        for offset in 0..block.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut tampered = block.clone();
+                tampered[offset] ^= flip;
+                let mut replayer = before[height].clone();
+                let failure = replayer
+                    .apply_block(&tampered)
+                    .expect_err(&format!("byte {offset} of block {height} ^ {flip:#x} went unnoticed"));
+                assert_eq!(failure.height, height as u64, "byte {offset} ^ {flip:#x}: {failure}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10_000, "only {checked} changes tried");
+}
+
+#[test]
+fn deleting_reordering_duplicating_or_splicing_blocks_fails() {
+    let net = busy_network();
+    let blocks = blocks(&net);
+    let n = blocks.len();
+    let failure_height = |chain: &[Vec<u8>]| verify(chain).failure.map(|f| f.height);
+
+    for i in 0..n - 1 {
+        let mut chain = blocks.clone();
+        chain.remove(i);
+        assert_eq!(failure_height(&chain), Some(i as u64), "deleting block {i}");
+    }
+    // Cutting the newest block leaves a valid shorter ledger: only a checkpoint can reveal truncation.
+    assert_eq!(verify(&blocks[..n - 1]).blocks, n as u64 - 1);
+
+    for i in 0..n {
+        for j in i + 1..n {
+            let mut chain = blocks.clone();
+            chain.swap(i, j);
+            assert_eq!(failure_height(&chain), Some(i as u64), "swapping blocks {i} and {j}");
+        }
+        let mut chain = blocks.clone();
+        chain.insert(i + 1, blocks[i].clone());
+        assert_eq!(failure_height(&chain), Some(i as u64 + 1), "duplicating block {i}");
+    }
+
+    let other = blocks_of_other_ledger();
+    for i in 0..n.min(other.len()) {
+        let mut chain = blocks.clone();
+        chain[i] = other[i].clone();
+        let expected = if i == 0 { 1 } else { i as u64 };
+        assert_eq!(failure_height(&chain), Some(expected), "splicing block {i} from another ledger");
+    }
+}
+
+fn blocks_of_other_ledger() -> Vec<Vec<u8>> {
+    support::blocks(&busy_network())
+}
+
+/// Rebuilds block `height` of `chain` with `txs`, re-sealed by the hospital, and relinks every later block:
+/// what a dishonest authority holding the sealing key could do.
+fn reseal_from(chain: &mut [Vec<u8>], height: usize, txs: Vec<SignedTx>, hospital: &SigningKey) {
+    let mut tree = MerkleTree::new();
+    let mut prev_hash = BlockHash::default();
+    for (h, bytes) in chain.iter_mut().enumerate() {
+        let mut block = Block::from_bytes(bytes).unwrap();
+        if h == height {
+            block.txs = txs.clone();
+        }
+        for tx in &block.txs {
+            tree.push(leaf_hash(&tx.to_bytes()));
+        }
+        if h >= height {
+            block.header = BlockHeader {
+                prev_hash,
+                tx_count: block.txs.len() as u32,
+                tree_size: tree.size(),
+                tree_root: tree.root(),
+                ..block.header
+            };
+            let hash = block.header.hash();
+            block.seals = vec![Seal::sign(block.header.proposer, hospital, &hash)];
+            *bytes = block.to_bytes();
+        }
+        prev_hash = Block::from_bytes(bytes).unwrap().header.hash();
+    }
+}
+
+#[test]
+fn changing_transactions_without_resealing_fails_at_their_block() {
+    let net = busy_network();
+    let blocks = blocks(&net);
+    for (height, bytes) in blocks.iter().enumerate() {
+        let block = Block::from_bytes(bytes).unwrap();
+        let n = block.txs.len();
+        let mut variants: Vec<Vec<SignedTx>> = Vec::new();
+        for i in 0..n {
+            let mut txs = block.txs.clone();
+            txs.remove(i);
+            variants.push(txs);
+            let mut txs = block.txs.clone();
+            txs.insert(i, block.txs[i].clone());
+            variants.push(txs);
+            for j in i + 1..n {
+                let mut txs = block.txs.clone();
+                txs.swap(i, j);
+                variants.push(txs);
+            }
+        }
+        for txs in variants {
+            let mut tampered = block.clone();
+            tampered.header.tx_count = txs.len() as u32;
+            tampered.txs = txs;
+            let mut chain = blocks.clone();
+            chain[height] = tampered.to_bytes();
+            let failure = verify(&chain).failure.expect("tampering went unnoticed");
+            assert_eq!(failure.height, height as u64, "{failure}");
+        }
+    }
+}
+
+#[test]
+fn a_dishonest_authority_cannot_duplicate_reorder_or_splice_transactions() {
+    let net = busy_network();
+    let blocks = blocks(&net);
+    let other = blocks_of_other_ledger();
+    let mut tried = 0;
+    for (height, bytes) in blocks.iter().enumerate().skip(1) {
+        let block = Block::from_bytes(bytes).unwrap();
+        let n = block.txs.len();
+        let mut variants: Vec<(Vec<SignedTx>, &str)> = Vec::new();
+        for i in 0..n {
+            let mut txs = block.txs.clone();
+            txs.insert(i + 1, block.txs[i].clone());
+            variants.push((txs, "duplicate"));
+            for j in i + 1..n {
+                // Reordering two transactions of one signer breaks its sequence numbers.
+                if block.txs[i].body.signer == block.txs[j].body.signer {
+                    let mut txs = block.txs.clone();
+                    txs.swap(i, j);
+                    variants.push((txs, "reorder"));
+                }
+            }
+        }
+        let foreign = Block::from_bytes(&other[height]).unwrap().txs;
+        for tx in foreign {
+            let mut txs = block.txs.clone();
+            txs.push(tx);
+            variants.push((txs, "splice"));
+        }
+        for (txs, what) in variants {
+            let mut chain = blocks.clone();
+            reseal_from(&mut chain, height, txs, &net.hospital);
+            let failure = verify(&chain).failure.unwrap_or_else(|| panic!("{what} in block {height} went unnoticed"));
+            assert_eq!(failure.height, height as u64, "{what}: {failure}");
+            assert!(matches!(failure.reason, BlockError::Tx(_)), "{what}: {failure}");
+            tried += 1;
+        }
+    }
+    assert!(tried > 20);
+}
+
+#[test]
+fn a_resealed_block_with_a_forged_transaction_fails() {
+    let net = busy_network();
+    let mut chain = blocks(&net);
+    let mut block = Block::from_bytes(&chain[2]).unwrap();
+    // Widen the doctor's consent to every section: the patient's signature no longer matches.
+    let mut tx = block.txs[0].clone();
+    if let Payload::GrantConsent(grant) = &mut tx.body.payload {
+        grant.sections = CodeSet::all();
+    } else {
+        panic!("block 2 starts with the doctor's grant");
+    }
+    block.txs[0] = tx;
+    reseal_from(&mut chain, 2, block.txs, &net.hospital);
+    let failure = verify(&chain).failure.unwrap();
+    assert_eq!((failure.height, failure.tx_index), (2, Some(0)));
+    assert_eq!(failure.reason, BlockError::Tx(TxError::BadSignature));
+}
+
+#[test]
+fn a_block_sealed_by_a_stranger_fails() {
+    let net = busy_network();
+    let mut chain = blocks(&net);
+    let mut block = Block::from_bytes(&chain[3]).unwrap();
+    let stranger = key(99);
+    let stranger_id = ActorId::from_key(&stranger.public_key());
+    block.header.proposer = stranger_id;
+    block.seals = vec![Seal::sign(stranger_id, &stranger, &block.header.hash())];
+    chain[3] = block.to_bytes();
+    let failure = verify(&chain).failure.unwrap();
+    assert_eq!((failure.height, failure.reason), (3, BlockError::SealerNotAuthority));
+}
