@@ -97,19 +97,34 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             at: clock.now_ms(),
         })
     };
-    say(&clock, &format!("may provider B read labs for TREAT? {}", ledger.check(&ask(provider_b, "labs", "TREAT")?)?));
     say(
         &clock,
-        &format!("may the insurer read billing for HPAYMT? {}", ledger.check(&ask(insurer, "billing", "HPAYMT")?)?),
+        &format!(
+            "may provider B read labs for TREAT? {}",
+            describe(&ledger.check(&ask(provider_b, "labs", "TREAT")?)?)
+        ),
     );
-    say(&clock, &format!("may the insurer read labs for HPAYMT? {}", ledger.check(&ask(insurer, "labs", "HPAYMT")?)?));
+    say(
+        &clock,
+        &format!(
+            "may the insurer read billing for HPAYMT? {}",
+            describe(&ledger.check(&ask(insurer, "billing", "HPAYMT")?)?)
+        ),
+    );
+    say(
+        &clock,
+        &format!(
+            "may the insurer read labs for HPAYMT? {}",
+            describe(&ledger.check(&ask(insurer, "labs", "HPAYMT")?)?)
+        ),
+    );
 
     // Provider A reads labs: the access is recorded with the basis the engine gives.
     let request = ask(provider_a, "labs", "TREAT")?;
     let decision = ledger.check(&request)?;
     let basis = decision.access_basis().ok_or("provider A should be permitted")?;
     ledger.record_access(provider_a_key, access(&request, basis))?;
-    say(&clock, &format!("provider A read labs: {decision}"));
+    say(&clock, &format!("provider A read labs, recorded on basis {}", describe(&decision)));
     ledger.seal(&[&hospital])?;
 
     clock.advance(DAY_MS);
@@ -117,7 +132,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     ledger.seal(&[&hospital])?;
     say(
         &clock,
-        &format!("patient revoked provider A's consent; now: {}", ledger.check(&ask(provider_a, "labs", "TREAT")?)?),
+        &format!(
+            "patient revoked provider A's consent; now: {}",
+            describe(&ledger.check(&ask(provider_a, "labs", "TREAT")?)?)
+        ),
     );
 
     // Emergency: provider B breaks the glass; the justification stays off the ledger, committed by hash.
@@ -128,7 +146,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let justification = commitment(&salt, b"unconscious on arrival, allergy check before anaesthesia");
     let basis = AccessBasis::BreakGlass { reason: Code::new("unconscious")?, justification };
     let emergency = ledger.record_access(provider_b_key, access(&request, basis))?;
-    say(&clock, &format!("provider B read medications for ETREAT: {decision}"));
+    say(&clock, &format!("provider B read medications for ETREAT: {}", describe(&decision)));
     ledger.seal(&[&hospital])?;
 
     clock.advance(DAY_MS);
@@ -142,10 +160,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let basis = match &entry.access.basis {
             AccessBasis::Owner => "owner".to_owned(),
             AccessBasis::Delegate(id) => format!("delegation {}", short(&id.to_string())),
-            AccessBasis::Consents(ids) => format!(
-                "consent {}",
-                ids.iter().map(|i| short(&i.to_string()).to_owned()).collect::<Vec<_>>().join(",")
-            ),
+            AccessBasis::Consents(ids) => format!("consent {}", short_ids(ids)),
             AccessBasis::BreakGlass { reason, .. } => format!("BREAK-GLASS ({reason})"),
         };
         let review = match entry.review {
@@ -191,8 +206,21 @@ fn access(request: &CheckRequest, basis: AccessBasis) -> RecordAccess {
     }
 }
 
+/// A decision with ids cut to 12 hex digits.
+fn describe(decision: &Decision) -> String {
+    match decision {
+        Decision::Permit(PermitBasis::Consents(ids)) => format!("permit (consent {})", short_ids(ids)),
+        Decision::Deny(DenyReason::DenyRules(ids)) => format!("deny (deny rule {})", short_ids(ids)),
+        other => other.to_string(),
+    }
+}
+
 fn say(clock: &ManualClock, line: &str) {
     println!("[{}] {line}", date(Some(clock.now_ms())));
+}
+
+fn short_ids(ids: &[ConsentId]) -> String {
+    ids.iter().map(|i| short(&i.to_string()).to_owned()).collect::<Vec<_>>().join(",")
 }
 
 fn short(hex: &str) -> &str {

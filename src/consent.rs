@@ -99,30 +99,34 @@ pub fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, Che
         return Err(CheckError::WildcardInRequest);
     }
     // 1. Unknown patient or requester is an error; an erased patient is denied.
-    let patient = view.actor(&request.patient).filter(|a| a.role == Role::Patient).ok_or(CheckError::InvalidPatient)?;
-    let requester = view.actor(&request.requester).ok_or(CheckError::UnknownActor)?;
-    let index = view.patient(&patient.id);
-    if index.erased.is_some() {
+    let patient = request.patient;
+    let requester = request.requester;
+    match view.actor_status(&patient) {
+        Some((Role::Patient, _)) => {}
+        _ => return Err(CheckError::InvalidPatient),
+    }
+    let (requester_role, deactivated) = view.actor_status(&requester).ok_or(CheckError::UnknownActor)?;
+    if view.erased(&patient).is_some() {
         return Ok(Decision::Deny(DenyReason::PatientErased));
     }
-    if requester.deactivated.is_some_and(|d| request.at >= d.time) {
+    if deactivated.is_some_and(|d| request.at >= d.time) {
         return Ok(Decision::Deny(DenyReason::RequesterDeactivated));
     }
     // 2. The patient themself, or an active delegate with read scope.
-    if requester.id == patient.id {
+    if requester == patient {
         return Ok(Decision::Permit(PermitBasis::Owner));
     }
-    let delegate = index
-        .delegations
-        .iter()
-        .filter_map(|id| view.delegation(id))
-        .filter(|d| {
-            d.grant.delegate == requester.id
+    let in_force = |window: &crate::tx::Window, revoked: Option<crate::state::Stamp>| {
+        window.contains(request.at) && revoked.is_none_or(|r| request.at < r.time)
+    };
+    let delegate = view
+        .delegation_records(&patient)
+        .filter(|(d, revoked)| {
+            d.grant.delegate == requester
                 && d.grant.scopes.includes(Scopes::READ)
-                && d.grant.window.contains(request.at)
-                && d.revoked.is_none_or(|r| request.at < r.time)
+                && in_force(&d.grant.window, *revoked)
         })
-        .map(|d| d.id)
+        .map(|(d, _)| d.id)
         .min();
     if let Some(id) = delegate {
         return Ok(Decision::Permit(PermitBasis::Delegate(id)));
@@ -130,15 +134,14 @@ pub fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, Che
     // 3. The rules in force at `at` that match the requester, section, purpose and action.
     let mut permits = Vec::new();
     let mut denies = Vec::new();
-    for consent in index.consents.iter().filter_map(|id| view.consent(id)) {
+    for (consent, revoked) in view.consent_records(&patient) {
         let rule = &consent.grant;
         let grantee_matches = match rule.grantee {
-            Grantee::Actor(id) => id == requester.id,
-            Grantee::Role(role) => role == requester.role,
+            Grantee::Actor(id) => id == requester,
+            Grantee::Role(role) => role == requester_role,
         };
-        let in_force = rule.window.contains(request.at) && consent.revoked.is_none_or(|r| request.at < r.time);
         if grantee_matches
-            && in_force
+            && in_force(&rule.window, revoked)
             && rule.sections.matches(&request.section)
             && rule.purposes.matches(&request.purpose)
             && rule.actions.contains(request.action)
@@ -153,8 +156,8 @@ pub fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, Che
     denies.sort();
     // 6 (applied before 4, as it overrides denies): emergency treatment by an active provider.
     let emergency = EMERGENCY_PURPOSES.contains(&request.purpose.as_str())
-        && requester.role == Role::Provider
-        && view.policy().break_glass_allowed;
+        && requester_role == Role::Provider
+        && view.break_glass_allowed();
     // 4. Deny overrides permit (but not break-glass).
     if !denies.is_empty() {
         return Ok(if emergency { Decision::BreakGlass } else { Decision::Deny(DenyReason::DenyRules(denies)) });

@@ -55,6 +55,11 @@ pub mod state;
 pub mod store;
 pub mod tx;
 
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctest;
+
 // ---- public interface ----
 pub use block::{Block, BlockHeader, Seal};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -12,7 +12,7 @@ use crate::error::TxError;
 use crate::ids::{AccessId, ActorId, ChainId, ConsentId, DelegationId, TxId};
 use crate::keys::{PublicKey, proof_of_possession_message};
 use crate::tx::{
-    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Genesis, GenesisParams, Grantee, Payload, Policy,
+    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Genesis, GenesisParams, Grantee, Payload,
     RecordAccess, Scopes, SignedTx, valid_chain_name,
 };
 
@@ -186,9 +186,9 @@ impl<'a> View<'a> {
         stamp.filter(|s| self.sees(s))
     }
 
-    /// The chain's policy (default before genesis).
-    pub fn policy(&self) -> Policy {
-        self.state.params.as_ref().map(|p| p.policy.clone()).unwrap_or_default()
+    /// Whether the chain's policy allows break-glass (false before genesis).
+    pub fn break_glass_allowed(&self) -> bool {
+        self.state.params.as_ref().is_some_and(|p| p.policy.break_glass_allowed)
     }
 
     /// A registered actor, with its deactivation only if visible.
@@ -265,6 +265,43 @@ impl<'a> View<'a> {
     /// An anchored record version.
     pub fn anchor(&self, id: &TxId) -> Option<Anchor> {
         self.state.anchors.get(id).filter(|r| self.sees(&r.anchored)).cloned()
+    }
+
+    /// A visible actor's role and visible deactivation, without copying its key history.
+    pub fn actor_status(&self, id: &ActorId) -> Option<(Role, Option<Stamp>)> {
+        let actor = self.state.actors.get(id)?;
+        actor.registered().is_some_and(|s| self.sees(&s)).then(|| (actor.role, self.seen(actor.deactivated)))
+    }
+
+    /// The patient's visible erasure.
+    pub fn erased(&self, patient: &ActorId) -> Option<Stamp> {
+        self.seen(self.state.patients.get(patient)?.erased)
+    }
+
+    /// The patient's visible consents, each with its visible revocation, without copying them.
+    pub fn consent_records(&self, patient: &ActorId) -> impl Iterator<Item = (&'a Consent, Option<Stamp>)> + '_ {
+        let state = self.state;
+        state
+            .patients
+            .get(patient)
+            .into_iter()
+            .flat_map(|index| index.consents.iter())
+            .filter_map(|id| state.consents.get(id))
+            .filter(|c| self.sees(&c.granted))
+            .map(|c| (c, self.seen(c.revoked)))
+    }
+
+    /// The patient's visible delegations, each with its visible revocation, without copying them.
+    pub fn delegation_records(&self, patient: &ActorId) -> impl Iterator<Item = (&'a Delegation, Option<Stamp>)> + '_ {
+        let state = self.state;
+        state
+            .patients
+            .get(patient)
+            .into_iter()
+            .flat_map(|index| index.delegations.iter())
+            .filter_map(|id| state.delegations.get(id))
+            .filter(|d| self.sees(&d.granted))
+            .map(|d| (d, self.seen(d.revoked)))
     }
 
     /// Evaluates a consent question (DESIGN.md §5) on this view.
