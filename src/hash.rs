@@ -150,6 +150,17 @@ pub fn sha256(parts: &[&[u8]]) -> Hash256 {
 mod tests {
     use super::*;
 
+    const ALL_DOMAINS: [Domain; 8] = [
+        Domain::ActorId,
+        Domain::ChainId,
+        Domain::TxId,
+        Domain::TxSignature,
+        Domain::BlockHash,
+        Domain::Seal,
+        Domain::ProofOfPossession,
+        Domain::Commitment,
+    ];
+
     #[test]
     fn hex_round_trips_and_rejects_bad_text() {
         let h = sha256(&[b"abc"]);
@@ -161,19 +172,19 @@ mod tests {
     }
 
     #[test]
+    fn format_md_lists_every_domain_tag_with_its_length_byte() {
+        let spec = include_str!("../docs/FORMAT.md");
+        for domain in ALL_DOMAINS {
+            let tag = std::str::from_utf8(domain.tag()).unwrap();
+            let row = format!("`{:#04x}` `{tag}`", domain.tag().len());
+            assert!(spec.contains(&row), "docs/FORMAT.md lacks {row}");
+        }
+    }
+
+    #[test]
     fn domains_separate_equal_inputs() {
-        let all = [
-            Domain::ActorId,
-            Domain::ChainId,
-            Domain::TxId,
-            Domain::TxSignature,
-            Domain::BlockHash,
-            Domain::Seal,
-            Domain::ProofOfPossession,
-            Domain::Commitment,
-        ];
         let mut seen = std::collections::HashSet::new();
-        for domain in all {
+        for domain in ALL_DOMAINS {
             assert!(seen.insert(domain_hash(domain, &[b"same"])), "{domain:?} collides");
         }
     }

@@ -134,6 +134,11 @@ impl SigningKey {
         Self { key: ed25519_dalek::SigningKey::from_bytes(seed) }
     }
 
+    /// The 32-byte secret seed, for storing the key; wiped from memory when the returned value drops.
+    pub fn to_seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.key.to_bytes())
+    }
+
     /// The public key. Keys derived by RFC 8032 are never weak or non-canonical.
     pub fn public_key(&self) -> PublicKey {
         PublicKey { key: self.key.verifying_key() }
@@ -214,7 +219,9 @@ mod tests {
     #[test]
     fn debug_never_shows_the_secret() {
         let seed = [0xab; 32];
-        let text = format!("{:?}", SigningKey::from_seed(&seed));
+        let key = SigningKey::from_seed(&seed);
+        assert_eq!(*key.to_seed(), seed);
+        let text = format!("{key:?}");
         assert!(!text.contains(&crate::hash::to_hex(&seed)));
         assert!(text.contains("public"));
     }
