@@ -64,7 +64,7 @@ fn fixture(patients: u32, accesses: u32, per_block: usize) -> Fixture {
         let (_, patient) = &list[i as usize % list.len()];
         let request = read_labs(*patient, doctor, clock.now_ms());
         let basis = ledger.check(&request).unwrap().access_basis().unwrap();
-        ledger.record_access(&doctor_key, access(&request, basis)).unwrap();
+        ledger.record_access(&doctor_key, RecordAccess::for_request(&request, basis)).unwrap();
         seal(&mut ledger, false);
     }
     seal(&mut ledger, true);
@@ -80,17 +80,6 @@ fn read_labs(patient: ActorId, requester: ActorId, at: u64) -> CheckRequest {
         purpose: Code::new("TREAT").unwrap(),
         action: Action::Read,
         at,
-    }
-}
-
-fn access(request: &CheckRequest, basis: AccessBasis) -> RecordAccess {
-    RecordAccess {
-        patient: request.patient,
-        section: request.section.clone(),
-        purpose: request.purpose.clone(),
-        action: request.action,
-        at: request.at,
-        basis,
     }
 }
 
@@ -132,7 +121,7 @@ fn submission(c: &mut Criterion) {
                     let (_, patient) = &f.patients[(i % 10) as usize];
                     let request = read_labs(*patient, f.doctor, f.clock.now_ms());
                     let basis = f.ledger.check(&request).unwrap().access_basis().unwrap();
-                    f.ledger.record_access(&f.doctor_key, access(&request, basis)).unwrap();
+                    f.ledger.record_access(&f.doctor_key, RecordAccess::for_request(&request, basis)).unwrap();
                 }
                 f.ledger.seal(&[&f.hospital]).unwrap();
             },

@@ -123,7 +123,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let request = ask(provider_a, "labs", "TREAT")?;
     let decision = ledger.check(&request)?;
     let basis = decision.access_basis().ok_or("provider A should be permitted")?;
-    ledger.record_access(provider_a_key, access(&request, basis))?;
+    ledger.record_access(provider_a_key, RecordAccess::for_request(&request, basis))?;
     say(&clock, &format!("provider A read labs, recorded on basis {}", describe(&decision)));
     ledger.seal(&[&hospital])?;
 
@@ -145,7 +145,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let salt = random_salt()?;
     let justification = commitment(&salt, b"unconscious on arrival, allergy check before anaesthesia");
     let basis = AccessBasis::BreakGlass { reason: Code::new("unconscious")?, justification };
-    let emergency = ledger.record_access(provider_b_key, access(&request, basis))?;
+    let emergency = ledger.record_access(provider_b_key, RecordAccess::for_request(&request, basis))?;
     say(&clock, &format!("provider B read medications for ETREAT: {}", describe(&decision)));
     ledger.seal(&[&hospital])?;
 
@@ -193,17 +193,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         return Err(failure.into());
     }
     Ok(())
-}
-
-fn access(request: &CheckRequest, basis: AccessBasis) -> RecordAccess {
-    RecordAccess {
-        patient: request.patient,
-        section: request.section.clone(),
-        purpose: request.purpose.clone(),
-        action: request.action,
-        at: request.at,
-        basis,
-    }
 }
 
 /// A decision with ids cut to 12 hex digits.

@@ -228,6 +228,20 @@ pub struct RecordAccess {
     pub basis: AccessBasis,
 }
 
+impl RecordAccess {
+    /// The access that answers `request` (same patient, section, purpose, action and time) on `basis`.
+    pub fn for_request(request: &crate::consent::CheckRequest, basis: AccessBasis) -> Self {
+        Self {
+            patient: request.patient,
+            section: request.section.clone(),
+            purpose: request.purpose.clone(),
+            action: request.action,
+            at: request.at,
+            basis,
+        }
+    }
+}
+
 /// A commitment to one version of an off-ledger record section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnchorRecord {

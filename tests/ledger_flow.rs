@@ -151,25 +151,28 @@ fn record_access_must_match_the_decision_and_its_basis() {
     let req = request(&net, net.doctor, "labs", "TREAT");
     let wrong = AccessBasis::Consents(vec![TxId::default()]);
     assert!(matches!(
-        refused(net.ledger.record_access(&net.doctor_key, access(&req, wrong))),
+        refused(net.ledger.record_access(&net.doctor_key, RecordAccess::for_request(&req, wrong))),
         TxError::BasisMismatch(_)
     ));
     assert!(matches!(
-        refused(net.ledger.record_access(&net.doctor_key, access(&req, break_glass()))),
+        refused(net.ledger.record_access(&net.doctor_key, RecordAccess::for_request(&req, break_glass()))),
         TxError::BasisMismatch(Decision::Permit(_))
     ));
     let denied = request(&net, net.nurse, "labs", "TREAT");
     assert_eq!(
-        refused(
-            net.ledger.record_access(&net.nurse_key, access(&denied, AccessBasis::Consents(vec![granted.consent])))
-        ),
+        refused(net.ledger.record_access(
+            &net.nurse_key,
+            RecordAccess::for_request(&denied, AccessBasis::Consents(vec![granted.consent]))
+        )),
         TxError::AccessDenied(Decision::Deny(DenyReason::NoConsent))
     );
-    let mut future = access(&req, AccessBasis::Consents(vec![granted.consent]));
+    let mut future = RecordAccess::for_request(&req, AccessBasis::Consents(vec![granted.consent]));
     future.at = net.clock.now_ms() + 1;
     assert_eq!(refused(net.ledger.record_access(&net.doctor_key, future)), TxError::AccessInFuture);
-    let id =
-        net.ledger.record_access(&net.doctor_key, access(&req, AccessBasis::Consents(vec![granted.consent]))).unwrap();
+    let id = net
+        .ledger
+        .record_access(&net.doctor_key, RecordAccess::for_request(&req, AccessBasis::Consents(vec![granted.consent])))
+        .unwrap();
     let history = net.ledger.access_history(&net.patient);
     assert_eq!(history.len(), 1);
     assert_eq!((history[0].id, history[0].accessor), (id, net.doctor));
@@ -180,7 +183,7 @@ fn record_access_must_match_the_decision_and_its_basis() {
 fn break_glass_is_recorded_and_reviewed_once_by_an_auditor() {
     let mut net = network();
     let req = request(&net, net.nurse, "meds", "ETREAT");
-    let id = net.ledger.record_access(&net.nurse_key, access(&req, break_glass())).unwrap();
+    let id = net.ledger.record_access(&net.nurse_key, RecordAccess::for_request(&req, break_glass())).unwrap();
     assert_eq!(refused(net.ledger.review_break_glass(&net.doctor_key, id, true)), TxError::Unauthorized);
     assert_eq!(refused(net.ledger.review_break_glass(&net.auditor_key, TxId::default(), true)), TxError::UnknownAccess);
     net.ledger.review_break_glass(&net.auditor_key, id, false).unwrap();
@@ -189,7 +192,8 @@ fn break_glass_is_recorded_and_reviewed_once_by_an_auditor() {
     assert_eq!((review.reviewer, review.justified), (net.auditor, false));
 
     let own = request(&net, net.patient, "meds", "TREAT");
-    let own_id = net.ledger.record_access(&net.patient_key, access(&own, AccessBasis::Owner)).unwrap();
+    let own_id =
+        net.ledger.record_access(&net.patient_key, RecordAccess::for_request(&own, AccessBasis::Owner)).unwrap();
     assert_eq!(refused(net.ledger.review_break_glass(&net.auditor_key, own_id, true)), TxError::NotBreakGlass);
 }
 
@@ -260,9 +264,12 @@ fn keys_rotate_with_history_and_deactivated_actors_cannot_act() {
     net.ledger.grant_consent(&net.patient_key, grant).unwrap();
     let req = request(&net, net.doctor, "labs", "TREAT");
     let basis = net.ledger.check(&req).unwrap().access_basis().unwrap();
-    let tx = net.ledger.prepare(net.doctor, Payload::RecordAccess(access(&req, basis.clone()))).sign(&net.doctor_key);
+    let tx = net
+        .ledger
+        .prepare(net.doctor, Payload::RecordAccess(RecordAccess::for_request(&req, basis.clone())))
+        .sign(&net.doctor_key);
     assert_eq!(refused(net.ledger.submit(tx)), TxError::BadSignature);
-    net.ledger.record_access(&new_key, access(&req, basis)).unwrap();
+    net.ledger.record_access(&new_key, RecordAccess::for_request(&req, basis)).unwrap();
     assert_eq!(net.ledger.actor(&net.doctor).unwrap().keys.len(), 2);
     // A key cannot be reused, and possession must be proven.
     assert_eq!(refused(net.ledger.register(&net.hospital, &new_key, Role::Provider)), TxError::KeyInUse);
@@ -281,7 +288,7 @@ fn keys_rotate_with_history_and_deactivated_actors_cannot_act() {
     let req = request(&net, net.doctor, "labs", "TREAT");
     assert_eq!(net.ledger.check(&req).unwrap(), Decision::Deny(DenyReason::RequesterDeactivated));
     assert_eq!(
-        refused(net.ledger.record_access(&new_key, access(&req, AccessBasis::Owner))),
+        refused(net.ledger.record_access(&new_key, RecordAccess::for_request(&req, AccessBasis::Owner))),
         TxError::SignerDeactivated
     );
     // The last authority cannot be deactivated: blocks could no longer be sealed.

@@ -65,17 +65,6 @@ pub fn request(net: &Net, requester: ActorId, section: &str, purpose: &str) -> C
     }
 }
 
-pub fn access(request: &CheckRequest, basis: AccessBasis) -> RecordAccess {
-    RecordAccess {
-        patient: request.patient,
-        section: request.section.clone(),
-        purpose: request.purpose.clone(),
-        action: request.action,
-        at: request.at,
-        basis,
-    }
-}
-
 pub fn break_glass() -> AccessBasis {
     AccessBasis::BreakGlass { reason: code("unconscious"), justification: commitment(&[9; 32], b"why") }
 }
@@ -139,9 +128,13 @@ pub fn busy_network() -> Net {
 
     n.clock.advance(HOUR);
     let req = request(n, n.doctor, "labs", "TREAT");
-    n.ledger.record_access(&n.doctor_key, access(&req, AccessBasis::Consents(vec![granted.consent]))).unwrap();
+    n.ledger
+        .record_access(&n.doctor_key, RecordAccess::for_request(&req, AccessBasis::Consents(vec![granted.consent])))
+        .unwrap();
     let req = request(n, n.guardian, "notes", "TREAT");
-    n.ledger.record_access(&n.guardian_key, access(&req, AccessBasis::Delegate(delegation))).unwrap();
+    n.ledger
+        .record_access(&n.guardian_key, RecordAccess::for_request(&req, AccessBasis::Delegate(delegation)))
+        .unwrap();
     let anchor = AnchorRecord {
         patient: n.patient,
         section: code("labs"),
@@ -153,7 +146,7 @@ pub fn busy_network() -> Net {
 
     n.clock.advance(HOUR);
     let req = request(n, n.nurse, "notes", "ETREAT");
-    let emergency = n.ledger.record_access(&n.nurse_key, access(&req, break_glass())).unwrap();
+    let emergency = n.ledger.record_access(&n.nurse_key, RecordAccess::for_request(&req, break_glass())).unwrap();
     n.ledger.revoke_consent(&n.guardian_key, granted.consent).unwrap();
     n.ledger.seal(&[&n.hospital]).unwrap();
 
