@@ -10,6 +10,8 @@ use crate::tx::{FORMAT_VERSION, SignedTx, read_version};
 pub const MAX_TXS_PER_BLOCK: usize = 65_536;
 /// Longest encoded transaction, in bytes.
 pub const MAX_TX_LEN: usize = 64 * 1024;
+/// Largest encoded transaction section of a block the ledger will build (the file format allows 64 MiB).
+pub const MAX_BLOCK_BYTES: usize = 32 * 1024 * 1024;
 /// Most seals on one block.
 pub const MAX_SEALS: usize = 64;
 

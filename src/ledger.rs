@@ -4,7 +4,7 @@
 //! Submitted transactions are validated at once against the state including earlier submissions, and
 //! become durable when a block holding them is sealed and appended to the store.
 
-use crate::block::{Block, BlockHeader, MAX_TX_LEN, MAX_TXS_PER_BLOCK, Seal};
+use crate::block::{Block, BlockHeader, MAX_BLOCK_BYTES, MAX_TX_LEN, MAX_TXS_PER_BLOCK, Seal};
 use crate::clock::Clock;
 use crate::codec::{Decode, Encode};
 use crate::codes::Role;
@@ -15,11 +15,12 @@ use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::merkle::{MerkleTree, leaf_hash};
 use crate::replay::{Replayer, VerifyFailure, VerifyReport, verify_blocks};
 use crate::state::{Access, Actor, Consent, Delegation, Position, State, View};
-use crate::store::{Store, StoreError};
+use crate::store::{FileStore, OpenOptions, Store, StoreError};
 use crate::tx::{
     ConsentGrant, DelegationGrant, Genesis, GenesisParams, Payload, Policy, RecordAccess, RegisterActor, RotateKey,
     SignedTx, TxBody,
 };
+use std::path::Path;
 
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +38,14 @@ pub enum LedgerError {
     /// A key could not be made.
     #[error(transparent)]
     Key(#[from] KeyError),
-    /// The store's content does not verify.
-    #[error("ledger does not verify: {0}")]
-    Corrupt(VerifyFailure),
+    /// The store's content does not verify; nothing was changed.
+    #[error("ledger does not verify: {failure}{}", offset.map(|o| format!(" (block at byte {o})")).unwrap_or_default())]
+    Corrupt {
+        /// The first failure.
+        failure: VerifyFailure,
+        /// Where the failing block lives in the store, when the store knows.
+        offset: Option<u64>,
+    },
     /// An earlier store failure left the in-memory state ahead of the store; reopen the ledger.
     #[error("ledger is poisoned by an earlier store failure; reopen it")]
     Poisoned,
@@ -50,7 +56,7 @@ pub enum LedgerError {
     #[error("no transaction to seal")]
     NothingToSeal,
     /// The block being built is full; seal it first.
-    #[error("block is full ({MAX_TXS_PER_BLOCK} transactions); seal it first")]
+    #[error("block is full ({MAX_TXS_PER_BLOCK} transactions or {MAX_BLOCK_BYTES} bytes); seal it first")]
     BlockFull,
     /// A key given to sign or seal belongs to no registered actor (or not to an active authority).
     #[error("key belongs to no {0}")]
@@ -84,6 +90,20 @@ impl LedgerSettings {
     pub fn new(name: &str) -> Self {
         Self { name: name.to_owned(), seal_threshold: 1, policy: Policy::default() }
     }
+
+    /// Checks the settings for a network of `authorities` initial authorities.
+    pub fn validate(&self, authorities: usize) -> Result<(), LedgerError> {
+        if authorities == 0 || authorities > crate::tx::MAX_AUTHORITIES {
+            return Err(LedgerError::InvalidSettings("1 to 64 authorities"));
+        }
+        if !crate::tx::valid_chain_name(&self.name) {
+            return Err(LedgerError::InvalidSettings("name must be 1-64 printable ASCII characters"));
+        }
+        if self.seal_threshold == 0 || usize::from(self.seal_threshold) > authorities {
+            return Err(LedgerError::InvalidSettings("seal threshold must be between 1 and the number of authorities"));
+        }
+        Ok(())
+    }
 }
 
 /// A successful grant: the consent id and when it ends (`None` = until revoked).
@@ -104,12 +124,32 @@ pub struct SealedBlock {
     pub hash: crate::ids::BlockHash,
 }
 
+impl Ledger<FileStore> {
+    /// Creates a ledger in a new file at `path` (refusing an existing file), locked for this writer.
+    pub fn create_file(
+        path: &Path,
+        clock: Box<dyn Clock>,
+        settings: &LedgerSettings,
+        authorities: &[&SigningKey],
+    ) -> Result<Self, LedgerError> {
+        settings.validate(authorities.len())?;
+        Self::create(FileStore::create(path)?, clock, settings, authorities)
+    }
+
+    /// Opens the ledger file at `path` (fast open; an interrupted final append is cut and reported by
+    /// `store().recovery()` unless `options.strict`).
+    pub fn open_file(path: &Path, clock: Box<dyn Clock>, options: OpenOptions) -> Result<Self, LedgerError> {
+        Self::open(FileStore::open(path, options)?, clock)
+    }
+}
+
 /// A ledger on a store.
 pub struct Ledger<S: Store> {
     store: S,
     clock: Box<dyn Clock>,
     replayer: Replayer,
     pending: Vec<SignedTx>,
+    pending_bytes: usize,
     poisoned: bool,
 }
 
@@ -136,9 +176,7 @@ impl<S: Store> Ledger<S> {
         if !store.is_empty() {
             return Err(LedgerError::StoreState(true));
         }
-        if authorities.is_empty() || authorities.len() > crate::tx::MAX_AUTHORITIES {
-            return Err(LedgerError::InvalidSettings("1 to 64 authorities"));
-        }
+        settings.validate(authorities.len())?;
         let founder = authorities.first().ok_or(LedgerError::InvalidSettings("no authority"))?;
         let nonce = crate::keys::random_salt()?;
         let params = GenesisParams {
@@ -148,12 +186,6 @@ impl<S: Store> Ledger<S> {
             seal_threshold: settings.seal_threshold,
             policy: settings.policy.clone(),
         };
-        if !crate::tx::valid_chain_name(&params.name) {
-            return Err(LedgerError::InvalidSettings("name must be 1-64 printable ASCII characters"));
-        }
-        if params.seal_threshold == 0 || usize::from(params.seal_threshold) > authorities.len() {
-            return Err(LedgerError::InvalidSettings("seal threshold must be between 1 and the number of authorities"));
-        }
         let chain = params.chain_id();
         let proofs = authorities.iter().map(|k| k.prove_possession(&chain)).collect();
         let body = TxBody {
@@ -164,7 +196,8 @@ impl<S: Store> Ledger<S> {
             payload: Payload::Genesis(Genesis { params, proofs }),
         };
         let genesis = body.sign(founder);
-        let mut ledger = Self { store, clock, replayer: Replayer::new(), pending: Vec::new(), poisoned: false };
+        let mut ledger =
+            Self { store, clock, replayer: Replayer::new(), pending: Vec::new(), pending_bytes: 0, poisoned: false };
         let position = Position { height: 0, earliest: 0, latest: genesis.body.time, first: true };
         ledger.replayer.state_mut().apply(&genesis, genesis.id(), position)?;
         ledger.pending.push(genesis);
@@ -172,17 +205,30 @@ impl<S: Store> Ledger<S> {
         Ok(ledger)
     }
 
-    /// Opens a ledger on a store that holds blocks, verifying every block from genesis.
+    /// Opens a ledger on a store that holds blocks: replays every block from genesis, checking hash links,
+    /// heights, timestamps, seal authorities, every transaction rule and the Merkle tree, but not the
+    /// signatures (the store's checksums guard its bytes). Call [`Ledger::verify`] for full verification,
+    /// or use [`Ledger::open_verified`].
     pub fn open(store: S, clock: Box<dyn Clock>) -> Result<Self, LedgerError> {
+        Self::replay(store, clock, Replayer::trusting_signatures())
+    }
+
+    /// Opens a ledger verifying everything, signatures included.
+    pub fn open_verified(store: S, clock: Box<dyn Clock>) -> Result<Self, LedgerError> {
+        Self::replay(store, clock, Replayer::new())
+    }
+
+    fn replay(store: S, clock: Box<dyn Clock>, mut replayer: Replayer) -> Result<Self, LedgerError> {
         if store.is_empty() {
             return Err(LedgerError::StoreState(false));
         }
-        let mut replayer = Replayer::new();
         for height in 0..store.len() {
             let bytes = store.read(height)?;
-            replayer.apply_block(&bytes).map_err(LedgerError::Corrupt)?;
+            replayer
+                .apply_block(&bytes)
+                .map_err(|failure| LedgerError::Corrupt { failure, offset: store.location(height) })?;
         }
-        Ok(Self { store, clock, replayer, pending: Vec::new(), poisoned: false })
+        Ok(Self { store, clock, replayer, pending: Vec::new(), pending_bytes: 0, poisoned: false })
     }
 
     /// The store.
@@ -249,10 +295,10 @@ impl<S: Store> Ledger<S> {
         if self.poisoned {
             return Err(LedgerError::Poisoned);
         }
-        if self.pending.len() >= MAX_TXS_PER_BLOCK {
+        let bytes = tx.to_bytes();
+        if self.pending.len() >= MAX_TXS_PER_BLOCK || self.pending_bytes + bytes.len() + 4 > MAX_BLOCK_BYTES {
             return Err(LedgerError::BlockFull);
         }
-        let bytes = tx.to_bytes();
         if bytes.len() > MAX_TX_LEN {
             return Err(TxError::Malformed(crate::codec::DecodeError {
                 offset: 0,
@@ -291,6 +337,7 @@ impl<S: Store> Ledger<S> {
             first: false,
         };
         self.replayer.state_mut().apply(&tx, id, position)?;
+        self.pending_bytes += bytes.len() + 4;
         self.pending.push(tx);
         Ok(id)
     }
@@ -352,6 +399,7 @@ impl<S: Store> Ledger<S> {
         let mut seals: Vec<Seal> = signing.iter().map(|(id, key)| Seal::sign(*id, key, &hash)).collect();
         seals.sort_by_key(|s| s.authority);
         let block = Block { header, txs: std::mem::take(&mut self.pending), seals };
+        self.pending_bytes = 0;
         if let Err(e) = self.store.append(block.header.height, &block.to_bytes()) {
             // The state already holds the block's transactions; only a reopen can reconcile it with the store.
             self.poisoned = true;

@@ -74,7 +74,7 @@ pub use keys::{KeyError, PublicKey, Signature, SigningKey};
 pub use ledger::{Granted, Ledger, LedgerError, LedgerSettings, SealedBlock};
 pub use replay::{BlockError, VerifyFailure, VerifyReport, verify_blocks};
 pub use state::{Access, Actor, Consent, Delegation, Review, State, View};
-pub use store::{MemoryStore, Store, StoreError};
+pub use store::{FileStore, LedgerFile, MemoryStore, OpenOptions, Recovery, Store, StoreError};
 pub use tx::{
     AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Grantee, Payload, Policy, RecordAccess, Scopes,
     SignedTx, TxBody, Window,

@@ -416,8 +416,8 @@ fn open_rejects_a_corrupt_store_and_create_a_used_one() {
     let net = busy_network();
     let mut blocks = blocks(&net);
     blocks[3][200] ^= 1;
-    let err = Ledger::open(MemoryStore::from_blocks(blocks), Box::new(ManualClock::new(T0))).unwrap_err();
-    assert!(matches!(err, LedgerError::Corrupt(VerifyFailure { height: 3, .. })), "{err}");
+    let err = Ledger::open_verified(MemoryStore::from_blocks(blocks), Box::new(ManualClock::new(T0))).unwrap_err();
+    assert!(matches!(err, LedgerError::Corrupt { failure: VerifyFailure { height: 3, .. }, offset: None }), "{err}");
     let used = MemoryStore::from_blocks(support::blocks(&net));
     let again = Ledger::create(used, Box::new(ManualClock::new(T0)), &LedgerSettings::new("x"), &[&key(1)]);
     assert!(matches!(again, Err(LedgerError::StoreState(true))));

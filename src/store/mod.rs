@@ -1,4 +1,10 @@
-//! Where blocks live: the [`Store`] trait and an in-memory implementation.
+//! Where blocks live: the [`Store`] trait, an in-memory store, and the embedded default, an append-only file.
+
+mod file;
+mod io;
+
+pub use file::{FileStore, OpenOptions, Recovery};
+pub use io::LedgerFile;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +24,44 @@ pub enum StoreError {
     /// An input/output failure of the underlying medium.
     #[error("store i/o error: {0}")]
     Io(#[from] std::io::Error),
+    /// Another process (or handle) holds the ledger's writer lock.
+    #[error("ledger is locked by another writer")]
+    Locked,
+    /// An earlier write or sync failed; the store refuses appends until reopened.
+    #[error("store is poisoned by an earlier write or sync failure; reopen it")]
+    Poisoned,
+    /// The file is not a healthchain ledger (bad magic).
+    #[error("not a healthchain ledger file")]
+    NotALedger,
+    /// The file's format version is not one this library reads.
+    #[error("unknown ledger file version {0}")]
+    UnknownVersion(u32),
+    /// Damage that recovery must not repair: the file is left untouched.
+    #[error("ledger file damaged at byte {offset} (block {height}): {reason}")]
+    Damaged {
+        /// Byte offset of the damaged frame or header.
+        offset: u64,
+        /// Height of the block expected there.
+        height: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Strict mode found a torn tail and refused to cut it.
+    #[error(
+        "ledger file has an incomplete final frame at byte {offset} (block {height}); strict mode refuses to cut it"
+    )]
+    TornTail {
+        /// Where the incomplete frame starts.
+        offset: u64,
+        /// Height of the block that was being written.
+        height: u64,
+    },
+    /// A block larger than the file format allows.
+    #[error("block of {0} bytes exceeds the file format's limit")]
+    BlockTooLarge(usize),
+    /// The store is open read-only.
+    #[error("store is read-only")]
+    ReadOnly,
 }
 
 /// An append-only sequence of encoded blocks, indexed by height.
@@ -38,6 +82,12 @@ pub trait Store {
 
     /// Appends the encoded block at `height`, which must equal `len()`.
     fn append(&mut self, height: u64, block: &[u8]) -> Result<(), StoreError>;
+
+    /// Where the block at `height` lives in the underlying medium (a byte offset), if that means anything.
+    fn location(&self, height: u64) -> Option<u64> {
+        let _ = height;
+        None
+    }
 }
 
 /// Blocks held in memory (tests, examples, short-lived ledgers).
