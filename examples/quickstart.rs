@@ -1,9 +1,11 @@
-//! The whole consent flow on a new ledger: a hospital, a patient, two providers, an insurer and a privacy
-//! officer. Run with `cargo run --example quickstart`.
+//! The whole consent flow on a new ledger file: a hospital, a patient, two providers, an insurer and a
+//! privacy officer. Run with `cargo run --example quickstart [PATH]`: without PATH the ledger lives in a
+//! temporary file that is removed at the end; with PATH it is kept (inspect it with the `healthchain` tool).
 
 use healthchain::hash::commitment;
 use healthchain::keys::random_salt;
 use healthchain::*;
+use std::path::PathBuf;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -18,13 +20,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // 2026-11-23 09:00 UTC; the ledger reads time only from this injected clock.
     let clock = ManualClock::new(1_795_424_400_000);
     let hospital = SigningKey::generate()?;
-    let mut ledger = Ledger::create(
-        MemoryStore::new(),
-        Box::new(clock.clone()),
-        &LedgerSettings::new("st-mary-hospital"),
-        &[&hospital],
-    )?;
-    say(&clock, &format!("created ledger {} with one sealing authority", short(&ledger.chain().to_string())));
+    let (path, keep) = match std::env::args_os().nth(1) {
+        Some(path) => (PathBuf::from(path), true),
+        None => (std::env::temp_dir().join(format!("healthchain-quickstart-{}.ledger", std::process::id())), false),
+    };
+    let settings = LedgerSettings::new("st-mary-hospital");
+    let mut ledger = Ledger::create_file(&path, Box::new(clock.clone()), &settings, &[&hospital])?;
+    say(&clock, &format!("created ledger {} in {}", short(&ledger.chain().to_string()), path.display()));
 
     let keys: Vec<SigningKey> = (0..5).map(|_| SigningKey::generate()).collect::<Result<_, _>>()?;
     let [patient_key, provider_a_key, provider_b_key, insurer_key, officer_key] = &keys[..] else {
@@ -181,14 +183,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
+    // Every sealed block is durable: close the file, reopen it (fast open: checksums, hash links, rules),
+    // then verify everything from genesis, signatures included.
+    drop(ledger);
+    let ledger = Ledger::open_file(&path, Box::new(clock.clone()), OpenOptions::default())?;
     let report = ledger.verify();
     println!(
-        "\nfull verification: {} ({} blocks, {} transactions, tree root {})",
+        "\nreopened {} ({} bytes); full verification: {} ({} blocks, {} transactions, tree root {})",
+        path.display(),
+        ledger.store().size(),
         if report.is_valid() { "VALID" } else { "INVALID" },
         report.blocks,
         report.transactions,
         short(&report.tree_root.to_hex())
     );
+    drop(ledger);
+    if !keep {
+        std::fs::remove_file(&path)?;
+    }
     if let Some(failure) = report.failure {
         return Err(failure.into());
     }

@@ -8,9 +8,38 @@ pub const MAX_CODE_LEN: usize = 32;
 pub const MAX_CODES_PER_SET: usize = 64;
 
 /// A short ASCII token naming a record section (`labs`) or a purpose of use (`TREAT`), or `*` for all.
-/// 1–32 bytes of `A–Z a–z 0–9 . _ -`, or exactly `*`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Code(String);
+/// 1–32 bytes of `A–Z a–z 0–9 . _ -`, or exactly `*`. Stored inline (no allocation); ordered by its text.
+#[derive(Clone, Copy)]
+pub struct Code {
+    len: u8,
+    bytes: [u8; MAX_CODE_LEN],
+}
+
+impl PartialEq for Code {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Code {}
+
+impl PartialOrd for Code {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Code {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Code {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 /// Why a code or code set is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -39,36 +68,42 @@ impl Code {
         let valid_token = !text.is_empty()
             && text.len() <= MAX_CODE_LEN
             && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if valid_token || text == Self::WILDCARD { Ok(Self(text.to_owned())) } else { Err(CodeError::BadCode) }
+        if !(valid_token || text == Self::WILDCARD) {
+            return Err(CodeError::BadCode);
+        }
+        let mut bytes = [0u8; MAX_CODE_LEN];
+        bytes.get_mut(..text.len()).ok_or(CodeError::BadCode)?.copy_from_slice(text.as_bytes());
+        Ok(Self { len: u8::try_from(text.len()).map_err(|_| CodeError::BadCode)?, bytes })
     }
 
     /// The code's text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only validated ASCII is ever stored.
+        self.bytes.get(..usize::from(self.len)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
     }
 
     /// Whether this is `*`.
     pub fn is_wildcard(&self) -> bool {
-        self.0 == Self::WILDCARD
+        self.as_str() == Self::WILDCARD
     }
 }
 
 impl std::fmt::Debug for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl Encode for Code {
     fn encode(&self, out: &mut Vec<u8>) {
-        put_short_len(out, self.0.len());
-        out.extend_from_slice(self.0.as_bytes());
+        put_short_len(out, usize::from(self.len));
+        out.extend_from_slice(self.as_str().as_bytes());
     }
 }
 
@@ -114,7 +149,9 @@ impl CodeSet {
 
     /// The set `{*}`.
     pub fn all() -> Self {
-        Self(vec![Code(Code::WILDCARD.to_owned())])
+        let mut bytes = [0u8; MAX_CODE_LEN];
+        bytes[0] = b'*';
+        Self(vec![Code { len: 1, bytes }])
     }
 
     /// Whether this set is `{*}`.
