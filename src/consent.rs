@@ -4,7 +4,7 @@
 use crate::codes::{Action, Code, EMERGENCY_PURPOSES, Role};
 use crate::error::CheckError;
 use crate::ids::{ActorId, ConsentId, DelegationId};
-use crate::state::View;
+use crate::state::{Stamp, View};
 use crate::tx::{AccessBasis, Effect, Grantee, Scopes};
 
 /// A consent question.
@@ -46,6 +46,8 @@ pub enum DenyReason {
     PatientErased,
     /// The requester was deactivated before the instant asked about.
     RequesterDeactivated,
+    /// The requester was registered after the instant asked about.
+    RequesterNotYetRegistered,
 }
 
 /// The engine's answer, with its basis.
@@ -89,6 +91,7 @@ impl std::fmt::Display for Decision {
             Decision::Deny(DenyReason::NoConsent) => write!(f, "deny (no consent)"),
             Decision::Deny(DenyReason::PatientErased) => write!(f, "deny (patient erased)"),
             Decision::Deny(DenyReason::RequesterDeactivated) => write!(f, "deny (requester deactivated)"),
+            Decision::Deny(DenyReason::RequesterNotYetRegistered) => write!(f, "deny (requester not yet registered)"),
         }
     }
 }
@@ -102,29 +105,35 @@ pub fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, Che
     let patient = request.patient;
     let requester = request.requester;
     match view.actor_status(&patient) {
-        Some((Role::Patient, _)) => {}
+        Some((Role::Patient, _, _)) => {}
         _ => return Err(CheckError::InvalidPatient),
     }
-    let (requester_role, deactivated) = view.actor_status(&requester).ok_or(CheckError::UnknownActor)?;
+    let (requester_role, registered, deactivated) = view.actor_status(&requester).ok_or(CheckError::UnknownActor)?;
     if view.erased(&patient).is_some() {
         return Ok(Decision::Deny(DenyReason::PatientErased));
+    }
+    if request.at < registered.time {
+        return Ok(Decision::Deny(DenyReason::RequesterNotYetRegistered));
     }
     if deactivated.is_some_and(|d| request.at >= d.time) {
         return Ok(Decision::Deny(DenyReason::RequesterDeactivated));
     }
-    // 2. The patient themself, or an active delegate with read scope.
+    // 2. The patient themself, or (to read) an active delegate with read scope. A rule or delegation is in
+    //    force at `at` only if it existed then (granted at or before `at`), its window contains `at`, and it
+    //    was not yet revoked: an access is authorised only by what was in force when it happened.
     if requester == patient {
         return Ok(Decision::Permit(PermitBasis::Owner));
     }
-    let in_force = |window: &crate::tx::Window, revoked: Option<crate::state::Stamp>| {
-        window.contains(request.at) && revoked.is_none_or(|r| request.at < r.time)
+    let in_force = |granted: &Stamp, window: &crate::tx::Window, revoked: Option<Stamp>| {
+        granted.time <= request.at && window.contains(request.at) && revoked.is_none_or(|r| request.at < r.time)
     };
     let delegate = view
         .delegation_records(&patient)
         .filter(|(d, revoked)| {
-            d.grant.delegate == requester
+            request.action == Action::Read
+                && d.grant.delegate == requester
                 && d.grant.scopes.includes(Scopes::READ)
-                && in_force(&d.grant.window, *revoked)
+                && in_force(&d.granted, &d.grant.window, *revoked)
         })
         .map(|(d, _)| d.id)
         .min();
@@ -141,7 +150,7 @@ pub fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, Che
             Grantee::Role(role) => role == requester_role,
         };
         if grantee_matches
-            && in_force(&rule.window, revoked)
+            && in_force(&consent.granted, &rule.window, revoked)
             && rule.sections.matches(&request.section)
             && rule.purposes.matches(&request.purpose)
             && rule.actions.contains(request.action)

@@ -161,10 +161,11 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-/// 32 random bytes from the operating system (a salt for [`crate::hash::commitment`], a chain nonce).
-pub fn random_salt() -> Result<[u8; 32], KeyError> {
-    let mut salt = [0u8; 32];
-    getrandom::fill(&mut salt).map_err(|_| KeyError::NoRandomness)?;
+/// 32 random bytes from the operating system (a salt for [`crate::hash::commitment`], a chain nonce),
+/// wiped from memory when dropped: erasure depends on salts being destroyed.
+pub fn random_salt() -> Result<zeroize::Zeroizing<[u8; 32]>, KeyError> {
+    let mut salt = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(salt.as_mut_slice()).map_err(|_| KeyError::NoRandomness)?;
     Ok(salt)
 }
 

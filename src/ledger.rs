@@ -13,12 +13,12 @@ use crate::error::{CheckError, TxError};
 use crate::ids::{AccessId, ActorId, ConsentId, DelegationId, TxId};
 use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::merkle::{MerkleTree, leaf_hash};
-use crate::replay::{Replayer, VerifyFailure, VerifyReport, verify_blocks};
+use crate::replay::{Replayer, VerifyFailure, VerifyReport, check_seals, sealing_key, verify_blocks};
 use crate::state::{Access, Actor, Consent, Delegation, Position, State, View};
 use crate::store::{FileStore, OpenOptions, Store, StoreError};
 use crate::tx::{
-    ConsentGrant, DelegationGrant, Genesis, GenesisParams, Payload, Policy, RecordAccess, RegisterActor, RotateKey,
-    SignedTx, TxBody,
+    AnchorRecord, ConsentGrant, DelegationGrant, Genesis, GenesisParams, Payload, Policy, RecordAccess, RegisterActor,
+    RotateKey, SignedTx, TxBody,
 };
 use std::path::Path;
 
@@ -49,9 +49,15 @@ pub enum LedgerError {
     /// An earlier store failure left the in-memory state ahead of the store; reopen the ledger.
     #[error("ledger is poisoned by an earlier store failure; reopen it")]
     Poisoned,
-    /// `create` on a store that already holds blocks, or `open` on an empty one.
-    #[error("store is {}", if *.0 { "not empty" } else { "empty" })]
-    StoreState(bool),
+    /// `create` on a store that already holds blocks.
+    #[error("store already holds a ledger")]
+    StoreNotEmpty,
+    /// `open` on a store that holds no block.
+    #[error("store holds no ledger")]
+    StoreEmpty,
+    /// The signing key was an actor's key once but has been rotated out.
+    #[error("key is no longer the actor's active key")]
+    KeyNotActive,
     /// `seal` with no transaction waiting.
     #[error("no transaction to seal")]
     NothingToSeal,
@@ -174,14 +180,14 @@ impl<S: Store> Ledger<S> {
         authorities: &[&SigningKey],
     ) -> Result<Self, LedgerError> {
         if !store.is_empty() {
-            return Err(LedgerError::StoreState(true));
+            return Err(LedgerError::StoreNotEmpty);
         }
         settings.validate(authorities.len())?;
         let founder = authorities.first().ok_or(LedgerError::InvalidSettings("no authority"))?;
         let nonce = crate::keys::random_salt()?;
         let params = GenesisParams {
             name: settings.name.clone(),
-            nonce,
+            nonce: *nonce,
             authorities: authorities.iter().map(|k| k.public_key()).collect(),
             seal_threshold: settings.seal_threshold,
             policy: settings.policy.clone(),
@@ -220,7 +226,7 @@ impl<S: Store> Ledger<S> {
 
     fn replay(store: S, clock: Box<dyn Clock>, mut replayer: Replayer) -> Result<Self, LedgerError> {
         if store.is_empty() {
-            return Err(LedgerError::StoreState(false));
+            return Err(LedgerError::StoreEmpty);
         }
         for height in 0..store.len() {
             let bytes = store.read(height)?;
@@ -285,7 +291,7 @@ impl<S: Store> Ledger<S> {
             chain: self.chain(),
             signer,
             seq: self.state().last_sequence(&signer).saturating_add(1),
-            time: self.clock.now_ms(),
+            time: self.now(),
             payload,
         }
     }
@@ -333,7 +339,7 @@ impl<S: Store> Ledger<S> {
         let position = Position {
             height: self.block_count(),
             earliest: head_time.saturating_sub(skew),
-            latest: self.clock.now_ms().saturating_add(skew),
+            latest: self.now().saturating_add(skew),
             first: false,
         };
         self.replayer.state_mut().apply(&tx, id, position)?;
@@ -344,7 +350,11 @@ impl<S: Store> Ledger<S> {
 
     /// Prepares a transaction for the actor owning `key`, signs it with `key` and submits it.
     pub fn sign_and_submit(&mut self, key: &SigningKey, payload: Payload) -> Result<TxId, LedgerError> {
-        let signer = self.actor_of_key(&key.public_key()).ok_or(LedgerError::UnknownKey("registered actor"))?;
+        let public = key.public_key();
+        let signer = self.actor_of_key(&public).ok_or(LedgerError::UnknownKey("registered actor"))?;
+        if self.state().latest().actor(&signer).and_then(|a| a.keys.last().map(|k| k.key)) != Some(public) {
+            return Err(LedgerError::KeyNotActive);
+        }
         let tx = self.prepare(signer, payload).sign(key);
         self.submit(tx)
     }
@@ -360,20 +370,18 @@ impl<S: Store> Ledger<S> {
             return Err(LedgerError::NothingToSeal);
         }
         let state = self.replayer.state();
+        let view = self.sealing_view();
         let mut signing: Vec<(ActorId, &SigningKey)> = Vec::new();
         for key in sealers {
             let id = state
                 .actor_of_key(&key.public_key())
-                .filter(|id| state.active_authorities().contains(id))
-                .filter(|id| {
-                    state.latest().actor(id).and_then(|a| a.keys.last().map(|k| k.key)) == Some(key.public_key())
-                })
-                .ok_or(LedgerError::UnknownKey("active authority"))?;
+                .filter(|id| sealing_key(&view, id) == Some(key.public_key()))
+                .ok_or(LedgerError::UnknownKey("active authority (before this block)"))?;
             if !signing.iter().any(|(existing, _)| *existing == id) {
                 signing.push((id, key));
             }
         }
-        let need = state.params().map_or(1, |p| usize::from(p.seal_threshold));
+        let need = state.seal_threshold();
         if signing.len() < need {
             return Err(LedgerError::NotEnoughSealers { have: signing.len(), need });
         }
@@ -384,12 +392,11 @@ impl<S: Store> Ledger<S> {
             tree.push(*leaf);
         }
         let latest_tx = self.pending.iter().map(|tx| tx.body.time).max().unwrap_or(0);
-        let previous = self.head().map_or(0, |h| h.timestamp);
         let header = BlockHeader {
             chain: self.chain(),
             height: self.block_count(),
             prev_hash: self.replayer.head().map(|h| h.hash).unwrap_or_default(),
-            timestamp: self.clock.now_ms().max(previous).max(latest_tx),
+            timestamp: self.now().max(latest_tx),
             tx_count: u32::try_from(self.pending.len()).map_err(|_| LedgerError::BlockFull)?,
             tree_size: tree.size(),
             tree_root: tree.root(),
@@ -400,6 +407,14 @@ impl<S: Store> Ledger<S> {
         seals.sort_by_key(|s| s.authority);
         let block = Block { header, txs: std::mem::take(&mut self.pending), seals };
         self.pending_bytes = 0;
+        // The same seal rule as verification, on the same state: a block this ledger seals always verifies.
+        if let Err(reason) = check_seals(&self.sealing_view(), need, &block) {
+            self.poisoned = true;
+            return Err(LedgerError::Corrupt {
+                failure: VerifyFailure { height: block.header.height, tx_index: None, reason },
+                offset: None,
+            });
+        }
         if let Err(e) = self.store.append(block.header.height, &block.to_bytes()) {
             // The state already holds the block's transactions; only a reopen can reconcile it with the store.
             self.poisoned = true;
@@ -407,6 +422,21 @@ impl<S: Store> Ledger<S> {
         }
         self.replayer.push_own_block(block.header.clone(), leaves);
         Ok(SealedBlock { header: block.header, hash })
+    }
+
+    /// The ledger's notion of now: the clock, but never before the last sealed block, so that a host clock
+    /// stepping back neither makes timestamps decrease nor refuses every new transaction.
+    pub fn now(&self) -> u64 {
+        self.clock.now_ms().max(self.head().map_or(0, |h| h.timestamp))
+    }
+
+    /// The state whose authorities seal the next block: the state after the last sealed block (after the
+    /// genesis transaction, for the genesis block).
+    fn sealing_view(&self) -> View<'_> {
+        match self.block_count() {
+            0 => self.state().latest(),
+            n => self.state().as_of(n - 1),
+        }
     }
 
     // ---- typed operations ----
@@ -493,6 +523,18 @@ impl<S: Store> Ledger<S> {
         self.sign_and_submit(reviewer, Payload::ReviewBreakGlass { access, justified })
     }
 
+    /// Anchors a version of an off-ledger record section by its salted commitment; signed by a provider
+    /// permitted to write that section for that purpose, or by an authority (the record's custodian).
+    pub fn anchor_record(&mut self, writer: &SigningKey, anchor: AnchorRecord) -> Result<TxId, LedgerError> {
+        self.sign_and_submit(writer, Payload::AnchorRecord(anchor))
+    }
+
+    /// Records that the patient's off-ledger data and salts were destroyed; signed by the patient or an
+    /// authority. Every later question about the patient is denied and every later grant refused.
+    pub fn erase_subject(&mut self, signer: &SigningKey, patient: ActorId) -> Result<TxId, LedgerError> {
+        self.sign_and_submit(signer, Payload::EraseSubject { patient })
+    }
+
     // ---- queries ----
 
     /// "May the requester do this?" on the latest state (including unsealed transactions).
@@ -535,6 +577,17 @@ impl<S: Store> Ledger<S> {
     pub fn access_history(&self, patient: &ActorId) -> Vec<Access> {
         let view = self.state().latest();
         view.patient(patient).accesses.iter().filter_map(|id| view.access(id)).collect()
+    }
+
+    /// Break-glass accesses not yet reviewed, in ledger order (for the privacy officer's queue).
+    pub fn pending_reviews(&self) -> Vec<Access> {
+        let view = self.state().latest();
+        let mut pending: Vec<Access> = view
+            .accesses()
+            .filter(|a| matches!(a.access.basis, crate::tx::AccessBasis::BreakGlass { .. }) && a.review.is_none())
+            .collect();
+        pending.sort_by_key(|a| (a.recorded.height, a.recorded.time, a.id));
+        pending
     }
 
     /// Verifies every stored block from genesis.

@@ -7,10 +7,11 @@ use crate::codec::{Decode, DecodeError, Encode};
 use crate::codes::Role;
 use crate::error::TxError;
 use crate::hash::Hash256;
+use crate::ids::ActorId;
 use crate::ids::{BlockHash, ChainId};
 use crate::keys::{PublicKey, Signature};
 use crate::merkle::{MerkleTree, leaf_hash};
-use crate::state::{Position, State};
+use crate::state::{Position, State, View};
 use crate::tx::signing_message;
 
 /// Why a block fails verification.
@@ -141,7 +142,8 @@ pub struct Replayer {
     state: State,
     tree: MerkleTree,
     head: Option<Head>,
-    check_signatures: bool,
+    check_tx_signatures: bool,
+    failed: Option<VerifyFailure>,
 }
 
 impl Default for Replayer {
@@ -153,14 +155,14 @@ impl Default for Replayer {
 impl Replayer {
     /// A replayer before genesis that checks everything.
     pub fn new() -> Self {
-        Self { state: State::new(), tree: MerkleTree::new(), head: None, check_signatures: true }
+        Self { state: State::new(), tree: MerkleTree::new(), head: None, check_tx_signatures: true, failed: None }
     }
 
-    /// A replayer that checks everything but transaction and seal signatures: for reopening a ledger whose
-    /// file this process (or a trusted one) wrote, where checksums and hash links already guard the bytes.
-    /// Full verification stays a separate, explicit call.
+    /// A replayer that checks everything but transaction signatures: for reopening a ledger from its own
+    /// store. Seals are still verified (one signature per block), so changing any byte of a block needs an
+    /// authority's key; a dishonest authority is caught only by full verification, a separate explicit call.
     pub fn trusting_signatures() -> Self {
-        Self { check_signatures: false, ..Self::new() }
+        Self { check_tx_signatures: false, ..Self::new() }
     }
 
     /// The state after the blocks replayed so far.
@@ -205,8 +207,20 @@ impl Replayer {
         }
     }
 
-    /// Verifies and applies one encoded block. On failure the replayer must be discarded.
+    /// Verifies and applies one encoded block. After a failure the state is partly changed, and every later
+    /// call returns that same failure.
     pub fn apply_block(&mut self, bytes: &[u8]) -> Result<(), VerifyFailure> {
+        if let Some(failure) = &self.failed {
+            return Err(failure.clone());
+        }
+        let result = self.apply_block_once(bytes);
+        if let Err(failure) = &result {
+            self.failed = Some(failure.clone());
+        }
+        result
+    }
+
+    fn apply_block_once(&mut self, bytes: &[u8]) -> Result<(), VerifyFailure> {
         let height = self.next_height();
         let fail = |tx_index: Option<u32>, reason: BlockError| VerifyFailure { height, tx_index, reason };
         let block = Block::from_bytes(bytes).map_err(|e| fail(None, BlockError::Malformed(e)))?;
@@ -227,7 +241,8 @@ impl Replayer {
                 return Err(fail(None, BlockError::TimestampDecreased { previous, found: header.timestamp }));
             }
             // Seals are checked against the authorities before the block.
-            check_seals(&self.state, &block, self.check_signatures).map_err(|reason| fail(None, reason))?;
+            check_seals(&self.state.latest(), self.state.seal_threshold(), &block)
+                .map_err(|reason| fail(None, reason))?;
         } else if block.txs.is_empty() {
             return Err(fail(None, BlockError::MissingGenesis));
         }
@@ -242,7 +257,7 @@ impl Replayer {
             let position =
                 Position { height, earliest, latest: header.timestamp, first: first_index == 0 && index == 0 };
             let applied = self.state.signing_key(tx).and_then(|key| {
-                if self.check_signatures {
+                if self.check_tx_signatures {
                     signatures.push(PendingSignature {
                         index,
                         key,
@@ -269,7 +284,8 @@ impl Replayer {
                 return Err(fail(None, BlockError::WrongChain));
             }
             // The genesis block is sealed by the authorities it creates.
-            check_seals(&self.state, &block, self.check_signatures).map_err(|reason| fail(None, reason))?;
+            check_seals(&self.state.latest(), self.state.seal_threshold(), &block)
+                .map_err(|reason| fail(None, reason))?;
         }
         if header.tree_size != self.tree.size() {
             return Err(fail(
@@ -317,27 +333,28 @@ fn first_bad_signature(signatures: &[PendingSignature]) -> Option<u32> {
     })
 }
 
-/// Checks that at least k active authorities sealed the block, each seal valid, the proposer among them.
-fn check_seals(state: &State, block: &Block, check_signatures: bool) -> Result<(), BlockError> {
-    let need = state.params().map_or(1, |p| usize::from(p.seal_threshold));
-    let hash = block.header.hash();
-    let message = seal_message(&hash);
-    let view = state.latest();
+/// The key `id` seals with in `view`, if `id` is an active authority there.
+pub(crate) fn sealing_key(view: &View<'_>, id: &ActorId) -> Option<PublicKey> {
+    view.actor(id)
+        .filter(|a| a.role == Role::Authority && a.deactivated.is_none())
+        .and_then(|a| a.keys.last().map(|epoch| epoch.key))
+}
+
+/// Checks that at least k authorities active in `view` (the state before the block; after it, for the
+/// genesis block) sealed the block, each seal valid, the proposer among them.
+pub(crate) fn check_seals(view: &View<'_>, threshold: usize, block: &Block) -> Result<(), BlockError> {
+    let message = seal_message(&block.header.hash());
     for seal in &block.seals {
-        let actor = view
-            .actor(&seal.authority)
-            .filter(|a| a.role == Role::Authority && a.deactivated.is_none())
-            .ok_or(BlockError::SealerNotAuthority)?;
-        let key = actor.keys.last().map(|epoch| epoch.key).ok_or(BlockError::SealerNotAuthority)?;
-        if check_signatures && !key.verify(&message, &seal.signature) {
+        let key = sealing_key(view, &seal.authority).ok_or(BlockError::SealerNotAuthority)?;
+        if !key.verify(&message, &seal.signature) {
             return Err(BlockError::BadSeal);
         }
     }
     if !block.seals.iter().any(|s| s.authority == block.header.proposer) {
         return Err(BlockError::ProposerNotSealer);
     }
-    if block.seals.len() < need {
-        return Err(BlockError::NotEnoughSeals { have: block.seals.len(), need });
+    if block.seals.len() < threshold {
+        return Err(BlockError::NotEnoughSeals { have: block.seals.len(), need: threshold });
     }
     Ok(())
 }

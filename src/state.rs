@@ -54,11 +54,6 @@ impl Actor {
     pub fn registered(&self) -> Option<Stamp> {
         self.keys.first().map(|epoch| epoch.from)
     }
-
-    /// The key active at `height` (the latest one for `u64::MAX`).
-    pub fn key_at(&self, height: u64) -> Option<PublicKey> {
-        self.keys.iter().rev().find(|epoch| epoch.from.height <= height).map(|epoch| epoch.key)
-    }
 }
 
 /// A consent rule and its life.
@@ -262,15 +257,21 @@ impl<'a> View<'a> {
         Some(record)
     }
 
+    /// Every visible recorded access, with its review only if visible.
+    pub fn accesses(&self) -> impl Iterator<Item = Access> + '_ {
+        self.state.accesses.keys().filter_map(|id| self.access(id))
+    }
+
     /// An anchored record version.
     pub fn anchor(&self, id: &TxId) -> Option<Anchor> {
         self.state.anchors.get(id).filter(|r| self.sees(&r.anchored)).cloned()
     }
 
-    /// A visible actor's role and visible deactivation, without copying its key history.
-    pub fn actor_status(&self, id: &ActorId) -> Option<(Role, Option<Stamp>)> {
+    /// A visible actor's role, registration and visible deactivation, without copying its key history.
+    pub fn actor_status(&self, id: &ActorId) -> Option<(Role, Stamp, Option<Stamp>)> {
         let actor = self.state.actors.get(id)?;
-        actor.registered().is_some_and(|s| self.sees(&s)).then(|| (actor.role, self.seen(actor.deactivated)))
+        let registered = actor.registered().filter(|s| self.sees(s))?;
+        Some((actor.role, registered, self.seen(actor.deactivated)))
     }
 
     /// The patient's visible erasure.
@@ -351,6 +352,11 @@ impl State {
     /// The last sequence number used by `signer` (0 if none).
     pub fn last_sequence(&self, signer: &ActorId) -> u64 {
         self.sequences.get(signer).copied().unwrap_or(0)
+    }
+
+    /// How many authority seals a block needs (1 before genesis).
+    pub fn seal_threshold(&self) -> usize {
+        self.params.as_ref().map_or(1, |p| usize::from(p.seal_threshold))
     }
 
     /// Active authorities (ids) in the latest state.
@@ -508,7 +514,10 @@ impl State {
         proof: &crate::keys::Signature,
     ) -> Result<(), TxError> {
         let target = self.actors.get(actor).ok_or(TxError::UnknownActor)?;
-        if ctx.signer != *actor && ctx.signer_role != Role::Authority {
+        // Authorities recover other actors' keys, but never another authority's: that would let one
+        // authority seal in another's name and turn k-of-n into 1-of-n.
+        let recovery = ctx.signer_role == Role::Authority && target.role != Role::Authority;
+        if ctx.signer != *actor && !recovery {
             return Err(TxError::Unauthorized);
         }
         if target.deactivated.is_some() {
@@ -530,8 +539,7 @@ impl State {
         if target.deactivated.is_some() {
             return Err(TxError::AlreadyDeactivated);
         }
-        let threshold = self.params.as_ref().map_or(1, |p| usize::from(p.seal_threshold));
-        if target.role == Role::Authority && self.active_authorities().len() <= threshold {
+        if target.role == Role::Authority && self.active_authorities().len() <= self.seal_threshold() {
             return Err(TxError::WouldBreakQuorum);
         }
         if let Some(target) = self.actors.get_mut(actor) {
@@ -667,8 +675,8 @@ impl State {
         let request = CheckRequest {
             patient: access.patient,
             requester: ctx.signer,
-            section: access.section.clone(),
-            purpose: access.purpose.clone(),
+            section: access.section,
+            purpose: access.purpose,
             action: access.action,
             at: access.at,
         };
@@ -719,8 +727,8 @@ impl State {
             let request = CheckRequest {
                 patient: anchor.patient,
                 requester: ctx.signer,
-                section: anchor.section.clone(),
-                purpose: anchor.purpose.clone(),
+                section: anchor.section,
+                purpose: anchor.purpose,
                 action: crate::codes::Action::Write,
                 at: ctx.stamp.time,
             };
@@ -752,10 +760,10 @@ impl State {
     }
 }
 
-/// The transaction refusal for a consent question that has no answer.
+/// The transaction refusal for a consent question that has no answer (the signer, who is the requester,
+/// is known and the question is asked of the latest state, so only these two can occur).
 fn check_error(error: crate::error::CheckError) -> TxError {
     match error {
-        crate::error::CheckError::UnknownActor => TxError::UnknownSigner,
         crate::error::CheckError::WildcardInRequest => TxError::WildcardInRequest,
         _ => TxError::InvalidPatient,
     }

@@ -233,8 +233,8 @@ impl RecordAccess {
     pub fn for_request(request: &crate::consent::CheckRequest, basis: AccessBasis) -> Self {
         Self {
             patient: request.patient,
-            section: request.section.clone(),
-            purpose: request.purpose.clone(),
+            section: request.section,
+            purpose: request.purpose,
             action: request.action,
             at: request.at,
             basis,

@@ -108,7 +108,102 @@ fn decisions_follow_the_design_order() {
     q.at = T0 + DAY;
     assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
     q.at = T0 - 1;
+    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::RequesterNotYetRegistered));
+}
+
+#[test]
+fn nothing_authorises_an_access_retroactively() {
+    let mut net = network();
+    // A role grant whose window starts in the past, given a month from now.
+    net.clock.advance(30 * DAY);
+    let mut grant = permit(&net, Grantee::Role(Role::Provider), &["labs"], &["TREAT"], None);
+    grant.window.not_before = T0;
+    let g = net.ledger.grant_consent(&net.patient_key, grant).unwrap();
+    let mut before_grant = request(&net, net.doctor, "labs", "TREAT");
+    before_grant.at = T0 + DAY;
+    assert_eq!(net.ledger.check(&before_grant).unwrap(), Decision::Deny(DenyReason::NoConsent));
+    let basis = AccessBasis::Consents(vec![g.consent]);
+    let access = RecordAccess::for_request(&before_grant, basis.clone());
+    assert!(matches!(refused(net.ledger.record_access(&net.doctor_key, access)), TxError::AccessDenied(_)));
+    // A provider registered later cannot claim an access from before its registration.
+    net.clock.advance(DAY);
+    let late_key = key(60);
+    let late = net.ledger.register(&net.hospital, &late_key, Role::Provider).unwrap();
+    let mut early = request(&net, late, "labs", "TREAT");
+    early.at = net.clock.now_ms() - HOUR;
+    assert_eq!(net.ledger.check(&early).unwrap(), Decision::Deny(DenyReason::RequesterNotYetRegistered));
+    let now = request(&net, late, "labs", "TREAT");
+    assert_eq!(net.ledger.check(&now).unwrap(), Decision::Permit(PermitBasis::Consents(vec![g.consent])));
+}
+
+#[test]
+fn a_read_delegation_never_permits_writes() {
+    let mut net = network();
+    let now = net.clock.now_ms();
+    let grant = DelegationGrant {
+        patient: net.patient,
+        delegate: net.nurse,
+        scopes: Scopes::READ,
+        window: Window { not_before: now, not_after: None },
+    };
+    let id = net.ledger.grant_delegation(&net.patient_key, grant).unwrap();
+    let mut q = request(&net, net.nurse, "labs", "TREAT");
+    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Permit(PermitBasis::Delegate(id)));
+    q.action = Action::Write;
     assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
+    let anchor = AnchorRecord {
+        patient: net.patient,
+        section: code("labs"),
+        purpose: code("TREAT"),
+        commitment: healthchain::hash::commitment(&[1; 32], b"v2"),
+    };
+    assert!(matches!(refused(net.ledger.anchor_record(&net.nurse_key, anchor)), TxError::AccessDenied(_)));
+}
+
+#[test]
+fn sealing_uses_the_authorities_before_the_block_as_verification_does() {
+    let clock = ManualClock::new(T0);
+    let (a, b) = (key(1), key(2));
+    let mut ledger =
+        Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &LedgerSettings::new("seal"), &[&a]).unwrap();
+    // An authority rotating its own key seals that block with its old key, the next with its new one.
+    let a_id = ActorId::from_key(&a.public_key());
+    let a2 = key(3);
+    ledger.rotate_key(&a, a_id, &a2).unwrap();
+    assert!(matches!(ledger.seal(&[&a2]), Err(LedgerError::UnknownKey(_))));
+    ledger.seal(&[&a]).unwrap();
+    // A new authority cannot seal the block that registers it; the old one can seal its own deactivation.
+    let b_id = ledger.register(&a2, &b, Role::Authority).unwrap();
+    assert!(matches!(ledger.seal(&[&a2, &b]), Err(LedgerError::UnknownKey(_))));
+    ledger.deactivate(&a2, a_id).unwrap();
+    ledger.seal(&[&a2]).unwrap();
+    assert!(matches!(
+        ledger.sign_and_submit(&a, Payload::EraseSubject { patient: b_id }),
+        Err(LedgerError::KeyNotActive)
+    ));
+    ledger.register(&b, &key(4), Role::Patient).unwrap();
+    assert!(matches!(ledger.seal(&[&a2]), Err(LedgerError::UnknownKey(_))));
+    ledger.seal(&[&b]).unwrap();
+    let report = ledger.verify();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    assert_eq!(report.blocks, 4);
+    // No authority may rotate another authority's key (k-of-n would become 1-of-n).
+    let a3 = key(5);
+    assert!(matches!(ledger.rotate_key(&b, a_id, &a3), Err(LedgerError::Tx(TxError::Unauthorized))));
+}
+
+#[test]
+fn a_clock_stepping_back_stops_nothing() {
+    let mut net = network();
+    net.clock.advance(DAY);
+    net.ledger.register(&net.hospital, &key(61), Role::Provider).unwrap();
+    let sealed = net.ledger.seal(&[&net.hospital]).unwrap();
+    net.clock.set(T0 - DAY);
+    let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    net.ledger.grant_consent(&net.patient_key, grant).unwrap();
+    let next = net.ledger.seal(&[&net.hospital]).unwrap();
+    assert!(next.header.timestamp >= sealed.header.timestamp);
+    assert!(net.ledger.verify().is_valid());
 }
 
 #[test]
@@ -420,9 +515,6 @@ fn open_rejects_a_corrupt_store_and_create_a_used_one() {
     assert!(matches!(err, LedgerError::Corrupt { failure: VerifyFailure { height: 3, .. }, offset: None }), "{err}");
     let used = MemoryStore::from_blocks(support::blocks(&net));
     let again = Ledger::create(used, Box::new(ManualClock::new(T0)), &LedgerSettings::new("x"), &[&key(1)]);
-    assert!(matches!(again, Err(LedgerError::StoreState(true))));
-    assert!(matches!(
-        Ledger::open(MemoryStore::new(), Box::new(ManualClock::new(T0))),
-        Err(LedgerError::StoreState(false))
-    ));
+    assert!(matches!(again, Err(LedgerError::StoreNotEmpty)));
+    assert!(matches!(Ledger::open(MemoryStore::new(), Box::new(ManualClock::new(T0))), Err(LedgerError::StoreEmpty)));
 }

@@ -69,6 +69,8 @@ struct When {
 struct MActor {
     role: Role,
     registered: Option<u64>,
+    /// Registration time (meaningful once `registered` is set).
+    registered_at: u64,
     deactivated: Option<When>,
     erased: Option<u64>,
 }
@@ -77,6 +79,8 @@ struct MActor {
 struct Rule {
     id: ConsentId,
     height: u64,
+    /// The granting transaction's time.
+    time: u64,
     patient: usize,
     who: Who,
     permit: bool,
@@ -92,6 +96,8 @@ struct Rule {
 struct Deleg {
     id: DelegationId,
     height: u64,
+    /// The granting transaction's time.
+    time: u64,
     patient: usize,
     delegate: usize,
     scopes: u8,
@@ -308,6 +314,9 @@ impl Model {
         if patient.erased.is_some_and(seen) {
             return Ok(Decision::Deny(DenyReason::PatientErased));
         }
+        if q.at < requester.registered_at {
+            return Ok(Decision::Deny(DenyReason::RequesterNotYetRegistered));
+        }
         if seen_when(requester.deactivated).is_some_and(|d| d.time <= q.at) {
             return Ok(Decision::Deny(DenyReason::RequesterDeactivated));
         }
@@ -320,6 +329,7 @@ impl Model {
             .delegs
             .iter()
             .filter(|d| d.patient == q.patient && d.delegate == q.requester && d.scopes & READ != 0)
+            .filter(|d| q.action == ACT_READ && d.time <= q.at)
             .filter(|d| in_window(d.nb, d.na, q.at) && in_force(d.height, d.revoked))
             .map(|d| d.id)
             .min();
@@ -335,7 +345,7 @@ impl Model {
                     Who::Actor(a) => a == q.requester,
                     Who::Role(role) => role == requester.role,
                 })
-                .filter(|c| in_window(c.nb, c.na, q.at) && in_force(c.height, c.revoked))
+                .filter(|c| c.time <= q.at && in_window(c.nb, c.na, q.at) && in_force(c.height, c.revoked))
                 .filter(|c| has(c.sections, q.section) && has(c.purposes, q.purpose) && c.actions & q.action != 0)
                 .map(|c| c.id)
                 .collect();
@@ -598,10 +608,11 @@ impl<'a> Run<'a> {
                 assert_eq!(ledger.register(&keys[AUTHORITY], &keys[i], *role).unwrap(), ids[i]);
             }
             let registered = Some(if i == AUTHORITY { 0 } else { 1 });
-            actors.push(MActor { role: *role, registered, deactivated: None, erased: None });
+            actors.push(MActor { role: *role, registered, registered_at: START, deactivated: None, erased: None });
         }
-        actors.push(MActor { role: case.late_role, registered: None, deactivated: None, erased: None });
-        actors.push(MActor { role: Role::Provider, registered: None, deactivated: None, erased: None });
+        for role in [case.late_role, Role::Provider] {
+            actors.push(MActor { role, registered: None, registered_at: 0, deactivated: None, erased: None });
+        }
         ledger.seal(&[&keys[AUTHORITY]]).unwrap();
         let model = Model {
             actors,
@@ -681,7 +692,12 @@ impl<'a> Run<'a> {
         prop_assert_eq!(&actual, &expected, "grant signed by actor {} of {:?}", signer, grant);
         if let Ok(granted) = actual {
             self.model.pending += 1;
-            self.model.rules.push(Rule { id: granted.consent, height: self.model.blocks, ..rule });
+            self.model.rules.push(Rule {
+                id: granted.consent,
+                height: self.model.blocks,
+                time: self.model.now,
+                ..rule
+            });
         }
         Ok(())
     }
@@ -780,6 +796,7 @@ impl<'a> Run<'a> {
                 if actual.is_ok() {
                     self.model.pending += 1;
                     self.model.actors[LATE].registered = Some(self.model.blocks);
+                    self.model.actors[LATE].registered_at = self.model.now;
                 }
             }
             Op::Grant { signer, patient, who, permit, sections, purposes, actions, window: (start, len) } => {
@@ -792,6 +809,7 @@ impl<'a> Run<'a> {
                 let rule = Rule {
                     id: TxId::default(),
                     height: 0,
+                    time: 0,
                     patient,
                     who,
                     permit,
@@ -846,6 +864,7 @@ impl<'a> Run<'a> {
                 let d = Deleg {
                     id: TxId::default(),
                     height: self.model.blocks,
+                    time: self.model.now,
                     patient,
                     delegate: usize::from(delegate) % ACTORS,
                     scopes,
@@ -934,12 +953,26 @@ impl<'a> Run<'a> {
                         if purpose < 0xc0 && r.actions & q.action == 0 {
                             q.action = r.actions;
                         }
-                        vec![Some(r.nb), r.na, r.revoked.map(|w| w.time), Some(model.now), Some(middle(r.nb, r.na))]
+                        vec![
+                            Some(r.nb),
+                            Some(r.time),
+                            r.na,
+                            r.revoked.map(|w| w.time),
+                            Some(model.now),
+                            Some(middle(r.nb, r.na)),
+                        ]
                     }
                     5 | 6 if !delegs.is_empty() => {
                         let d = delegs[pick % delegs.len()];
                         q.requester = d.delegate;
-                        vec![Some(d.nb), d.na, d.revoked.map(|w| w.time), Some(model.now), Some(middle(d.nb, d.na))]
+                        vec![
+                            Some(d.nb),
+                            Some(d.time),
+                            d.na,
+                            d.revoked.map(|w| w.time),
+                            Some(model.now),
+                            Some(middle(d.nb, d.na)),
+                        ]
                     }
                     7 => {
                         q.requester = patient;
@@ -1044,6 +1077,7 @@ fn engine_agrees_with_reference_model() {
         "as-of: break-glass",
         "check: deny PatientErased",
         "check: deny RequesterDeactivated",
+        "check: deny RequesterNotYetRegistered",
         "check: deny NoConsent",
         "check: deny rules",
         "check: permit owner",
