@@ -58,6 +58,9 @@ pub enum LedgerError {
     /// The signing key was an actor's key once but has been rotated out.
     #[error("key is no longer the actor's active key")]
     KeyNotActive,
+    /// The proposal no longer matches the queued transactions or the head.
+    #[error("block proposal is stale: transactions were submitted or a block was sealed since")]
+    StaleProposal,
     /// `seal` with no transaction waiting.
     #[error("no transaction to seal")]
     NothingToSeal,
@@ -146,6 +149,25 @@ impl Ledger<FileStore> {
     /// `store().recovery()` unless `options.strict`).
     pub fn open_file(path: &Path, clock: Box<dyn Clock>, options: OpenOptions) -> Result<Self, LedgerError> {
         Self::open(FileStore::open(path, options)?, clock)
+    }
+}
+
+/// The header of a block to be sealed (see [`Ledger::propose_block`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockProposal {
+    /// The header every sealer signs (through its hash).
+    pub header: BlockHeader,
+}
+
+impl BlockProposal {
+    /// The block hash.
+    pub fn hash(&self) -> crate::ids::BlockHash {
+        self.header.hash()
+    }
+
+    /// The exact bytes an authority signs to seal this block (give these to an HSM).
+    pub fn seal_bytes(&self) -> Vec<u8> {
+        crate::block::seal_message(&self.hash())
     }
 }
 
@@ -363,12 +385,6 @@ impl<S: Store> Ledger<S> {
     /// threshold), and appends it to the store. The block's timestamp is the clock's time, raised if needed
     /// so that it never decreases and is never earlier than a transaction it holds.
     pub fn seal(&mut self, sealers: &[&SigningKey]) -> Result<SealedBlock, LedgerError> {
-        if self.poisoned {
-            return Err(LedgerError::Poisoned);
-        }
-        if self.pending.is_empty() {
-            return Err(LedgerError::NothingToSeal);
-        }
         let state = self.replayer.state();
         let view = self.sealing_view();
         let mut signing: Vec<(ActorId, &SigningKey)> = Vec::new();
@@ -386,10 +402,24 @@ impl<S: Store> Ledger<S> {
             return Err(LedgerError::NotEnoughSealers { have: signing.len(), need });
         }
         let proposer = signing.first().map(|(id, _)| *id).ok_or(LedgerError::NotEnoughSealers { have: 0, need })?;
-        let leaves: Vec<_> = self.pending.iter().map(|tx| leaf_hash(&tx.to_bytes())).collect();
+        let proposal = self.propose_block(proposer)?;
+        let seals = signing.iter().map(|(id, key)| Seal::sign(*id, key, &proposal.hash())).collect();
+        self.commit_block(&proposal, seals)
+    }
+
+    /// The header of the next block over the queued transactions, for authorities that seal elsewhere (an
+    /// HSM, another member of the consortium): each signs [`BlockProposal::seal_bytes`] and the seals are
+    /// handed to [`Ledger::commit_block`]. Submitting more transactions makes the proposal stale.
+    pub fn propose_block(&self, proposer: ActorId) -> Result<BlockProposal, LedgerError> {
+        if self.poisoned {
+            return Err(LedgerError::Poisoned);
+        }
+        if self.pending.is_empty() {
+            return Err(LedgerError::NothingToSeal);
+        }
         let mut tree = self.replayer.tree().clone();
-        for leaf in &leaves {
-            tree.push(*leaf);
+        for tx in &self.pending {
+            tree.push(leaf_hash(&tx.to_bytes()));
         }
         let latest_tx = self.pending.iter().map(|tx| tx.body.time).max().unwrap_or(0);
         let header = BlockHeader {
@@ -402,24 +432,46 @@ impl<S: Store> Ledger<S> {
             tree_root: tree.root(),
             proposer,
         };
-        let hash = header.hash();
-        let mut seals: Vec<Seal> = signing.iter().map(|(id, key)| Seal::sign(*id, key, &hash)).collect();
-        seals.sort_by_key(|s| s.authority);
-        let block = Block { header, txs: std::mem::take(&mut self.pending), seals };
-        self.pending_bytes = 0;
-        // The same seal rule as verification, on the same state: a block this ledger seals always verifies.
-        if let Err(reason) = check_seals(&self.sealing_view(), need, &block) {
-            self.poisoned = true;
-            return Err(LedgerError::Corrupt {
-                failure: VerifyFailure { height: block.header.height, tx_index: None, reason },
-                offset: None,
-            });
+        Ok(BlockProposal { header })
+    }
+
+    /// Seals the queued transactions as `proposal` with `seals` (any order) and appends the block to the
+    /// store. The seals must satisfy exactly the rule verification applies: at least k authorities active
+    /// before this block, each seal valid, the proposer among them.
+    pub fn commit_block(&mut self, proposal: &BlockProposal, mut seals: Vec<Seal>) -> Result<SealedBlock, LedgerError> {
+        if self.poisoned {
+            return Err(LedgerError::Poisoned);
         }
-        if let Err(e) = self.store.append(block.header.height, &block.to_bytes()) {
+        let current = self.propose_block(proposal.header.proposer)?;
+        // Only the timestamp may differ from a fresh proposal (time moves on while seals are collected),
+        // within [last block, now + skew].
+        let same_block =
+            BlockHeader { timestamp: current.header.timestamp, ..proposal.header.clone() } == current.header;
+        let skew = self.state().params().map_or(0, |p| p.policy.max_clock_skew_ms);
+        let latest_tx = self.pending.iter().map(|tx| tx.body.time).max().unwrap_or(0);
+        let earliest = self.head().map_or(0, |h| h.timestamp).max(latest_tx);
+        let timely = (earliest..=self.now().saturating_add(skew)).contains(&proposal.header.timestamp);
+        if !same_block || !timely {
+            return Err(LedgerError::StaleProposal);
+        }
+        seals.sort_by_key(|s| s.authority);
+        seals.dedup_by_key(|s| s.authority);
+        let block = Block { header: proposal.header.clone(), txs: self.pending.clone(), seals };
+        let height = block.header.height;
+        let fail =
+            |reason| LedgerError::Corrupt { failure: VerifyFailure { height, tx_index: None, reason }, offset: None };
+        // The verifier's own seal rule, on the same state: a block this ledger commits always verifies.
+        check_seals(&self.sealing_view(), self.state().seal_threshold(), &block).map_err(fail)?;
+        let bytes = block.to_bytes();
+        if let Err(e) = self.store.append(height, &bytes) {
             // The state already holds the block's transactions; only a reopen can reconcile it with the store.
             self.poisoned = true;
             return Err(e.into());
         }
+        let leaves: Vec<_> = block.txs.iter().map(|tx| leaf_hash(&tx.to_bytes())).collect();
+        self.pending.clear();
+        self.pending_bytes = 0;
+        let hash = block.header.hash();
         self.replayer.push_own_block(block.header.clone(), leaves);
         Ok(SealedBlock { header: block.header, hash })
     }

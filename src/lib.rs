@@ -71,7 +71,7 @@ pub use error::{CheckError, TxError};
 pub use hash::Hash256;
 pub use ids::{AccessId, ActorId, BlockHash, ChainId, ConsentId, DelegationId, TxId};
 pub use keys::{KeyError, PublicKey, Signature, SigningKey};
-pub use ledger::{Granted, Ledger, LedgerError, LedgerSettings, SealedBlock};
+pub use ledger::{BlockProposal, Granted, Ledger, LedgerError, LedgerSettings, SealedBlock};
 pub use replay::{BlockError, VerifyFailure, VerifyReport, verify_blocks};
 pub use state::{Access, Actor, Consent, Delegation, Review, State, View};
 pub use store::{FileStore, LedgerFile, MemoryStore, OpenOptions, Recovery, Store, StoreError};

@@ -518,3 +518,40 @@ fn open_rejects_a_corrupt_store_and_create_a_used_one() {
     assert!(matches!(again, Err(LedgerError::StoreNotEmpty)));
     assert!(matches!(Ledger::open(MemoryStore::new(), Box::new(ManualClock::new(T0))), Err(LedgerError::StoreEmpty)));
 }
+
+#[test]
+fn external_sealers_sign_a_proposal_and_the_ledger_commits_it() {
+    let clock = ManualClock::new(T0);
+    let (a, b, c) = (key(1), key(2), key(3));
+    let mut settings = LedgerSettings::new("hsm-sealing");
+    settings.seal_threshold = 2;
+    let mut ledger = Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &settings, &[&a, &b, &c]).unwrap();
+    let (a_id, b_id) = (ActorId::from_key(&a.public_key()), ActorId::from_key(&b.public_key()));
+    ledger.register(&a, &key(10), Role::Patient).unwrap();
+    let proposal = ledger.propose_block(a_id).unwrap();
+    // Each HSM signs exactly these bytes.
+    let seal = |id, k: &SigningKey| Seal { authority: id, signature: k.sign(&proposal.seal_bytes()) };
+    let one = vec![seal(a_id, &a)];
+    assert!(matches!(
+        ledger.commit_block(&proposal, one),
+        Err(LedgerError::Corrupt {
+            failure: VerifyFailure { reason: BlockError::NotEnoughSeals { have: 1, need: 2 }, .. },
+            ..
+        })
+    ));
+    let forged = vec![seal(a_id, &a), seal(b_id, &c)];
+    assert!(matches!(ledger.commit_block(&proposal, forged), Err(LedgerError::Corrupt { .. })));
+    // A proposal made before more transactions arrived is stale.
+    ledger.register(&a, &key(11), Role::Provider).unwrap();
+    let stale = ledger.commit_block(&proposal, vec![seal(a_id, &a), seal(b_id, &b)]);
+    assert!(matches!(stale, Err(LedgerError::StaleProposal)));
+    let proposal = ledger.propose_block(a_id).unwrap();
+    let seals = vec![
+        Seal { authority: b_id, signature: b.sign(&proposal.seal_bytes()) },
+        Seal { authority: a_id, signature: a.sign(&proposal.seal_bytes()) },
+    ];
+    let sealed = ledger.commit_block(&proposal, seals).unwrap();
+    assert_eq!(sealed.hash, proposal.hash());
+    assert_eq!(ledger.block_count(), 2);
+    assert!(ledger.verify().is_valid());
+}
