@@ -7,7 +7,8 @@ use crate::keys::PublicKey;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $label:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+        #[serde(transparent)]
         pub struct $name(pub Hash256);
 
         impl $name {

@@ -92,12 +92,15 @@ pub struct LedgerSettings {
     pub seal_threshold: u8,
     /// The network policy.
     pub policy: Policy,
+    /// The genesis nonce that makes the chain id unique; `None` (the default) draws one from the operating
+    /// system. Fix it only for reproducible test and benchmark ledgers.
+    pub nonce: Option<[u8; 32]>,
 }
 
 impl LedgerSettings {
-    /// One-authority settings with the default policy.
+    /// One-authority settings with the default policy and a random nonce.
     pub fn new(name: &str) -> Self {
-        Self { name: name.to_owned(), seal_threshold: 1, policy: Policy::default() }
+        Self { name: name.to_owned(), seal_threshold: 1, policy: Policy::default(), nonce: None }
     }
 
     /// Checks the settings for a network of `authorities` initial authorities.
@@ -206,10 +209,13 @@ impl<S: Store> Ledger<S> {
         }
         settings.validate(authorities.len())?;
         let founder = authorities.first().ok_or(LedgerError::InvalidSettings("no authority"))?;
-        let nonce = crate::keys::random_salt()?;
+        let nonce = match settings.nonce {
+            Some(nonce) => nonce,
+            None => *crate::keys::random_salt()?,
+        };
         let params = GenesisParams {
             name: settings.name.clone(),
-            nonce: *nonce,
+            nonce,
             authorities: authorities.iter().map(|k| k.public_key()).collect(),
             seal_threshold: settings.seal_threshold,
             policy: settings.policy.clone(),

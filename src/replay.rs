@@ -84,19 +84,24 @@ pub enum BlockError {
 
 /// Where verification failed: the block height, the transaction index within it (if a transaction is at
 /// fault), and why.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("block {height}{}: {reason}", tx_index.map(|i| format!(", transaction {i}")).unwrap_or_default())]
 pub struct VerifyFailure {
     /// Height of the first bad block.
     pub height: u64,
     /// Index of the first bad transaction in it, when a transaction is at fault.
     pub tx_index: Option<u32>,
-    /// Why.
+    /// Why (serialized as its message).
+    #[serde(serialize_with = "as_display")]
     pub reason: BlockError,
 }
 
-/// The result of a full verification.
-#[derive(Clone, Debug, PartialEq, Eq)]
+fn as_display<S: serde::Serializer>(value: &impl std::fmt::Display, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+/// The result of a full verification (serializable, e.g. to JSON for monitoring).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct VerifyReport {
     /// Blocks that verified.
     pub blocks: u64,

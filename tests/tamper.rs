@@ -37,6 +37,19 @@ fn the_fixture_is_valid_and_exercises_every_kind() {
 }
 
 #[test]
+fn verification_reports_serialize_for_monitoring() {
+    let net = busy_network();
+    let mut chain = blocks(&net);
+    let good = serde_json::to_value(verify(&chain)).unwrap();
+    assert_eq!(good["failure"], serde_json::Value::Null);
+    assert_eq!(good["tree_root"], net.ledger.tree().root().to_hex());
+    chain[4][150] ^= 1;
+    let bad = serde_json::to_value(verify(&chain)).unwrap();
+    assert_eq!(bad["failure"]["height"], 4);
+    assert!(bad["failure"]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+}
+
+#[test]
 fn every_single_byte_change_fails_at_its_block() {
     let net = busy_network();
     let blocks = blocks(&net);
