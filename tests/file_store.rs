@@ -111,6 +111,15 @@ fn strict_mode_refuses_to_cut_and_readers_never_cut() {
 }
 
 #[test]
+fn an_interrupted_creation_can_be_created_again() {
+    let path = temp_path("interrupted");
+    std::fs::write(&path, b"").unwrap();
+    let clock = ManualClock::new(T0);
+    let ledger = Ledger::create_file(&path, Box::new(clock), &LedgerSettings::new("again"), &[&key(1)]).unwrap();
+    assert_eq!(ledger.block_count(), 1);
+}
+
+#[test]
 fn a_file_that_is_not_a_ledger_is_refused_untouched() {
     let path = temp_path("foreign");
     std::fs::write(&path, b"%PDF-1.7 not a ledger").unwrap();

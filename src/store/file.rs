@@ -63,13 +63,19 @@ pub struct FileStore<F: LedgerFile = File> {
     read_only: bool,
     poisoned: bool,
     recovery: Option<Recovery>,
+    /// The chain id in a checksum-valid file header.
+    chain: Option<[u8; 32]>,
 }
 
 impl FileStore<File> {
-    /// Creates a new, empty ledger file (refusing an existing one), locks it and syncs its directory.
+    /// Creates a new, empty ledger file, locks it and syncs its directory. An existing file is refused unless
+    /// it is empty (what a creation interrupted before its first append leaves behind).
     pub fn create(path: &Path) -> Result<Self, StoreError> {
-        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
         lock(&file)?;
+        if file.metadata()?.len() != 0 {
+            return Err(StoreError::Io(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "ledger file exists")));
+        }
         sync_parent_dir(path)?;
         Self::from_file(file, OpenOptions::default())
     }
@@ -172,8 +178,15 @@ impl<F: LedgerFile> FileStore<F> {
     /// Opens a store on an already opened (and, for writers, locked) file: scans it and recovers.
     pub fn from_file(file: F, options: OpenOptions) -> Result<Self, StoreError> {
         let file_len = file.size()?;
-        let mut store =
-            Self { file, frames: Vec::new(), end: 0, read_only: options.read_only, poisoned: false, recovery: None };
+        let mut store = Self {
+            file,
+            frames: Vec::new(),
+            end: 0,
+            read_only: options.read_only,
+            poisoned: false,
+            recovery: None,
+            chain: None,
+        };
         let tail_start = store.scan(file_len)?;
         if let Some((offset, reason)) = tail_start {
             let height = store.frames.len() as u64;
@@ -193,6 +206,9 @@ impl<F: LedgerFile> FileStore<F> {
             store.end = cut_to;
             store.recovery =
                 Some(Recovery { offset: cut_to, bytes_removed: file_len - cut_to, lost_height: height, cut });
+        }
+        if !options.read_only {
+            store.resync_last_frame()?;
         }
         Ok(store)
     }
@@ -234,14 +250,16 @@ impl<F: LedgerFile> FileStore<F> {
         if file_len < FILE_HEADER_LEN {
             return Ok(Some((0, "incomplete file header")));
         }
-        let version = u32::from_le_bytes(header[8..12].try_into().unwrap_or_default());
-        if version != FILE_VERSION {
-            return Err(StoreError::UnknownVersion(version));
-        }
+        // The checksum first: a header torn after its magic is an interrupted creation, not a new version.
         let crc = u32::from_le_bytes(header[44..48].try_into().unwrap_or_default());
         if crc32c::crc32c(&header[..44]) != crc {
             return Ok(Some((0, "file header checksum mismatch")));
         }
+        let version = u32::from_le_bytes(header[8..12].try_into().unwrap_or_default());
+        if version != FILE_VERSION {
+            return Err(StoreError::UnknownVersion(version));
+        }
+        self.chain = header[12..44].try_into().ok();
         let mut pos = FILE_HEADER_LEN;
         let mut block = Vec::new();
         while pos < file_len {
@@ -320,6 +338,7 @@ impl<F: LedgerFile> FileStore<F> {
                 let Some(header) = FrameHeader::parse(&raw) else { continue };
                 if header.height >= height
                     && matches!(self.read_slot(candidate, header.height, file_len, &mut block)?, Slot::Frame(_))
+                    && self.is_block_of(&block, header.height)
                 {
                     return Ok(true);
                 }
@@ -327,6 +346,31 @@ impl<F: LedgerFile> FileStore<F> {
             start += CHUNK;
         }
         Ok(false)
+    }
+}
+
+impl<F: LedgerFile> FileStore<F> {
+    /// Whether `bytes` decode as this chain's block at `height`. A checksum-valid frame look-alike inside a
+    /// torn block (a provider controls a few bytes of every block, e.g. a commitment) is not a block.
+    fn is_block_of(&self, bytes: &[u8], height: u64) -> bool {
+        use crate::codec::Decode as _;
+        crate::block::Block::from_bytes(bytes).is_ok_and(|block| {
+            block.header.height == height && self.chain.is_none_or(|chain| *block.header.chain.as_bytes() == chain)
+        })
+    }
+
+    /// Writes the final frame (with the file header, if it is block 0) again and syncs it. After a failed
+    /// sync, Linux may keep the unsynced pages readable yet clean, so a reopened writer would see a frame that
+    /// never reaches the disk and build acknowledged blocks on it; rewriting makes those pages dirty again.
+    fn resync_last_frame(&mut self) -> Result<(), StoreError> {
+        let Some(last) = self.frames.last().copied() else { return Ok(()) };
+        let start = if self.frames.len() == 1 { 0 } else { last };
+        let len = usize::try_from(self.end - start).map_err(|_| StoreError::BlockTooLarge(usize::MAX))?;
+        let mut bytes = vec![0u8; len];
+        self.file.read_exact_at(start, &mut bytes)?;
+        self.file.write_all_at(start, &bytes)?;
+        self.file.sync_data()?;
+        Ok(())
     }
 }
 
