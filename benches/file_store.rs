@@ -2,30 +2,15 @@
 //! `target/bench-ledgers/` (about three minutes) and reused by later runs.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+mod common;
+
+use common::{T0, key, labs_permit, read_labs};
 use healthchain::*;
 use std::path::{Path, PathBuf};
 
-const T0: u64 = 1_795_424_400_000;
 const PATIENTS: u32 = 10_000;
 const TRANSACTIONS: u64 = 1_000_000;
 const PER_BLOCK: usize = 1_000;
-
-fn key(n: u32) -> SigningKey {
-    let mut seed = [7u8; 32];
-    seed[..4].copy_from_slice(&n.to_le_bytes());
-    SigningKey::from_seed(&seed)
-}
-
-fn labs(patient: ActorId, requester: ActorId, at: u64) -> CheckRequest {
-    CheckRequest {
-        patient,
-        requester,
-        section: Code::new("labs").unwrap(),
-        purpose: Code::new("TREAT").unwrap(),
-        action: Action::Read,
-        at,
-    }
-}
 
 /// Registrations, one grant per patient, then recorded accesses up to `TRANSACTIONS`, sealed per 1,000.
 fn generate(path: &Path) {
@@ -47,23 +32,14 @@ fn generate(path: &Path) {
         seal(&mut ledger);
     }
     for (patient, k) in &patients {
-        let grant = ConsentGrant {
-            patient: *patient,
-            grantee: Grantee::Actor(doctor),
-            effect: Effect::Permit,
-            sections: CodeSet::parse(["labs"]).unwrap(),
-            purposes: CodeSet::parse(["TREAT"]).unwrap(),
-            actions: Actions::READ,
-            window: Window { not_before: T0, not_after: None },
-        };
-        ledger.grant_consent(k, grant).unwrap();
+        ledger.grant_consent(k, labs_permit(*patient, doctor)).unwrap();
         seal(&mut ledger);
     }
     let mut i = 0usize;
     while ledger.tree().size() + (ledger.pending().len() as u64) < TRANSACTIONS {
         clock.advance(1);
         let (patient, _) = &patients[i % patients.len()];
-        let request = labs(*patient, doctor, clock.now_ms());
+        let request = read_labs(*patient, doctor, clock.now_ms());
         let basis = ledger.check(&request).unwrap().access_basis().unwrap();
         ledger.record_access(&doctor_key, RecordAccess::for_request(&request, basis)).unwrap();
         seal(&mut ledger);

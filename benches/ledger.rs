@@ -2,9 +2,10 @@
 //! Figures and the machine they were measured on are in docs/PERFORMANCE.md.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use healthchain::*;
+mod common;
 
-const T0: u64 = 1_795_424_400_000;
+use common::{T0, key, labs_permit, read_labs};
+use healthchain::*;
 
 struct Fixture {
     clock: ManualClock,
@@ -13,13 +14,6 @@ struct Fixture {
     patients: Vec<(SigningKey, ActorId)>,
     doctor_key: SigningKey,
     doctor: ActorId,
-}
-
-fn key(n: u32) -> SigningKey {
-    let mut seed = [0u8; 32];
-    seed[..4].copy_from_slice(&n.to_le_bytes());
-    seed[4] = 1;
-    SigningKey::from_seed(&seed)
 }
 
 /// A ledger with `patients` patients who each grant the doctor labs for TREAT, then `accesses` recorded
@@ -46,16 +40,7 @@ fn fixture(patients: u32, accesses: u32, per_block: usize) -> Fixture {
     }
     seal(&mut ledger, true);
     for (k, id) in &list {
-        let grant = ConsentGrant {
-            patient: *id,
-            grantee: Grantee::Actor(doctor),
-            effect: Effect::Permit,
-            sections: CodeSet::parse(["labs"]).unwrap(),
-            purposes: CodeSet::parse(["TREAT"]).unwrap(),
-            actions: Actions::READ,
-            window: Window { not_before: T0, not_after: None },
-        };
-        ledger.grant_consent(k, grant).unwrap();
+        ledger.grant_consent(k, labs_permit(*id, doctor)).unwrap();
         seal(&mut ledger, false);
     }
     seal(&mut ledger, true);
@@ -70,17 +55,6 @@ fn fixture(patients: u32, accesses: u32, per_block: usize) -> Fixture {
     seal(&mut ledger, true);
     let hospital = key(0);
     Fixture { clock, ledger, hospital, patients: list, doctor_key, doctor }
-}
-
-fn read_labs(patient: ActorId, requester: ActorId, at: u64) -> CheckRequest {
-    CheckRequest {
-        patient,
-        requester,
-        section: Code::new("labs").unwrap(),
-        purpose: Code::new("TREAT").unwrap(),
-        action: Action::Read,
-        at,
-    }
 }
 
 fn verification(c: &mut Criterion) {
