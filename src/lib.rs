@@ -46,6 +46,7 @@ pub mod codec;
 pub mod codes;
 pub mod consent;
 pub mod error;
+pub mod ffi;
 pub mod hash;
 pub mod ids;
 pub mod keys;

@@ -3,7 +3,7 @@
 mod file;
 mod io;
 
-pub use file::{FileStore, OpenOptions, Recovery};
+pub use file::{FILE_VERSION, FileStore, OpenOptions, Recovery};
 pub use io::LedgerFile;
 
 /// Why a store operation failed.

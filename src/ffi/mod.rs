@@ -1,0 +1,38 @@
+//! The C ABI of `libhealthchain`, declared in the generated header `include/healthchain.h`.
+//!
+//! This is the only module with `unsafe` code. Every exported function follows the contract in the
+//! header's preamble and in README.md ("C API conventions"): an `int32_t` status (0 = [`HC_OK`]);
+//! every pointer checked before anything happens; inputs copied, outputs written only on success; a panic
+//! boundary that returns [`HC_PANIC`] and poisons the handle involved; a thread-local detail message.
+//!
+//! Layout: `boundary` (panic boundary, last error, argument checking), `status` (codes), `values`
+//! (fixed-size `#[repr(C)]` values), then one module per concept of the API.
+
+#![allow(unsafe_code)]
+// C names for C types: `hc_ledger`, `hc_actor_id`, ... as the header spells them.
+#![allow(non_camel_case_types)]
+
+mod boundary;
+mod check;
+mod external;
+mod history;
+mod keys;
+mod ledger;
+mod operations;
+mod status;
+#[cfg(feature = "ffi-test-panic")]
+mod testing;
+mod values;
+mod version;
+
+pub use check::*;
+pub use external::*;
+pub use history::*;
+pub use keys::*;
+pub use ledger::*;
+pub use operations::*;
+pub use status::*;
+#[cfg(feature = "ffi-test-panic")]
+pub use testing::*;
+pub use values::*;
+pub use version::*;
