@@ -993,8 +993,8 @@ int32_t hc_tx_signing_bytes(const struct hc_tx *tx,
 //
 // # Safety
 // `tx` is NULL or a live `hc_tx`; `out` is NULL or valid for writes.
-int32_t hc_tx_id(const struct hc_tx *tx,
-                 struct hc_tx_id *out);
+int32_t hc_tx_get_id(const struct hc_tx *tx,
+                     struct hc_tx_id *out);
 
 // Attaches the signer's signature over `hc_tx_signing_bytes` (replacing any earlier one). It is checked,
 // strictly, when submitted.
@@ -1286,8 +1286,8 @@ int32_t hc_ledger_set_time(struct hc_ledger *ledger,
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `out` is NULL or valid for writes.
-int32_t hc_ledger_info(const struct hc_ledger *ledger,
-                       struct hc_ledger_info *out);
+int32_t hc_ledger_get_info(const struct hc_ledger *ledger,
+                           struct hc_ledger_info *out);
 
 // Writes what opening the ledger repaired (`happened` 0 for created ledgers and clean files).
 //

@@ -404,7 +404,7 @@ pub unsafe extern "C" fn hc_tx_signing_bytes(tx: *const hc_tx, buf: *mut u8, len
 /// # Safety
 /// `tx` is NULL or a live `hc_tx`; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn hc_tx_id(tx: *const hc_tx, out: *mut hc_tx_id) -> i32 {
+pub unsafe extern "C" fn hc_tx_get_id(tx: *const hc_tx, out: *mut hc_tx_id) -> i32 {
     run(|| {
         // SAFETY: contract above.
         let (tx, out) = unsafe { (arg(tx, "tx")?, Out::new(out, "out")?) };

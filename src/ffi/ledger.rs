@@ -56,6 +56,8 @@ pub struct hc_ledger {
     poison: Poison,
     clock: FfiClock,
     recovery: Option<Recovery>,
+    /// Opened with `HC_OPEN_READ_ONLY`: every update is refused before it reaches the store.
+    read_only: bool,
     inner: RwLock<Ledger<AnyStore>>,
 }
 
@@ -65,9 +67,14 @@ impl hc_ledger {
         self.poison.guard(|| work(&*self.read_lock()?))
     }
 
-    /// Runs an update under the write lock (poisoning the handle if it panics).
+    /// Runs an update under the write lock (poisoning the handle if it panics); a read-only ledger refuses.
     pub(crate) fn write<T>(&self, work: impl FnOnce(&mut Ledger<AnyStore>) -> FfiResult<T>) -> FfiResult<T> {
-        self.poison.guard(|| work(&mut *self.write_lock()?))
+        self.poison.guard(|| {
+            if self.read_only {
+                return Err(StoreError::ReadOnly.into());
+            }
+            work(&mut *self.write_lock()?)
+        })
     }
 
     fn read_lock(&self) -> FfiResult<RwLockReadGuard<'_, Ledger<AnyStore>>> {
@@ -78,8 +85,8 @@ impl hc_ledger {
         self.inner.write().map_err(|_| poisoned_lock())
     }
 
-    fn new(ledger: Ledger<AnyStore>, clock: FfiClock, recovery: Option<Recovery>) -> *mut hc_ledger {
-        into_handle(hc_ledger { poison: Poison::default(), clock, recovery, inner: RwLock::new(ledger) })
+    fn new(ledger: Ledger<AnyStore>, clock: FfiClock, recovery: Option<Recovery>, read_only: bool) -> *mut hc_ledger {
+        into_handle(hc_ledger { poison: Poison::default(), clock, recovery, read_only, inner: RwLock::new(ledger) })
     }
 }
 
@@ -206,7 +213,7 @@ pub unsafe extern "C" fn hc_ledger_create_file(
         let clock = FfiClock::new(time_ms);
         let store = AnyStore::File(FileStore::create(Path::new(path))?);
         let ledger = Ledger::create(store, Box::new(clock.clone()), &settings, &keys)?;
-        out.write(hc_ledger::new(ledger, clock, None));
+        out.write(hc_ledger::new(ledger, clock, None, false));
         Ok(())
     })
 }
@@ -232,7 +239,7 @@ pub unsafe extern "C" fn hc_ledger_create_memory(
         let ((settings, keys), out) = unsafe { (creation_args(settings, authorities, count)?, Out::new(out, "out")?) };
         let clock = FfiClock::new(time_ms);
         let ledger = Ledger::create(AnyStore::Memory(MemoryStore::new()), Box::new(clock.clone()), &settings, &keys)?;
-        out.write(hc_ledger::new(ledger, clock, None));
+        out.write(hc_ledger::new(ledger, clock, None, false));
         Ok(())
     })
 }
@@ -271,7 +278,7 @@ pub unsafe extern "C" fn hc_ledger_open_file(
         } else {
             Ledger::open(store, Box::new(clock.clone()))?
         };
-        out.write(hc_ledger::new(ledger, clock, recovery));
+        out.write(hc_ledger::new(ledger, clock, recovery, options.read_only));
         Ok(())
     })
 }
@@ -341,7 +348,7 @@ pub struct hc_ledger_info {
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn hc_ledger_info(ledger: *const hc_ledger, out: *mut hc_ledger_info) -> i32 {
+pub unsafe extern "C" fn hc_ledger_get_info(ledger: *const hc_ledger, out: *mut hc_ledger_info) -> i32 {
     run(|| {
         // SAFETY: contract above.
         let (ledger, out) = unsafe { (arg(ledger, "ledger")?, Out::new(out, "out")?) };
