@@ -228,6 +228,20 @@ fn header_compiles_as_cpp() {
     assert_eq!(run_ok(&dir, &program, &[]).trim(), env!("CARGO_PKG_VERSION"));
 }
 
+#[test]
+fn readme_c_example_compiles_and_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("```c\n").expect("README has a C example") + "```c\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = work_dir("readme");
+    let source = dir.join("readme.c");
+    std::fs::write(&source, &readme[start..end]).unwrap();
+    for (name, link) in [("readme-static", Link::Static), ("readme-shared", Link::Shared)] {
+        let program = compile(&dir, name, std::slice::from_ref(&source), false, link, &[]);
+        assert_eq!(run_ok(&dir, &program, &[]).trim(), "permit");
+    }
+}
+
 // ---- misuse ----
 
 #[test]
