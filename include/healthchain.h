@@ -17,7 +17,8 @@
  *  - Inputs are copied: nothing keeps a pointer given to it. Outputs are written only on success (the
  *    one exception: *out_len also receives the size needed with HC_BUFFER_TOO_SMALL).
  *  - Variable-size outputs go into caller buffers (buf, len, out_len): call with buf NULL and len 0 to
- *    learn the size. Lists come through an iterator stepped like sqlite3_step: HC_ROW, then HC_DONE.
+ *    learn the size (that call returns HC_BUFFER_TOO_SMALL, the expected answer, with *out_len set).
+ *    Lists come through an iterator stepped like sqlite3_step: HC_ROW, then HC_DONE.
  *  - Fixed-size values (ids, keys, hashes, signatures, codes) are structs of byte arrays, copied by value.
  *  - Times are milliseconds since the Unix epoch (UTC), as uint64_t; the consent engine never reads a
  *    clock: the time of a question is an argument.
@@ -561,7 +562,9 @@ typedef struct hc_consent_grant {
     uint64_t not_after;
 } hc_consent_grant;
 
-// A delegation of a patient's rights (guardian, proxy).
+// A delegation of a patient's rights (guardian, proxy). The delegate is any registered, active actor: a
+// parent or legal guardian is usually registered as a person in their own right (`HC_ROLE_PATIENT`), a
+// proxy organisation with its own role. The delegation, not the role, gives the rights.
 typedef struct hc_delegation_grant {
     // Whose rights.
     struct hc_actor_id patient;
@@ -945,8 +948,9 @@ int32_t hc_ledger_sign_and_submit(struct hc_ledger *ledger,
                                   struct hc_tx_id *out);
 
 // Gives the bytes a key signs to prove possession of itself on this ledger (for `hc_payload_register_actor`
-// and `hc_payload_rotate_key`). Size query: `buf` NULL and `len` 0; `*out_len` receives the size on
-// `HC_OK` and on `HC_BUFFER_TOO_SMALL`.
+// and `hc_payload_rotate_key`). Size query: with `buf` NULL and `len` 0 the call returns
+// `HC_BUFFER_TOO_SMALL` (not an error to report: the expected answer) with the size in `*out_len`; with a
+// buffer of at least that size it returns `HC_OK` and `*out_len` is the number of bytes written.
 //
 // Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_KEY`, `HC_BUFFER_TOO_SMALL`, `HC_POISONED`.
 //

@@ -27,6 +27,11 @@ pub enum CheckError {
     },
 }
 
+/// "until revocation" or "until <ms> ms since the Unix epoch".
+fn until_text(until: Option<u64>) -> String {
+    until.map_or_else(|| "until revoked".to_owned(), |ms| format!("until {ms} (ms since the Unix epoch)"))
+}
+
 /// Why a transaction is refused. Each refusal of DESIGN.md §3–5 has its own variant.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -92,7 +97,7 @@ pub enum TxError {
     #[error("empty time window")]
     EmptyWindow,
     /// An active permit already covers every requested section, purpose and action over the whole window.
-    #[error("grantee already has that access (consent {existing}, until {until:?})")]
+    #[error("grantee already has that access (consent {existing}, {})", until_text(*until))]
     AlreadyHasAccess {
         /// The covering consent.
         existing: ConsentId,

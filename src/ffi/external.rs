@@ -324,8 +324,9 @@ pub unsafe extern "C" fn hc_ledger_sign_and_submit(
 }
 
 /// Gives the bytes a key signs to prove possession of itself on this ledger (for `hc_payload_register_actor`
-/// and `hc_payload_rotate_key`). Size query: `buf` NULL and `len` 0; `*out_len` receives the size on
-/// `HC_OK` and on `HC_BUFFER_TOO_SMALL`.
+/// and `hc_payload_rotate_key`). Size query: with `buf` NULL and `len` 0 the call returns
+/// `HC_BUFFER_TOO_SMALL` (not an error to report: the expected answer) with the size in `*out_len`; with a
+/// buffer of at least that size it returns `HC_OK` and `*out_len` is the number of bytes written.
 ///
 /// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_KEY`, `HC_BUFFER_TOO_SMALL`, `HC_POISONED`.
 ///

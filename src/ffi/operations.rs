@@ -100,7 +100,9 @@ pub struct hc_granted {
     pub until: u64,
 }
 
-/// A delegation of a patient's rights (guardian, proxy).
+/// A delegation of a patient's rights (guardian, proxy). The delegate is any registered, active actor: a
+/// parent or legal guardian is usually registered as a person in their own right (`HC_ROLE_PATIENT`), a
+/// proxy organisation with its own role. The delegation, not the role, gives the rights.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct hc_delegation_grant {

@@ -378,8 +378,12 @@ impl From<CheckError> for Failure {
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
         let code = match &error {
-            StoreError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => HC_NOT_FOUND,
-            StoreError::Io(e) if e.kind() == std::io::ErrorKind::AlreadyExists => HC_ALREADY_EXISTS,
+            StoreError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Failure::new(HC_NOT_FOUND, format!("ledger file not found: {e}"));
+            }
+            StoreError::Io(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Failure::new(HC_ALREADY_EXISTS, "ledger file already exists; create refuses to overwrite it");
+            }
             StoreError::Io(_) | StoreError::Missing(_) | StoreError::OutOfOrder { .. } => HC_IO,
             StoreError::BlockTooLarge(_) => HC_BLOCK_FULL,
             StoreError::Locked => HC_LOCKED,
