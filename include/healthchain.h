@@ -22,9 +22,16 @@
  *  - Fixed-size values (ids, keys, hashes, signatures, codes) are structs of byte arrays, copied by value.
  *  - Times are milliseconds since the Unix epoch (UTC), as uint64_t; the consent engine never reads a
  *    clock: the time of a question is an argument.
- *  - A panic inside the library never unwinds into C: the call returns HC_PANIC and the handle involved
- *    is poisoned (every later call on it gives HC_POISONED; only its free/close remains valid). This needs
- *    the library built with panic = "unwind", the default.
+ *  - A panic inside the library (a bug) never unwinds into C: the call returns HC_PANIC, and the handle
+ *    whose work panicked is poisoned (every later call on it gives HC_POISONED; only its free/close remains
+ *    valid). Keys are never poisoned by a panic in ledger work. This needs panic = "unwind", the default.
+ *  - Errors every call may give are not repeated in each function's list: HC_NULL_ARGUMENT for a NULL
+ *    pointer, HC_INVALID_ARGUMENT for a misaligned one, HC_POISONED for a poisoned handle, HC_PANIC.
+ *    "The submission errors" are those of every call that submits a transaction: HC_UNKNOWN_KEY (the key
+ *    is no registered actor's), HC_KEY_NOT_ACTIVE (rotated out), HC_SIGNER_DEACTIVATED, HC_BLOCK_FULL
+ *    (seal first), HC_READ_ONLY, HC_STORE_POISONED (reopen the ledger).
+ *  - hc_last_error_message() is cleared by every call except the hc_*_free functions, hc_ledger_close,
+ *    hc_status_str, hc_role_name and the version functions.
  *
  * Thread safety: every function may be called from any thread. A `const T *` argument may be shared by
  * threads calling at the same time; a `T *` argument needs exclusive use for the call, except hc_ledger,
@@ -185,7 +192,7 @@
 // An input/output error of the ledger file.
 #define HC_IO 100
 
-// The ledger file does not exist.
+// The ledger file (or, when creating, its directory) does not exist.
 #define HC_NOT_FOUND 101
 
 // The ledger file already exists (create refuses to overwrite).
@@ -206,7 +213,7 @@
 // Strict open found an interrupted final append and refused to cut it.
 #define HC_TORN_TAIL 107
 
-// The ledger's content does not verify (at open).
+// The ledger's content does not verify (at open), or a block about to be sealed would not.
 #define HC_CORRUPT 108
 
 // An earlier write or sync failure left the ledger behind its store; close and reopen it.
@@ -236,7 +243,8 @@
 // Fewer sealing authorities than the seal threshold.
 #define HC_NOT_ENOUGH_SEALERS 117
 
-// The block proposal no longer matches the pending transactions or the head.
+// The block proposal no longer matches the pending transactions or the head (or its timestamp is out of
+// range).
 #define HC_STALE_PROPOSAL 118
 
 // The operating system's random source failed.
@@ -868,7 +876,8 @@ int32_t hc_payload_revoke_delegation(const struct hc_delegation_id *delegation,
                                      struct hc_payload **out);
 
 // Describes recording the access `request` describes, on the basis `ledger`'s consent engine gives at
-// `request->at` now; the access id is the transaction id.
+// `request->at` now; the access id is the transaction id. The basis is fixed here: if consents change
+// before the transaction is submitted, the submission fails with `HC_BASIS_MISMATCH` or `HC_ACCESS_DENIED`.
 //
 // Errors: `HC_ACCESS_DENIED`, `HC_BASIS_MISMATCH` (break-glass needed: use `hc_payload_break_glass`),
 // `HC_INVALID_PATIENT`, `HC_UNKNOWN_ACTOR`, `HC_WILDCARD_IN_REQUEST`, and as `hc_ledger_check`. Free with
@@ -936,8 +945,7 @@ void hc_payload_free(struct hc_payload *payload);
 // Signs `payload` in-process with `key` (for the actor owning it) and submits it. Writes the
 // transaction id (which is the new consent, delegation or access id for those payloads).
 //
-// Errors: every refusal of the operation described (200-249), `HC_NULL_ARGUMENT`, `HC_UNKNOWN_KEY`,
-// `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: every refusal of the operation described (200-249), and the submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `key` is NULL or a live `hc_key`; `payload` is NULL or a live
@@ -1013,9 +1021,8 @@ int32_t hc_tx_attach_signature(struct hc_tx *tx,
 // Submits a signed transaction: validated against the current state (signature included) and queued for
 // the next block. The `hc_tx` stays the caller's to free. Writes the transaction id.
 //
-// Errors: `HC_MISUSE` (no signature attached), `HC_BAD_SIGNATURE`, `HC_BAD_SEQUENCE`, every refusal of the
-// operation (200-249), `HC_NULL_ARGUMENT`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`,
-// `HC_POISONED`.
+// Errors: `HC_MISUSE` (no signature attached), `HC_BAD_SIGNATURE`, `HC_BAD_SEQUENCE`, `HC_UNKNOWN_SIGNER`,
+// every refusal of the operation (200-249), `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `tx` is NULL or a live `hc_tx`; `out` is NULL or valid for writes.
@@ -1070,8 +1077,11 @@ int32_t hc_proposal_add_seal(struct hc_proposal *proposal,
 // threshold of authorities active before this block, each seal valid, the proposer among them). The block
 // is appended and durable before this returns.
 //
-// Errors: `HC_STALE_PROPOSAL`, `HC_CORRUPT` (the seals do not satisfy the rule; nothing was written),
-// `HC_NULL_ARGUMENT`, `HC_READ_ONLY`, `HC_IO`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_VERIFY_BAD_SEAL`, `HC_VERIFY_SEALER_NOT_AUTHORITY`, `HC_VERIFY_NOT_ENOUGH_SEALS`,
+// `HC_VERIFY_PROPOSER_NOT_SEALER` (the seals break the verifier's rule; nothing was written),
+// `HC_STALE_PROPOSAL` (transactions were submitted or a block sealed since the proposal),
+// `HC_NOTHING_TO_SEAL` (the proposal's transactions were sealed meanwhile), `HC_NULL_ARGUMENT`,
+// `HC_READ_ONLY`, `HC_IO`, `HC_STORE_POISONED`, `HC_POISONED`.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `proposal` is NULL or a live `hc_proposal`; `out` is NULL or
@@ -1172,7 +1182,8 @@ int32_t hc_key_actor_id(const struct hc_key *key,
 // Signs `len` bytes at `message` (the in-process stand-in for an HSM in the external-signer path:
 // sign exactly the bytes `hc_tx_signing_bytes` or `hc_proposal_seal_bytes` gave).
 //
-// Errors: `HC_NULL_ARGUMENT` (`message` may be NULL only when `len` is 0), `HC_POISONED`.
+// Errors: `HC_NULL_ARGUMENT` (`message` may be NULL only when `len` is 0), `HC_TOO_LONG` (an impossible
+// `len`), `HC_POISONED`.
 //
 // # Safety
 // `key` is NULL or a live `hc_key`; `message` is NULL or points to `len` readable bytes; `out` is NULL or
@@ -1209,7 +1220,7 @@ int32_t hc_random_salt(struct hc_secret *out);
 // Writes the salted, domain-separated SHA-256 commitment to `len` bytes of off-ledger data (a record
 // version, a break-glass justification). Only the commitment goes on the ledger.
 //
-// Errors: `HC_NULL_ARGUMENT` (`data` may be NULL only when `len` is 0).
+// Errors: `HC_NULL_ARGUMENT` (`data` may be NULL only when `len` is 0), `HC_TOO_LONG` (an impossible `len`).
 //
 // # Safety
 // `salt` is NULL or points to an `hc_secret`; `data` is NULL or points to `len` readable bytes; `out` is
@@ -1223,8 +1234,10 @@ int32_t hc_commitment(const struct hc_secret *salt,
 // founder) sealed by the first `seal_threshold` of them. The file is locked for this writer until
 // `hc_ledger_close`. `time_ms` is `HC_SYSTEM_CLOCK` or a fixed time (see `hc_ledger_set_time`).
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_SETTINGS`,
-// `HC_INVALID_ARGUMENT`, `HC_ALREADY_EXISTS`, `HC_LOCKED`, `HC_IO`, `HC_NO_RANDOMNESS`.
+// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_SETTINGS` (including duplicate
+// authority keys), `HC_INVALID_ARGUMENT`, `HC_ALREADY_EXISTS`, `HC_NOT_FOUND` (no such directory),
+// `HC_LOCKED`, `HC_IO`, `HC_NO_RANDOMNESS`, `HC_POISONED` (an authority key). Nothing is created unless
+// the settings and keys are valid.
 //
 // # Safety
 // `path` is NULL or a NUL-terminated string; `settings` is NULL or points to an `hc_settings` whose
@@ -1241,7 +1254,7 @@ int32_t hc_ledger_create_file(const char *path,
 // Arguments as for `hc_ledger_create_file`.
 //
 // Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_SETTINGS`,
-// `HC_INVALID_ARGUMENT`, `HC_NO_RANDOMNESS`.
+// `HC_INVALID_ARGUMENT`, `HC_NO_RANDOMNESS`, `HC_POISONED` (an authority key).
 //
 // # Safety
 // As for `hc_ledger_create_file`, without `path`.
@@ -1332,7 +1345,7 @@ int32_t hc_ledger_verify(const struct hc_ledger *ledger,
 // so that a file that no longer opens still gets a report naming its first bad block.
 //
 // Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_NOT_FOUND`, `HC_NOT_A_LEDGER`,
-// `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_IO`.
+// `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_EMPTY_LEDGER`, `HC_IO`.
 //
 // # Safety
 // `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.
@@ -1342,9 +1355,8 @@ int32_t hc_verify_file(const char *path,
 // Registers the holder of `new_key` (who proves possession here) with `role`, signed by `authority`;
 // writes the new actor's id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_ARGUMENT` (role), `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`,
-// `HC_UNAUTHORIZED` (not an authority), `HC_KEY_IN_USE`, `HC_SIGNER_DEACTIVATED`, `HC_BLOCK_FULL`,
-// `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_INVALID_ARGUMENT` (role), `HC_UNAUTHORIZED` (not an authority), `HC_KEY_IN_USE`, and the
+// submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `authority` and `new_key` are NULL or live `hc_key`s; `out` is
@@ -1358,8 +1370,7 @@ int32_t hc_ledger_register(struct hc_ledger *ledger,
 // Replaces `actor`'s key with `new_key` (which proves possession here); signed by the actor's current key
 // or by an authority (key recovery). Writes the transaction id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_UNKNOWN_ACTOR`, `HC_UNAUTHORIZED`,
-// `HC_KEY_IN_USE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_UNKNOWN_ACTOR`, `HC_UNAUTHORIZED`, `HC_KEY_IN_USE`, and the submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `signer` and `new_key` are NULL or live `hc_key`s; `actor` is
@@ -1372,8 +1383,8 @@ int32_t hc_ledger_rotate_key(struct hc_ledger *ledger,
 
 // Deactivates `actor` from now on; signed by an authority. Writes the transaction id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_UNKNOWN_KEY`, `HC_UNAUTHORIZED`, `HC_UNKNOWN_ACTOR`,
-// `HC_ALREADY_DEACTIVATED`, `HC_WOULD_BREAK_QUORUM`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_POISONED`.
+// Errors: `HC_UNAUTHORIZED`, `HC_UNKNOWN_ACTOR`, `HC_ALREADY_DEACTIVATED`, `HC_WOULD_BREAK_QUORUM`, and the
+// submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `authority` is NULL or a live `hc_key`; `actor` is NULL or
@@ -1389,9 +1400,8 @@ int32_t hc_ledger_deactivate(struct hc_ledger *ledger,
 // names it), `HC_UNKNOWN_GRANTEE`, `HC_GRANTEE_DEACTIVATED`, `HC_EMPTY_WINDOW`, `HC_UNAUTHORIZED`,
 // `HC_PATIENT_ERASED`.
 //
-// Other errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`,
-// `HC_INVALID_ARGUMENT`, `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`,
-// `HC_STORE_POISONED`, `HC_POISONED`.
+// Other errors: `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_ARGUMENT`, and the
+// submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `grant` is NULL or points
@@ -1415,8 +1425,7 @@ int32_t hc_ledger_find_covering_consent(const struct hc_ledger *ledger,
 // Revokes a consent from now on; signed by the patient or a delegate with manage scope. Writes the
 // transaction id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_UNKNOWN_CONSENT`, `HC_CONSENT_ALREADY_REVOKED`, `HC_UNAUTHORIZED`,
-// `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_UNKNOWN_CONSENT`, `HC_CONSENT_ALREADY_REVOKED`, `HC_UNAUTHORIZED`, and the submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `consent` is NULL or
@@ -1429,9 +1438,9 @@ int32_t hc_ledger_revoke_consent(struct hc_ledger *ledger,
 // Grants a delegation; signed by the patient, or by an authority (a court-appointed guardian). Writes the
 // delegation id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_ARGUMENT` (scopes), `HC_INVALID_PATIENT`, `HC_UNKNOWN_GRANTEE`,
+// Errors: `HC_INVALID_ARGUMENT` (scopes), `HC_INVALID_PATIENT`, `HC_UNKNOWN_GRANTEE`,
 // `HC_GRANTEE_DEACTIVATED`, `HC_SELF_DELEGATION`, `HC_EMPTY_WINDOW`, `HC_UNAUTHORIZED`, `HC_PATIENT_ERASED`,
-// `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// and the submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `grant` is NULL or points
@@ -1443,8 +1452,8 @@ int32_t hc_ledger_grant_delegation(struct hc_ledger *ledger,
 
 // Revokes a delegation from now on; signed by the patient or an authority. Writes the transaction id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_UNKNOWN_DELEGATION`, `HC_DELEGATION_ALREADY_REVOKED`, `HC_UNAUTHORIZED`,
-// `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_UNKNOWN_DELEGATION`, `HC_DELEGATION_ALREADY_REVOKED`, `HC_UNAUTHORIZED`, and the submission
+// errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `delegation` is NULL or
@@ -1457,11 +1466,10 @@ int32_t hc_ledger_revoke_delegation(struct hc_ledger *ledger,
 // Records that the holder of `accessor` did what `request` describes, on the basis the consent engine
 // gives at `request->at` (checked and recorded atomically). Writes the access id.
 //
-// Errors: `HC_ACCESS_DENIED` (the rules deny it), `HC_BASIS_MISMATCH` (only break-glass would permit it:
-// use `hc_ledger_record_break_glass`), `HC_INVALID_PATIENT`, `HC_UNKNOWN_ACTOR`, `HC_WILDCARD_IN_REQUEST`,
-// `HC_ACCESS_IN_FUTURE`, `HC_UNAUTHORIZED` (the signer is not the requester), and `HC_NULL_ARGUMENT`,
-// `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_ARGUMENT`, `HC_UNKNOWN_KEY`,
-// `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_ACCESS_DENIED` (the rules deny it), `HC_BASIS_MISMATCH` (only break-glass would permit it: use
+// `hc_ledger_record_break_glass`), `HC_INVALID_PATIENT`, `HC_UNKNOWN_ACTOR`, `HC_WILDCARD_IN_REQUEST`,
+// `HC_ACCESS_IN_FUTURE`, `HC_UNAUTHORIZED` (the signer is not the requester), `HC_TOO_LONG`,
+// `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_ARGUMENT`, and the submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `accessor` is NULL or a live `hc_key`; `request` as for
@@ -1476,7 +1484,7 @@ int32_t hc_ledger_record_access(struct hc_ledger *ledger,
 // the free-text justification kept off the ledger. The access is flagged for review. Writes the access id.
 //
 // Errors: `HC_BASIS_MISMATCH` (the rules permit it without break-glass, or break-glass does not apply),
-// `HC_ACCESS_DENIED`, and as `hc_ledger_record_access`.
+// `HC_ACCESS_DENIED`, as `hc_ledger_record_access`, and the submission errors.
 //
 // # Safety
 // As for `hc_ledger_record_access`; `reason` is NULL or NUL-terminated; `justification` is NULL or points
@@ -1491,9 +1499,8 @@ int32_t hc_ledger_record_break_glass(struct hc_ledger *ledger,
 // Reviews a break-glass access (`justified` 1 or 0); signed by an auditor or an authority. Writes the
 // transaction id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_ARGUMENT` (`justified` not 0 or 1), `HC_UNKNOWN_ACCESS`,
-// `HC_NOT_BREAK_GLASS`, `HC_ALREADY_REVIEWED`, `HC_UNAUTHORIZED`, `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`,
-// `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_INVALID_ARGUMENT` (`justified` not 0 or 1), `HC_UNKNOWN_ACCESS`, `HC_NOT_BREAK_GLASS`,
+// `HC_ALREADY_REVIEWED`, `HC_UNAUTHORIZED`, and the submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `reviewer` is NULL or a live `hc_key`; `access` is NULL or
@@ -1508,9 +1515,8 @@ int32_t hc_ledger_review_break_glass(struct hc_ledger *ledger,
 // a provider permitted to write that section for that purpose, or by an authority (the custodian).
 // Writes the transaction id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_PATIENT`,
-// `HC_PATIENT_ERASED`, `HC_WILDCARD_IN_REQUEST`, `HC_UNAUTHORIZED`, `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`,
-// `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_PATIENT`, `HC_PATIENT_ERASED`,
+// `HC_WILDCARD_IN_REQUEST`, `HC_UNAUTHORIZED`, and the submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `writer` is NULL or a live `hc_key`; `patient` and `commitment`
@@ -1527,8 +1533,7 @@ int32_t hc_ledger_anchor_record(struct hc_ledger *ledger,
 // patient or an authority. Every later question about the patient is denied and every later grant
 // refused; the chain still verifies. Writes the transaction id.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_PATIENT`, `HC_ALREADY_ERASED`, `HC_UNAUTHORIZED`,
-// `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+// Errors: `HC_INVALID_PATIENT`, `HC_ALREADY_ERASED`, `HC_UNAUTHORIZED`, and the submission errors.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `patient` is NULL or points

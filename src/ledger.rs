@@ -103,11 +103,17 @@ impl LedgerSettings {
         Self { name: name.to_owned(), seal_threshold: 1, policy: Policy::default(), nonce: None }
     }
 
-    /// Checks the settings for a network of `authorities` initial authorities.
-    pub fn validate(&self, authorities: usize) -> Result<(), LedgerError> {
-        if authorities == 0 || authorities > crate::tx::MAX_AUTHORITIES {
+    /// Checks the settings for a network founded by `authorities` (1 to 64 distinct keys).
+    pub fn validate(&self, authorities: &[&SigningKey]) -> Result<(), LedgerError> {
+        if authorities.is_empty() || authorities.len() > crate::tx::MAX_AUTHORITIES {
             return Err(LedgerError::InvalidSettings("1 to 64 authorities"));
         }
+        let mut keys: Vec<[u8; 32]> = authorities.iter().map(|k| k.public_key().to_bytes()).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|pair| matches!(pair, [a, b] if a == b)) {
+            return Err(LedgerError::InvalidSettings("the authorities' keys must be distinct"));
+        }
+        let authorities = authorities.len();
         if !crate::tx::valid_chain_name(&self.name) {
             return Err(LedgerError::InvalidSettings("name must be 1-64 printable ASCII characters"));
         }
@@ -137,15 +143,20 @@ pub struct SealedBlock {
 }
 
 impl Ledger<FileStore> {
-    /// Creates a ledger in a new file at `path` (refusing an existing file), locked for this writer.
+    /// Creates a ledger in a new file at `path` (refusing an existing file), locked for this writer. The
+    /// settings are checked and the nonce drawn before the file is made.
     pub fn create_file(
         path: &Path,
         clock: Box<dyn Clock>,
         settings: &LedgerSettings,
         authorities: &[&SigningKey],
     ) -> Result<Self, LedgerError> {
-        settings.validate(authorities.len())?;
-        Self::create(FileStore::create(path)?, clock, settings, authorities)
+        settings.validate(authorities)?;
+        let mut settings = settings.clone();
+        if settings.nonce.is_none() {
+            settings.nonce = Some(*crate::keys::random_salt()?);
+        }
+        Self::create(FileStore::create(path)?, clock, &settings, authorities)
     }
 
     /// Opens the ledger file at `path` (fast open; an interrupted final append is cut and reported by
@@ -207,7 +218,7 @@ impl<S: Store> Ledger<S> {
         if !store.is_empty() {
             return Err(LedgerError::StoreNotEmpty);
         }
-        settings.validate(authorities.len())?;
+        settings.validate(authorities)?;
         let founder = authorities.first().ok_or(LedgerError::InvalidSettings("no authority"))?;
         let nonce = match settings.nonce {
             Some(nonce) => nonce,

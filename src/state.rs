@@ -720,6 +720,10 @@ impl State {
 
     fn anchor(&mut self, ctx: &Ctx, anchor: &AnchorRecord) -> Result<(), TxError> {
         self.live_patient(&anchor.patient)?;
+        // An anchor commits to one version of one section, written for one purpose, whoever signs it.
+        if anchor.section.is_wildcard() || anchor.purpose.is_wildcard() {
+            return Err(TxError::WildcardInRequest);
+        }
         if ctx.signer_role != Role::Authority {
             if ctx.signer_role != Role::Provider {
                 return Err(TxError::Unauthorized);

@@ -429,6 +429,15 @@ fn anchors_need_write_permission_or_custody() {
         refused(net.ledger.sign_and_submit(&net.insurer_key, Payload::AnchorRecord(anchor.clone()))),
         TxError::Unauthorized
     );
+    // The custodian needs no permission, but an anchor still names one section and one purpose.
+    for wildcard in
+        [AnchorRecord { section: code("*"), ..anchor.clone() }, AnchorRecord { purpose: code("*"), ..anchor.clone() }]
+    {
+        assert_eq!(
+            refused(net.ledger.sign_and_submit(&net.hospital, Payload::AnchorRecord(wildcard))),
+            TxError::WildcardInRequest
+        );
+    }
     net.ledger.sign_and_submit(&net.hospital, Payload::AnchorRecord(anchor)).unwrap();
     assert_eq!(net.ledger.state().latest().patient(&net.patient).anchors.len(), 2);
 }
@@ -554,4 +563,24 @@ fn external_sealers_sign_a_proposal_and_the_ledger_commits_it() {
     assert_eq!(sealed.hash, proposal.hash());
     assert_eq!(ledger.block_count(), 2);
     assert!(ledger.verify().is_valid());
+}
+
+#[test]
+fn invalid_settings_are_refused_before_a_file_is_made() {
+    let dir = std::env::temp_dir().join(format!("hc-settings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("duplicate-authorities.ledger");
+    let key = SigningKey::from_seed(&[3; 32]);
+    let clock = || -> Box<dyn Clock> { Box::new(ManualClock::new(T0)) };
+    let settings = LedgerSettings::new("dup");
+    for authorities in [vec![&key, &key], vec![]] {
+        let result = Ledger::create_file(&path, clock(), &settings, &authorities);
+        assert!(matches!(result, Err(LedgerError::InvalidSettings(_))), "{result:?}");
+        assert!(!path.exists(), "a refused create left a file behind");
+    }
+    let other = SigningKey::from_seed(&[4; 32]);
+    let ledger = Ledger::create_file(&path, clock(), &settings, &[&key, &other]).unwrap();
+    assert_eq!(ledger.state().active_authorities().len(), 2);
+    drop(ledger);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -85,6 +85,12 @@ pub(crate) fn run_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
 }
 
+/// Runs the body of a `_free` or `_close` export: catches any panic and leaves the thread's last error as
+/// it was, so that a caller may free handles before reading the message of a failed call.
+pub(crate) fn run_free(body: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(body));
+}
+
 /// Runs the body of an export that returns [`HC_OK`] on success (see [`run_status`]).
 pub(crate) fn run(body: impl FnOnce() -> FfiResult) -> i32 {
     run_status(|| body().map(|()| HC_OK))
@@ -99,7 +105,7 @@ impl Poison {
     /// the export's boundary.
     pub fn guard<T>(&self, work: impl FnOnce() -> FfiResult<T>) -> FfiResult<T> {
         if self.0.load(Ordering::Acquire) {
-            return Err(Failure::new(HC_POISONED, "handle is poisoned by an earlier panic; free it"));
+            return Err(Failure::new(HC_POISONED, "handle is poisoned by an earlier panic; free or close it"));
         }
         match catch_unwind(AssertUnwindSafe(work)) {
             Ok(result) => result,
@@ -250,7 +256,8 @@ pub(crate) fn into_handle<T>(value: T) -> *mut T {
 /// # Safety
 /// `ptr` is NULL or came from [`into_handle`] and is not used afterwards.
 pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
-    if !ptr.is_null() {
+    // A misaligned pointer never came from a constructor: ignoring it is safer than freeing it.
+    if !ptr.is_null() && ptr.is_aligned() {
         // SAFETY: the pointer came from Box::into_raw, by contract.
         drop(unsafe { Box::from_raw(ptr) });
     }

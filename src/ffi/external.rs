@@ -2,7 +2,9 @@
 //! let the ledger prepare the transaction (`hc_tx`), hand its exact signing bytes to the signer, attach the
 //! signature and submit. Blocks are sealed the same way: `hc_proposal` gives the bytes each authority signs.
 
-use super::boundary::{Failure, FfiResult, Out, OutBuffer, Poison, arg, arg_mut, flag, free_handle, into_handle, run};
+use super::boundary::{
+    Failure, FfiResult, Out, OutBuffer, Poison, arg, arg_mut, flag, free_handle, into_handle, run, run_free,
+};
 use super::check::hc_request;
 use super::keys::hc_key;
 use super::ledger::{hc_block_info, hc_ledger};
@@ -177,7 +179,8 @@ pub unsafe extern "C" fn hc_payload_revoke_delegation(
 }
 
 /// Describes recording the access `request` describes, on the basis `ledger`'s consent engine gives at
-/// `request->at` now; the access id is the transaction id.
+/// `request->at` now; the access id is the transaction id. The basis is fixed here: if consents change
+/// before the transaction is submitted, the submission fails with `HC_BASIS_MISMATCH` or `HC_ACCESS_DENIED`.
 ///
 /// Errors: `HC_ACCESS_DENIED`, `HC_BASIS_MISMATCH` (break-glass needed: use `hc_payload_break_glass`),
 /// `HC_INVALID_PATIENT`, `HC_UNKNOWN_ACTOR`, `HC_WILDCARD_IN_REQUEST`, and as `hc_ledger_check`. Free with
@@ -263,8 +266,9 @@ pub unsafe extern "C" fn hc_payload_anchor_record(
 ) -> i32 {
     run(|| {
         // SAFETY: contract above.
-        let (payload, out) = unsafe { (anchor_payload(patient, section, purpose, commitment)?, Out::new(out, "out")?) };
-        payload_out(out, payload)
+        let out = unsafe { Out::new(out, "out")? };
+        // SAFETY: contract above.
+        payload_out(out, unsafe { anchor_payload(patient, section, purpose, commitment)? })
     })
 }
 
@@ -289,18 +293,14 @@ pub unsafe extern "C" fn hc_payload_erase_subject(patient: *const hc_actor_id, o
 /// `payload` is NULL or a live `hc_payload` no other thread uses; it must not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn hc_payload_free(payload: *mut hc_payload) {
-    let _ = run(|| {
-        // SAFETY: contract above.
-        unsafe { free_handle(payload) };
-        Ok(())
-    });
+    // SAFETY: contract above.
+    run_free(|| unsafe { free_handle(payload) });
 }
 
 /// Signs `payload` in-process with `key` (for the actor owning it) and submits it. Writes the
 /// transaction id (which is the new consent, delegation or access id for those payloads).
 ///
-/// Errors: every refusal of the operation described (200-249), `HC_NULL_ARGUMENT`, `HC_UNKNOWN_KEY`,
-/// `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: every refusal of the operation described (200-249), and the submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `key` is NULL or a live `hc_key`; `payload` is NULL or a live
@@ -436,9 +436,8 @@ pub unsafe extern "C" fn hc_tx_attach_signature(tx: *mut hc_tx, signature: *cons
 /// Submits a signed transaction: validated against the current state (signature included) and queued for
 /// the next block. The `hc_tx` stays the caller's to free. Writes the transaction id.
 ///
-/// Errors: `HC_MISUSE` (no signature attached), `HC_BAD_SIGNATURE`, `HC_BAD_SEQUENCE`, every refusal of the
-/// operation (200-249), `HC_NULL_ARGUMENT`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`,
-/// `HC_POISONED`.
+/// Errors: `HC_MISUSE` (no signature attached), `HC_BAD_SIGNATURE`, `HC_BAD_SEQUENCE`, `HC_UNKNOWN_SIGNER`,
+/// every refusal of the operation (200-249), `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `tx` is NULL or a live `hc_tx`; `out` is NULL or valid for writes.
@@ -462,11 +461,8 @@ pub unsafe extern "C" fn hc_ledger_submit(ledger: *mut hc_ledger, tx: *const hc_
 /// `tx` is NULL or a live `hc_tx`; it must not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn hc_tx_free(tx: *mut hc_tx) {
-    let _ = run(|| {
-        // SAFETY: contract above.
-        unsafe { free_handle(tx) };
-        Ok(())
-    });
+    // SAFETY: contract above.
+    run_free(|| unsafe { free_handle(tx) });
 }
 
 /// Proposes the next block over the submitted transactions, with `proposer` (an active authority, which
@@ -548,8 +544,11 @@ pub unsafe extern "C" fn hc_proposal_add_seal(
 /// threshold of authorities active before this block, each seal valid, the proposer among them). The block
 /// is appended and durable before this returns.
 ///
-/// Errors: `HC_STALE_PROPOSAL`, `HC_CORRUPT` (the seals do not satisfy the rule; nothing was written),
-/// `HC_NULL_ARGUMENT`, `HC_READ_ONLY`, `HC_IO`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_VERIFY_BAD_SEAL`, `HC_VERIFY_SEALER_NOT_AUTHORITY`, `HC_VERIFY_NOT_ENOUGH_SEALS`,
+/// `HC_VERIFY_PROPOSER_NOT_SEALER` (the seals break the verifier's rule; nothing was written),
+/// `HC_STALE_PROPOSAL` (transactions were submitted or a block sealed since the proposal),
+/// `HC_NOTHING_TO_SEAL` (the proposal's transactions were sealed meanwhile), `HC_NULL_ARGUMENT`,
+/// `HC_READ_ONLY`, `HC_IO`, `HC_STORE_POISONED`, `HC_POISONED`.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `proposal` is NULL or a live `hc_proposal`; `out` is NULL or
@@ -565,7 +564,15 @@ pub unsafe extern "C" fn hc_ledger_commit_block(
         let (ledger, proposal, out) =
             unsafe { (arg(ledger.cast_const(), "ledger")?, arg(proposal, "proposal")?, Out::new(out, "out")?) };
         let (header, seals) = proposal.poison.guard(|| Ok((proposal.proposal.clone(), proposal.seals.clone())))?;
-        out.write(ledger.write(|l| Ok(l.commit_block(&header, seals)?.into()))?);
+        let committed = ledger.write(|l| match l.commit_block(&header, seals) {
+            Ok(block) => Ok(block.into()),
+            // The seals break the verifier's rule: say which rule (HC_VERIFY_*), not "does not verify".
+            Err(crate::ledger::LedgerError::Corrupt { failure, .. }) => {
+                Err(Failure::new(super::status::block_code(&failure.reason), failure.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        })?;
+        out.write(committed);
         Ok(())
     })
 }
@@ -576,9 +583,6 @@ pub unsafe extern "C" fn hc_ledger_commit_block(
 /// `proposal` is NULL or a live `hc_proposal`; it must not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn hc_proposal_free(proposal: *mut hc_proposal) {
-    let _ = run(|| {
-        // SAFETY: contract above.
-        unsafe { free_handle(proposal) };
-        Ok(())
-    });
+    // SAFETY: contract above.
+    run_free(|| unsafe { free_handle(proposal) });
 }

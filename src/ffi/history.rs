@@ -2,7 +2,7 @@
 //! then `HC_DONE`. The rows are a snapshot taken when the iterator is made: later submissions do not change
 //! it and the ledger stays unlocked between steps.
 
-use super::boundary::{FfiResult, Out, Poison, arg, arg_mut, free_handle, into_handle, run, run_status};
+use super::boundary::{FfiResult, Out, Poison, arg, arg_mut, free_handle, into_handle, run, run_free, run_status};
 use super::ledger::hc_ledger;
 use super::status::{HC_DONE, HC_ROW};
 use super::values::{
@@ -190,9 +190,6 @@ pub unsafe extern "C" fn hc_history_step(history: *mut hc_history, row: *mut hc_
 /// `history` is NULL or a live `hc_history`; it must not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn hc_history_free(history: *mut hc_history) {
-    let _ = run(|| {
-        // SAFETY: contract above.
-        unsafe { free_handle(history) };
-        Ok(())
-    });
+    // SAFETY: contract above.
+    run_free(|| unsafe { free_handle(history) });
 }

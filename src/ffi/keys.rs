@@ -1,6 +1,6 @@
 //! Signing keys (`hc_key`), actor ids, signatures made in-process, and commitments to off-ledger data.
 
-use super::boundary::{FfiResult, Out, Poison, free_handle, into_handle, run, slice};
+use super::boundary::{FfiResult, Out, Poison, free_handle, into_handle, run, run_free, slice};
 use super::values::{hc_actor_id, hc_hash, hc_public_key, hc_secret, hc_signature, value};
 use crate::ids::ActorId;
 use crate::keys::SigningKey;
@@ -14,10 +14,23 @@ pub struct hc_key {
 
 impl hc_key {
     /// Runs `work` with the key (poisoning the handle if it panics).
-    pub(crate) fn with<T>(&self, work: impl FnOnce(&SigningKey) -> FfiResult<T>) -> FfiResult<T> {
+    fn with<T>(&self, work: impl FnOnce(&SigningKey) -> FfiResult<T>) -> FfiResult<T> {
         self.poison.guard(|| work(&self.key))
     }
+
+    /// The key, unless the handle is poisoned. Ledger work runs outside the key's guard, so a panic there
+    /// poisons the ledger but never a key that other threads and ledgers share.
+    pub(crate) fn get(&self) -> FfiResult<&SigningKey> {
+        self.poison.guard(|| Ok(&self.key))
+    }
 }
+
+// Handles shared between threads must stay so: a `Cell` or `Rc` slipping in fails the build.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<hc_key>();
+    shared::<super::ledger::hc_ledger>();
+};
 
 /// Checks an array of key pointers: `(NULL, 0)` is empty; every element must be non-NULL.
 ///
@@ -40,7 +53,7 @@ pub(crate) unsafe fn key_list<'a>(
     pointers
         .iter()
         // SAFETY: forwarded contract.
-        .map(|&ptr| unsafe { super::boundary::arg(ptr, name) }.and_then(|k| k.poison.guard(|| Ok(&k.key))))
+        .map(|&ptr| unsafe { super::boundary::arg(ptr, name) }.and_then(hc_key::get))
         .collect()
 }
 
@@ -131,7 +144,8 @@ pub unsafe extern "C" fn hc_key_actor_id(key: *const hc_key, out: *mut hc_actor_
 /// Signs `len` bytes at `message` (the in-process stand-in for an HSM in the external-signer path:
 /// sign exactly the bytes `hc_tx_signing_bytes` or `hc_proposal_seal_bytes` gave).
 ///
-/// Errors: `HC_NULL_ARGUMENT` (`message` may be NULL only when `len` is 0), `HC_POISONED`.
+/// Errors: `HC_NULL_ARGUMENT` (`message` may be NULL only when `len` is 0), `HC_TOO_LONG` (an impossible
+/// `len`), `HC_POISONED`.
 ///
 /// # Safety
 /// `key` is NULL or a live `hc_key`; `message` is NULL or points to `len` readable bytes; `out` is NULL or
@@ -159,10 +173,7 @@ pub unsafe extern "C" fn hc_key_sign(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn hc_key_free(key: *mut hc_key) {
     // SAFETY: contract above.
-    let _ = run(|| {
-        unsafe { free_handle(key) };
-        Ok(())
-    });
+    run_free(|| unsafe { free_handle(key) });
 }
 
 /// Writes the actor id that a public key gives (for actors whose key lives in an HSM).
@@ -202,7 +213,7 @@ pub unsafe extern "C" fn hc_random_salt(out: *mut hc_secret) -> i32 {
 /// Writes the salted, domain-separated SHA-256 commitment to `len` bytes of off-ledger data (a record
 /// version, a break-glass justification). Only the commitment goes on the ledger.
 ///
-/// Errors: `HC_NULL_ARGUMENT` (`data` may be NULL only when `len` is 0).
+/// Errors: `HC_NULL_ARGUMENT` (`data` may be NULL only when `len` is 0), `HC_TOO_LONG` (an impossible `len`).
 ///
 /// # Safety
 /// `salt` is NULL or points to an `hc_secret`; `data` is NULL or points to `len` readable bytes; `out` is

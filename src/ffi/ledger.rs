@@ -1,7 +1,7 @@
 //! The ledger handle: create, open and close a ledger on a file or in memory, its clock, sealing, and
 //! full verification with a report.
 
-use super::boundary::{Failure, FfiResult, Out, Poison, arg, free_handle, into_handle, run, text};
+use super::boundary::{Failure, FfiResult, Out, Poison, arg, free_handle, into_handle, run, run_free, text};
 use super::keys::{hc_key, key_list};
 use super::status::{HC_OK, block_code};
 use super::values::{hc_block_hash, hc_chain_id, hc_hash};
@@ -181,7 +181,7 @@ unsafe fn creation_args<'a>(
     // SAFETY: forwarded contract.
     let keys = unsafe { key_list(authorities, count, MAX_AUTHORITIES, "authorities")? };
     let settings = LedgerSettings { name: name.to_owned(), seal_threshold, policy, nonce: None };
-    settings.validate(keys.len())?;
+    settings.validate(&keys)?;
     Ok((settings, keys))
 }
 
@@ -189,8 +189,10 @@ unsafe fn creation_args<'a>(
 /// founder) sealed by the first `seal_threshold` of them. The file is locked for this writer until
 /// `hc_ledger_close`. `time_ms` is `HC_SYSTEM_CLOCK` or a fixed time (see `hc_ledger_set_time`).
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_SETTINGS`,
-/// `HC_INVALID_ARGUMENT`, `HC_ALREADY_EXISTS`, `HC_LOCKED`, `HC_IO`, `HC_NO_RANDOMNESS`.
+/// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_SETTINGS` (including duplicate
+/// authority keys), `HC_INVALID_ARGUMENT`, `HC_ALREADY_EXISTS`, `HC_NOT_FOUND` (no such directory),
+/// `HC_LOCKED`, `HC_IO`, `HC_NO_RANDOMNESS`, `HC_POISONED` (an authority key). Nothing is created unless
+/// the settings and keys are valid.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `settings` is NULL or points to an `hc_settings` whose
@@ -222,7 +224,7 @@ pub unsafe extern "C" fn hc_ledger_create_file(
 /// Arguments as for `hc_ledger_create_file`.
 ///
 /// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_SETTINGS`,
-/// `HC_INVALID_ARGUMENT`, `HC_NO_RANDOMNESS`.
+/// `HC_INVALID_ARGUMENT`, `HC_NO_RANDOMNESS`, `HC_POISONED` (an authority key).
 ///
 /// # Safety
 /// As for `hc_ledger_create_file`, without `path`.
@@ -290,11 +292,8 @@ pub unsafe extern "C" fn hc_ledger_open_file(
 /// `ledger` is NULL or a live `hc_ledger` that no other thread uses; it must not be used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn hc_ledger_close(ledger: *mut hc_ledger) {
-    let _ = run(|| {
-        // SAFETY: contract above.
-        unsafe { free_handle(ledger) };
-        Ok(())
-    });
+    // SAFETY: contract above.
+    run_free(|| unsafe { free_handle(ledger) });
 }
 
 /// Sets the ledger's clock: `HC_SYSTEM_CLOCK` for the operating system's clock, or a fixed time in ms since
@@ -311,6 +310,8 @@ pub unsafe extern "C" fn hc_ledger_set_time(ledger: *mut hc_ledger, time_ms: u64
         // SAFETY: contract above.
         let ledger = unsafe { arg(ledger.cast_const(), "ledger")? };
         ledger.poison.guard(|| {
+            // Under the write lock: an operation reading the clock twice never sees it move in between.
+            let _exclusive = ledger.write_lock()?;
             ledger.clock.0.store(time_ms, Ordering::SeqCst);
             Ok(())
         })
@@ -551,7 +552,7 @@ pub unsafe extern "C" fn hc_ledger_verify(ledger: *const hc_ledger, out: *mut hc
 /// so that a file that no longer opens still gets a report naming its first bad block.
 ///
 /// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_NOT_FOUND`, `HC_NOT_A_LEDGER`,
-/// `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_IO`.
+/// `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_EMPTY_LEDGER`, `HC_IO`.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.
@@ -561,6 +562,9 @@ pub unsafe extern "C" fn hc_verify_file(path: *const c_char, out: *mut hc_verify
         // SAFETY: contract above.
         let (path, out) = unsafe { (text(path, HC_MAX_PATH_LEN, "path")?, Out::new(out, "out")?) };
         let store = FileStore::open(Path::new(path), OpenOptions { read_only: true, strict: false })?;
+        if store.is_empty() {
+            return Err(crate::ledger::LedgerError::StoreEmpty.into());
+        }
         let report = crate::replay::verify_blocks((0..store.len()).map(|h| store.read(h)));
         out.write((&report).into());
         Ok(())

@@ -123,7 +123,7 @@ impl hc_delegation_grant {
         let scopes = match self.scopes {
             HC_SCOPE_MANAGE => Scopes::MANAGE,
             HC_SCOPE_READ => Scopes::READ,
-            3 => Scopes::MANAGE_AND_READ,
+            both if both == HC_SCOPE_MANAGE | HC_SCOPE_READ => Scopes::MANAGE_AND_READ,
             other => return Err(super::boundary::Failure::invalid(format!("unknown delegation scopes {other}"))),
         };
         Ok(DelegationGrant {
@@ -137,7 +137,8 @@ impl hc_delegation_grant {
 
 /// Signs `payload` with `key` for the actor owning it and submits it, under the ledger's write lock.
 pub(crate) fn submit(ledger: &hc_ledger, key: &hc_key, payload: Payload) -> FfiResult<TxId> {
-    ledger.write(|l| key.with(|k| Ok(l.sign_and_submit(k, payload)?)))
+    let key = key.get()?;
+    ledger.write(|l| Ok(l.sign_and_submit(key, payload)?))
 }
 
 /// The access `request` describes, on the basis the engine gives at its time.
@@ -188,9 +189,8 @@ pub(crate) unsafe fn anchor_payload(
 /// Registers the holder of `new_key` (who proves possession here) with `role`, signed by `authority`;
 /// writes the new actor's id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_ARGUMENT` (role), `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`,
-/// `HC_UNAUTHORIZED` (not an authority), `HC_KEY_IN_USE`, `HC_SIGNER_DEACTIVATED`, `HC_BLOCK_FULL`,
-/// `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_INVALID_ARGUMENT` (role), `HC_UNAUTHORIZED` (not an authority), `HC_KEY_IN_USE`, and the
+/// submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `authority` and `new_key` are NULL or live `hc_key`s; `out` is
@@ -214,7 +214,8 @@ pub unsafe extern "C" fn hc_ledger_register(
             )
         };
         let role = role_from(role)?;
-        let id = ledger.write(|l| authority.with(|a| new_key.with(|k| Ok(l.register(a, k, role)?))))?;
+        let (authority, new_key) = (authority.get()?, new_key.get()?);
+        let id = ledger.write(|l| Ok(l.register(authority, new_key, role)?))?;
         out.write(id.into());
         Ok(())
     })
@@ -223,8 +224,7 @@ pub unsafe extern "C" fn hc_ledger_register(
 /// Replaces `actor`'s key with `new_key` (which proves possession here); signed by the actor's current key
 /// or by an authority (key recovery). Writes the transaction id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_UNKNOWN_ACTOR`, `HC_UNAUTHORIZED`,
-/// `HC_KEY_IN_USE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_UNKNOWN_ACTOR`, `HC_UNAUTHORIZED`, `HC_KEY_IN_USE`, and the submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `signer` and `new_key` are NULL or live `hc_key`s; `actor` is
@@ -248,7 +248,8 @@ pub unsafe extern "C" fn hc_ledger_rotate_key(
                 Out::new(out, "out")?,
             )
         };
-        let id = ledger.write(|l| signer.with(|s| new_key.with(|k| Ok(l.rotate_key(s, actor.into(), k)?))))?;
+        let (signer, new_key) = (signer.get()?, new_key.get()?);
+        let id = ledger.write(|l| Ok(l.rotate_key(signer, actor.into(), new_key)?))?;
         out.write(id.into());
         Ok(())
     })
@@ -256,8 +257,8 @@ pub unsafe extern "C" fn hc_ledger_rotate_key(
 
 /// Deactivates `actor` from now on; signed by an authority. Writes the transaction id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_UNKNOWN_KEY`, `HC_UNAUTHORIZED`, `HC_UNKNOWN_ACTOR`,
-/// `HC_ALREADY_DEACTIVATED`, `HC_WOULD_BREAK_QUORUM`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_POISONED`.
+/// Errors: `HC_UNAUTHORIZED`, `HC_UNKNOWN_ACTOR`, `HC_ALREADY_DEACTIVATED`, `HC_WOULD_BREAK_QUORUM`, and the
+/// submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `authority` is NULL or a live `hc_key`; `actor` is NULL or
@@ -291,9 +292,8 @@ pub unsafe extern "C" fn hc_ledger_deactivate(
 /// names it), `HC_UNKNOWN_GRANTEE`, `HC_GRANTEE_DEACTIVATED`, `HC_EMPTY_WINDOW`, `HC_UNAUTHORIZED`,
 /// `HC_PATIENT_ERASED`.
 ///
-/// Other errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`,
-/// `HC_INVALID_ARGUMENT`, `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`,
-/// `HC_STORE_POISONED`, `HC_POISONED`.
+/// Other errors: `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_ARGUMENT`, and the
+/// submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `grant` is NULL or points
@@ -312,7 +312,8 @@ pub unsafe extern "C" fn hc_ledger_grant_consent(
         };
         // SAFETY: contract above.
         let grant = unsafe { grant.parse()? };
-        let granted = ledger.write(|l| signer.with(|s| Ok(l.grant_consent(s, grant)?)))?;
+        let signer = signer.get()?;
+        let granted = ledger.write(|l| Ok(l.grant_consent(signer, grant)?))?;
         out.write(hc_granted { consent: granted.consent.into(), until: until_to(granted.until) });
         Ok(())
     })
@@ -350,8 +351,7 @@ pub unsafe extern "C" fn hc_ledger_find_covering_consent(
 /// Revokes a consent from now on; signed by the patient or a delegate with manage scope. Writes the
 /// transaction id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_UNKNOWN_CONSENT`, `HC_CONSENT_ALREADY_REVOKED`, `HC_UNAUTHORIZED`,
-/// `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_UNKNOWN_CONSENT`, `HC_CONSENT_ALREADY_REVOKED`, `HC_UNAUTHORIZED`, and the submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `consent` is NULL or
@@ -382,9 +382,9 @@ pub unsafe extern "C" fn hc_ledger_revoke_consent(
 /// Grants a delegation; signed by the patient, or by an authority (a court-appointed guardian). Writes the
 /// delegation id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_ARGUMENT` (scopes), `HC_INVALID_PATIENT`, `HC_UNKNOWN_GRANTEE`,
+/// Errors: `HC_INVALID_ARGUMENT` (scopes), `HC_INVALID_PATIENT`, `HC_UNKNOWN_GRANTEE`,
 /// `HC_GRANTEE_DEACTIVATED`, `HC_SELF_DELEGATION`, `HC_EMPTY_WINDOW`, `HC_UNAUTHORIZED`, `HC_PATIENT_ERASED`,
-/// `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// and the submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `grant` is NULL or points
@@ -409,8 +409,8 @@ pub unsafe extern "C" fn hc_ledger_grant_delegation(
 
 /// Revokes a delegation from now on; signed by the patient or an authority. Writes the transaction id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_UNKNOWN_DELEGATION`, `HC_DELEGATION_ALREADY_REVOKED`, `HC_UNAUTHORIZED`,
-/// `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_UNKNOWN_DELEGATION`, `HC_DELEGATION_ALREADY_REVOKED`, `HC_UNAUTHORIZED`, and the submission
+/// errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `delegation` is NULL or
@@ -441,11 +441,10 @@ pub unsafe extern "C" fn hc_ledger_revoke_delegation(
 /// Records that the holder of `accessor` did what `request` describes, on the basis the consent engine
 /// gives at `request->at` (checked and recorded atomically). Writes the access id.
 ///
-/// Errors: `HC_ACCESS_DENIED` (the rules deny it), `HC_BASIS_MISMATCH` (only break-glass would permit it:
-/// use `hc_ledger_record_break_glass`), `HC_INVALID_PATIENT`, `HC_UNKNOWN_ACTOR`, `HC_WILDCARD_IN_REQUEST`,
-/// `HC_ACCESS_IN_FUTURE`, `HC_UNAUTHORIZED` (the signer is not the requester), and `HC_NULL_ARGUMENT`,
-/// `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_ARGUMENT`, `HC_UNKNOWN_KEY`,
-/// `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_ACCESS_DENIED` (the rules deny it), `HC_BASIS_MISMATCH` (only break-glass would permit it: use
+/// `hc_ledger_record_break_glass`), `HC_INVALID_PATIENT`, `HC_UNKNOWN_ACTOR`, `HC_WILDCARD_IN_REQUEST`,
+/// `HC_ACCESS_IN_FUTURE`, `HC_UNAUTHORIZED` (the signer is not the requester), `HC_TOO_LONG`,
+/// `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_ARGUMENT`, and the submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `accessor` is NULL or a live `hc_key`; `request` as for
@@ -469,9 +468,10 @@ pub unsafe extern "C" fn hc_ledger_record_access(
         };
         // SAFETY: contract above.
         let request = unsafe { request.parse()? };
+        let accessor = accessor.get()?;
         let id = ledger.write(|l| {
             let payload = access_payload(l, &request)?;
-            accessor.with(|k| Ok(l.sign_and_submit(k, payload)?))
+            Ok(l.sign_and_submit(accessor, payload)?)
         })?;
         out.write(hc_access_id::from(id));
         Ok(())
@@ -483,7 +483,7 @@ pub unsafe extern "C" fn hc_ledger_record_access(
 /// the free-text justification kept off the ledger. The access is flagged for review. Writes the access id.
 ///
 /// Errors: `HC_BASIS_MISMATCH` (the rules permit it without break-glass, or break-glass does not apply),
-/// `HC_ACCESS_DENIED`, and as `hc_ledger_record_access`.
+/// `HC_ACCESS_DENIED`, as `hc_ledger_record_access`, and the submission errors.
 ///
 /// # Safety
 /// As for `hc_ledger_record_access`; `reason` is NULL or NUL-terminated; `justification` is NULL or points
@@ -518,9 +518,8 @@ pub unsafe extern "C" fn hc_ledger_record_break_glass(
 /// Reviews a break-glass access (`justified` 1 or 0); signed by an auditor or an authority. Writes the
 /// transaction id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_ARGUMENT` (`justified` not 0 or 1), `HC_UNKNOWN_ACCESS`,
-/// `HC_NOT_BREAK_GLASS`, `HC_ALREADY_REVIEWED`, `HC_UNAUTHORIZED`, `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`,
-/// `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_INVALID_ARGUMENT` (`justified` not 0 or 1), `HC_UNKNOWN_ACCESS`, `HC_NOT_BREAK_GLASS`,
+/// `HC_ALREADY_REVIEWED`, `HC_UNAUTHORIZED`, and the submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `reviewer` is NULL or a live `hc_key`; `access` is NULL or
@@ -554,9 +553,8 @@ pub unsafe extern "C" fn hc_ledger_review_break_glass(
 /// a provider permitted to write that section for that purpose, or by an authority (the custodian).
 /// Writes the transaction id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_PATIENT`,
-/// `HC_PATIENT_ERASED`, `HC_WILDCARD_IN_REQUEST`, `HC_UNAUTHORIZED`, `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`,
-/// `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_CODE`, `HC_INVALID_PATIENT`, `HC_PATIENT_ERASED`,
+/// `HC_WILDCARD_IN_REQUEST`, `HC_UNAUTHORIZED`, and the submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `writer` is NULL or a live `hc_key`; `patient` and `commitment`
@@ -573,14 +571,10 @@ pub unsafe extern "C" fn hc_ledger_anchor_record(
 ) -> i32 {
     run(|| {
         // SAFETY: contract above.
-        let (ledger, writer, payload, out) = unsafe {
-            (
-                arg(ledger.cast_const(), "ledger")?,
-                arg(writer, "writer")?,
-                anchor_payload(patient, section, purpose, commitment)?,
-                Out::new(out, "out")?,
-            )
-        };
+        let (ledger, writer, out) =
+            unsafe { (arg(ledger.cast_const(), "ledger")?, arg(writer, "writer")?, Out::new(out, "out")?) };
+        // SAFETY: contract above.
+        let payload = unsafe { anchor_payload(patient, section, purpose, commitment)? };
         let id = submit(ledger, writer, payload)?;
         out.write(id.into());
         Ok(())
@@ -591,8 +585,7 @@ pub unsafe extern "C" fn hc_ledger_anchor_record(
 /// patient or an authority. Every later question about the patient is denied and every later grant
 /// refused; the chain still verifies. Writes the transaction id.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_INVALID_PATIENT`, `HC_ALREADY_ERASED`, `HC_UNAUTHORIZED`,
-/// `HC_UNKNOWN_KEY`, `HC_KEY_NOT_ACTIVE`, `HC_BLOCK_FULL`, `HC_READ_ONLY`, `HC_STORE_POISONED`, `HC_POISONED`.
+/// Errors: `HC_INVALID_PATIENT`, `HC_ALREADY_ERASED`, `HC_UNAUTHORIZED`, and the submission errors.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `signer` is NULL or a live `hc_key`; `patient` is NULL or points

@@ -48,7 +48,7 @@ pub const HC_POISONED: i32 = 31;
 // ---- 100-149: ledger and store ----
 /// An input/output error of the ledger file.
 pub const HC_IO: i32 = 100;
-/// The ledger file does not exist.
+/// The ledger file (or, when creating, its directory) does not exist.
 pub const HC_NOT_FOUND: i32 = 101;
 /// The ledger file already exists (create refuses to overwrite).
 pub const HC_ALREADY_EXISTS: i32 = 102;
@@ -62,7 +62,7 @@ pub const HC_UNSUPPORTED_VERSION: i32 = 105;
 pub const HC_DAMAGED: i32 = 106;
 /// Strict open found an interrupted final append and refused to cut it.
 pub const HC_TORN_TAIL: i32 = 107;
-/// The ledger's content does not verify (at open).
+/// The ledger's content does not verify (at open), or a block about to be sealed would not.
 pub const HC_CORRUPT: i32 = 108;
 /// An earlier write or sync failure left the ledger behind its store; close and reopen it.
 pub const HC_STORE_POISONED: i32 = 109;
@@ -82,7 +82,8 @@ pub const HC_UNKNOWN_KEY: i32 = 115;
 pub const HC_KEY_NOT_ACTIVE: i32 = 116;
 /// Fewer sealing authorities than the seal threshold.
 pub const HC_NOT_ENOUGH_SEALERS: i32 = 117;
-/// The block proposal no longer matches the pending transactions or the head.
+/// The block proposal no longer matches the pending transactions or the head (or its timestamp is out of
+/// range).
 pub const HC_STALE_PROPOSAL: i32 = 118;
 /// The operating system's random source failed.
 pub const HC_NO_RANDOMNESS: i32 = 119;
@@ -379,7 +380,7 @@ impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Self {
         let code = match &error {
             StoreError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Failure::new(HC_NOT_FOUND, format!("ledger file not found: {e}"));
+                return Failure::new(HC_NOT_FOUND, format!("file or directory not found: {e}"));
             }
             StoreError::Io(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Failure::new(HC_ALREADY_EXISTS, "ledger file already exists; create refuses to overwrite it");

@@ -220,6 +220,50 @@ static void settings_and_creation(const char *dir) {
     REQUIRE(rc == HC_TORN_TAIL || rc == HC_DAMAGED);
     REQUIRE(ledger == NULL);
 
+    /* Invalid settings create no file: duplicate authority keys. */
+    char dup_path[512];
+    snprintf(dup_path, sizeof dup_path, "%s/duplicate-authorities.ledger", dir);
+    remove(dup_path);
+    const hc_key *twice[] = {authority, authority};
+    EXPECT(hc_ledger_create_file(dup_path, &s, twice, 2, T0, &ledger), HC_INVALID_SETTINGS);
+    REQUIRE(fopen(dup_path, "rb") == NULL);
+    char nodir_path[512];
+    snprintf(nodir_path, sizeof nodir_path, "%s/no-such-directory/a.ledger", dir);
+    EXPECT(hc_ledger_create_file(nodir_path, &s, keys, 1, T0, &ledger), HC_NOT_FOUND);
+
+    /* An empty file (an interrupted creation) is no ledger yet, whether opened or verified. */
+    char empty_path[512];
+    snprintf(empty_path, sizeof empty_path, "%s/empty.ledger", dir);
+    f = fopen(empty_path, "wb");
+    REQUIRE(f != NULL);
+    fclose(f);
+    EXPECT(hc_verify_file(empty_path, &report), HC_EMPTY_LEDGER);
+    EXPECT(hc_ledger_open_file(empty_path, 0, T0, &ledger), HC_EMPTY_LEDGER);
+
+    /* Paths: exactly HC_MAX_PATH_LEN bytes is accepted as a path (the file system then refuses it);
+     * an unterminated buffer of HC_MAX_PATH_LEN + 1 bytes is refused without reading past it. */
+    char *max_path = malloc(HC_MAX_PATH_LEN + 1);
+    REQUIRE(max_path != NULL);
+    memset(max_path, 'p', HC_MAX_PATH_LEN);
+    max_path[HC_MAX_PATH_LEN] = '\0';
+    rc = hc_ledger_open_file(max_path, 0, T0, &ledger);
+    REQUIRE(rc == HC_IO || rc == HC_NOT_FOUND);
+    char *unterminated_path = malloc(HC_MAX_PATH_LEN + 1);
+    REQUIRE(unterminated_path != NULL);
+    memset(unterminated_path, 'p', HC_MAX_PATH_LEN + 1);
+    EXPECT(hc_ledger_open_file(unterminated_path, 0, T0, &ledger), HC_TOO_LONG);
+    free(unterminated_path);
+    free(max_path);
+
+    /* A misaligned pointer is refused, not dereferenced. */
+    hc_ledger *mem = NULL;
+    OK(hc_ledger_create_memory(&s, keys, 1, T0, &mem));
+    _Alignas(8) unsigned char raw[sizeof(hc_ledger_info) + 8];
+    hc_ledger_info *misaligned = (hc_ledger_info *)((uintptr_t)raw + 1); /* never dereferenced here */
+    EXPECT(hc_ledger_get_info(mem, misaligned), HC_INVALID_ARGUMENT);
+    OK(hc_ledger_get_info(mem, &info));
+    hc_ledger_close(mem);
+
     char *long_path = malloc(HC_MAX_PATH_LEN + 2);
     REQUIRE(long_path != NULL);
     memset(long_path, 'p', HC_MAX_PATH_LEN + 1);
@@ -469,7 +513,7 @@ static void refusals_and_outputs(void) {
     OK(hc_proposal_seal_bytes(proposal, buf, sizeof buf, &got));
     OK(hc_key_sign(doctor_key, buf, got, &sig));
     OK(hc_proposal_add_seal(proposal, &authority_id, &sig));
-    EXPECT(hc_ledger_commit_block(ledger, proposal, &block), HC_CORRUPT);
+    EXPECT(hc_ledger_commit_block(ledger, proposal, &block), HC_VERIFY_BAD_SEAL);
     hc_proposal_free(proposal);
     proposal = NULL;
     OK(hc_ledger_propose_block(ledger, &authority_id, &proposal));
@@ -493,6 +537,9 @@ static void refusals_and_outputs(void) {
     EXPECT(hc_ledger_get_info(ledger, &info), HC_POISONED);
     EXPECT(hc_ledger_seal(ledger, keys, 1, &block), HC_POISONED);
     EXPECT(hc_test_panic(ledger), HC_POISONED);
+    hc_public_key still_usable; /* the keys used with the ledger are not poisoned */
+    OK(hc_key_public(authority, &still_usable));
+    OK(hc_key_public(doctor_key, &still_usable));
     printf("forced panic: HC_PANIC, then HC_POISONED\n");
 #endif
     hc_ledger_close(ledger);
@@ -501,6 +548,200 @@ static void refusals_and_outputs(void) {
     hc_key_free(doctor_key);
     hc_key_free(patient_key);
     hc_key_free(authority);
+}
+
+/* Every operation with valid arguments, typed (in-process key) and described (hc_payload_*), including an
+ * actor whose key lives in an "HSM" (only public keys, bytes to sign and signatures cross the API). */
+static void lifecycle_and_external_signers(void) {
+    hc_key *hospital = NULL, *patient_key = NULL, *guardian_key = NULL, *doctor_key = NULL, *hsm_key = NULL,
+           *hsm_next = NULL, *rotated = NULL, *other_patient_key = NULL;
+    OK(hc_key_generate(&hospital));
+    OK(hc_key_generate(&patient_key));
+    OK(hc_key_generate(&guardian_key));
+    OK(hc_key_generate(&doctor_key));
+    OK(hc_key_generate(&hsm_key));
+    OK(hc_key_generate(&hsm_next));
+    OK(hc_key_generate(&rotated));
+    OK(hc_key_generate(&other_patient_key));
+    const hc_key *keys[] = {hospital};
+    hc_settings s = {"misuse-lifecycle", 1, 1, HC_DEFAULT_CLOCK_SKEW_MS};
+    hc_ledger *ledger = NULL;
+    OK(hc_ledger_create_memory(&s, keys, 1, T0, &ledger));
+    hc_actor_id patient, guardian, doctor, other_patient, hsm_actor;
+    OK(hc_ledger_register(ledger, hospital, patient_key, HC_ROLE_PATIENT, &patient));
+    OK(hc_ledger_register(ledger, hospital, guardian_key, HC_ROLE_PATIENT, &guardian));
+    OK(hc_ledger_register(ledger, hospital, doctor_key, HC_ROLE_PROVIDER, &doctor));
+    OK(hc_ledger_register(ledger, hospital, other_patient_key, HC_ROLE_PATIENT, &other_patient));
+    hc_payload *p = NULL;
+    hc_tx *tx = NULL;
+    hc_tx_id id;
+    uint8_t buf[256];
+    size_t n = 0;
+
+    /* Registering an HSM-held key: its proof of possession is signed over hc_ledger_possession_bytes. */
+    hc_public_key hsm_public, next_public;
+    hc_signature proof, sig;
+    OK(hc_key_public(hsm_key, &hsm_public));
+    OK(hc_key_public(hsm_next, &next_public));
+    EXPECT(hc_ledger_possession_bytes(ledger, &hsm_public, NULL, 0, &n), HC_BUFFER_TOO_SMALL);
+    REQUIRE(n > 64 && n <= sizeof buf);
+    OK(hc_ledger_possession_bytes(ledger, &hsm_public, buf, sizeof buf, &n));
+    OK(hc_key_sign(hsm_key, buf, n, &proof));
+    OK(hc_payload_register_actor(&next_public, &proof, HC_ROLE_PROVIDER, &p)); /* proof of another key */
+    EXPECT(hc_ledger_sign_and_submit(ledger, hospital, p, &id), HC_BAD_PROOF_OF_POSSESSION);
+    hc_payload_free(p);
+    EXPECT(hc_payload_register_actor(&hsm_public, &proof, 9, &p), HC_INVALID_ARGUMENT);
+    OK(hc_payload_register_actor(&hsm_public, &proof, HC_ROLE_PROVIDER, &p));
+    EXPECT(hc_ledger_sign_and_submit(ledger, doctor_key, p, &id), HC_UNAUTHORIZED);
+    OK(hc_ledger_sign_and_submit(ledger, hospital, p, &id));
+    hc_payload_free(p);
+    OK(hc_actor_id_from_public_key(&hsm_public, &hsm_actor));
+    hc_actor_info actor;
+    OK(hc_ledger_actor(ledger, &hsm_actor, &actor));
+    REQUIRE(actor.role == HC_ROLE_PROVIDER && actor.active == 1 && actor.key_count == 1);
+
+    /* The HSM actor rotates to its next key: prepare, sign the exact bytes, attach, submit. */
+    OK(hc_ledger_possession_bytes(ledger, &next_public, buf, sizeof buf, &n));
+    OK(hc_key_sign(hsm_next, buf, n, &proof));
+    OK(hc_payload_rotate_key(&hsm_actor, &next_public, &proof, &p));
+    OK(hc_ledger_prepare(ledger, &hsm_actor, p, &tx));
+    OK(hc_tx_signing_bytes(tx, buf, sizeof buf, &n));
+    OK(hc_key_sign(hsm_key, buf, n, &sig));
+    OK(hc_tx_attach_signature(tx, &sig));
+    OK(hc_ledger_submit(ledger, tx, &id));
+    hc_tx_free(tx);
+    hc_payload_free(p);
+    OK(hc_ledger_actor(ledger, &hsm_actor, &actor));
+    REQUIRE(actor.key_count == 2);
+    EXPECT(hc_ledger_rotate_key(ledger, hsm_key, &hsm_actor, rotated, &id), HC_KEY_NOT_ACTIVE);
+    OK(hc_ledger_rotate_key(ledger, hsm_next, &hsm_actor, rotated, &id));
+
+    /* Delegations: typed and described; the guardian reads and manages consent for the patient. */
+    hc_delegation_grant dg = {patient, guardian, HC_SCOPE_MANAGE | HC_SCOPE_READ, T0, HC_UNTIL_REVOKED};
+    hc_delegation_grant bad = dg;
+    hc_delegation_id delegation;
+    bad.scopes = 4;
+    EXPECT(hc_ledger_grant_delegation(ledger, patient_key, &bad, &delegation), HC_INVALID_ARGUMENT);
+    bad = dg;
+    bad.delegate = patient;
+    EXPECT(hc_ledger_grant_delegation(ledger, patient_key, &bad, &delegation), HC_SELF_DELEGATION);
+    OK(hc_ledger_grant_delegation(ledger, patient_key, &dg, &delegation));
+    hc_request r;
+    memset(&r, 0, sizeof r);
+    r.patient = patient;
+    r.requester = guardian;
+    r.section = "labs";
+    r.purpose = "TREAT";
+    r.action = HC_ACTION_READ;
+    r.at = T0;
+    hc_decision d;
+    OK(hc_ledger_check(ledger, &r, &d));
+    REQUIRE(d.outcome == HC_OUTCOME_PERMIT && d.basis == HC_BASIS_DELEGATE);
+    REQUIRE(memcmp(&d.delegation, &delegation, sizeof delegation) == 0);
+    const char *labs[] = {"labs"}, *treat[] = {"TREAT"};
+    hc_consent_grant g = permit(patient, doctor, labs, 1, treat, 1);
+    OK(hc_payload_grant_consent(&g, &p));
+    OK(hc_ledger_sign_and_submit(ledger, guardian_key, p, &id)); /* the guardian manages consent */
+    hc_payload_free(p);
+    OK(hc_ledger_revoke_delegation(ledger, patient_key, &delegation, &id));
+    EXPECT(hc_ledger_revoke_delegation(ledger, patient_key, &delegation, &id), HC_DELEGATION_ALREADY_REVOKED);
+    OK(hc_payload_grant_delegation(&dg, &p));
+    hc_tx_id second_delegation;
+    OK(hc_ledger_sign_and_submit(ledger, patient_key, p, &second_delegation));
+    hc_payload_free(p);
+    OK(hc_payload_revoke_delegation((const hc_delegation_id *)&second_delegation, &p));
+    OK(hc_ledger_sign_and_submit(ledger, patient_key, p, &id));
+    hc_payload_free(p);
+
+    /* Accesses described as payloads: a permitted read, a break-glass and its review. */
+    r.requester = doctor;
+    OK(hc_payload_record_access(ledger, &r, &p));
+    OK(hc_ledger_sign_and_submit(ledger, doctor_key, p, &id));
+    hc_payload_free(p);
+    hc_request er = r;
+    er.section = "medications";
+    er.purpose = "ETREAT";
+    EXPECT(hc_payload_record_access(ledger, &er, &p), HC_BASIS_MISMATCH);
+    hc_secret salt;
+    hc_hash justification;
+    OK(hc_random_salt(&salt));
+    OK(hc_commitment(&salt, (const uint8_t *)"unconscious", 11, &justification));
+    OK(hc_payload_break_glass(&er, "unconscious", &justification, &p));
+    hc_access_id glass;
+    OK(hc_ledger_sign_and_submit(ledger, doctor_key, p, (hc_tx_id *)&glass));
+    hc_payload_free(p);
+    EXPECT(hc_payload_review_break_glass(&glass, 5, &p), HC_INVALID_ARGUMENT);
+    OK(hc_payload_review_break_glass(&glass, 0, &p));
+    OK(hc_ledger_sign_and_submit(ledger, hospital, p, &id)); /* an authority may review */
+    hc_payload_free(p);
+    hc_history *history = NULL;
+    hc_access_row row;
+    OK(hc_ledger_pending_reviews(ledger, &history));
+    EXPECT(hc_history_step(history, &row), HC_DONE);
+    hc_history_free(history);
+    OK(hc_ledger_access_history(ledger, &patient, &history));
+    EXPECT(hc_history_step(history, &row), HC_ROW);
+    EXPECT(hc_history_step(history, &row), HC_ROW);
+    REQUIRE(row.basis == HC_BASIS_BREAK_GLASS && row.review == HC_REVIEW_NOT_JUSTIFIED);
+    EXPECT(hc_history_step(history, &row), HC_DONE);
+    hc_history_free(history);
+
+    /* Anchors: typed by the custodian; described, refused for a reader, accepted for the custodian. */
+    hc_hash version;
+    OK(hc_commitment(&salt, (const uint8_t *)"lab result v1", 13, &version));
+    OK(hc_ledger_anchor_record(ledger, hospital, &patient, "labs", "TREAT", &version, &id));
+    EXPECT(hc_ledger_anchor_record(ledger, hospital, &patient, "labs", "*", &version, &id), HC_WILDCARD_IN_REQUEST);
+    OK(hc_payload_anchor_record(&patient, "labs", "TREAT", &version, &p));
+    EXPECT(hc_ledger_sign_and_submit(ledger, doctor_key, p, &id), HC_ACCESS_DENIED); /* may read, not write */
+    OK(hc_ledger_sign_and_submit(ledger, hospital, p, &id));
+    hc_payload_free(p);
+
+    /* A refused call leaves the ledger exactly as it was. */
+    hc_ledger_info before, after;
+    OK(hc_ledger_get_info(ledger, &before));
+    EXPECT(hc_ledger_grant_consent(ledger, patient_key, &g, NULL), HC_NULL_ARGUMENT);
+    EXPECT(hc_ledger_grant_consent(ledger, doctor_key, &g, (hc_granted *)buf), HC_UNAUTHORIZED);
+    EXPECT(hc_ledger_record_access(ledger, doctor_key, &er, (hc_access_id *)buf), HC_BASIS_MISMATCH);
+    OK(hc_ledger_get_info(ledger, &after));
+    REQUIRE(memcmp(&before, &after, sizeof before) == 0);
+
+    /* Deactivation, typed and described; a deactivated signer is refused. */
+    OK(hc_ledger_deactivate(ledger, hospital, &guardian, &id));
+    EXPECT(hc_ledger_deactivate(ledger, hospital, &guardian, &id), HC_ALREADY_DEACTIVATED);
+    EXPECT(hc_ledger_grant_consent(ledger, guardian_key, &g, (hc_granted *)buf), HC_SIGNER_DEACTIVATED);
+    OK(hc_payload_deactivate(&hsm_actor, &p));
+    OK(hc_ledger_sign_and_submit(ledger, hospital, p, &id));
+    hc_payload_free(p);
+    OK(hc_ledger_actor(ledger, &hsm_actor, &actor));
+    REQUIRE(actor.active == 0 && actor.deactivated_time == T0);
+
+    /* Erasure, typed and described: afterwards every question is denied and every grant refused. */
+    OK(hc_ledger_erase_subject(ledger, patient_key, &patient, &id));
+    EXPECT(hc_ledger_erase_subject(ledger, patient_key, &patient, &id), HC_ALREADY_ERASED);
+    OK(hc_ledger_check(ledger, &r, &d));
+    REQUIRE(d.outcome == HC_OUTCOME_DENY && d.basis == HC_BASIS_PATIENT_ERASED);
+    hc_consent_grant again = permit(patient, doctor, labs, 1, treat, 1);
+    again.not_after = HC_UNTIL_REVOKED;
+    EXPECT(hc_ledger_grant_consent(ledger, patient_key, &again, (hc_granted *)buf), HC_PATIENT_ERASED);
+    OK(hc_payload_erase_subject(&other_patient, &p));
+    OK(hc_ledger_sign_and_submit(ledger, hospital, p, &id));
+    hc_payload_free(p);
+
+    hc_block_info block;
+    OK(hc_ledger_seal(ledger, keys, 1, &block));
+    hc_verify_report report;
+    OK(hc_ledger_verify(ledger, &report));
+    REQUIRE(report.valid == 1 && report.blocks == 2);
+
+    /* Freeing does not clear the last error: free first, then log. */
+    EXPECT(hc_ledger_erase_subject(ledger, patient_key, &patient, &id), HC_ALREADY_ERASED);
+    hc_payload_free(NULL);
+    hc_tx_free(NULL);
+    REQUIRE(strstr(hc_last_error_message(), "already erased") != NULL);
+
+    hc_ledger_close(ledger);
+    hc_key *all[] = {hospital, patient_key, guardian_key, doctor_key, hsm_key, hsm_next, rotated, other_patient_key};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) hc_key_free(all[i]);
 }
 
 int main(int argc, char **argv) {
@@ -512,6 +753,7 @@ int main(int argc, char **argv) {
     keys_and_buffers();
     settings_and_creation(argv[1]);
     refusals_and_outputs();
+    lifecycle_and_external_signers();
     printf("misuse: all checks passed (%d checks)\n", checks);
     return 0;
 }
