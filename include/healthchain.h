@@ -453,7 +453,8 @@ typedef struct hc_key hc_key;
 //
 // Thread safety: the ledger locks itself, so one ledger may be used by several threads at once, through
 // `const hc_ledger *` (queries, which run in parallel) and `hc_ledger *` (submissions and seals, which take
-// turns) alike. Only `hc_ledger_close` needs exclusive use.
+// turns) alike. Only `hc_ledger_close` needs exclusive use. A seal holds the lock while its block is synced
+// to disk, so questions asked meanwhile wait for that sync (milliseconds on a typical disk).
 typedef struct hc_ledger hc_ledger;
 
 // What a transaction does, before it is prepared for a signer. Immutable once made.

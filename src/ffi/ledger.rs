@@ -51,7 +51,8 @@ pub struct hc_settings {
 ///
 /// Thread safety: the ledger locks itself, so one ledger may be used by several threads at once, through
 /// `const hc_ledger *` (queries, which run in parallel) and `hc_ledger *` (submissions and seals, which take
-/// turns) alike. Only `hc_ledger_close` needs exclusive use.
+/// turns) alike. Only `hc_ledger_close` needs exclusive use. A seal holds the lock while its block is synced
+/// to disk, so questions asked meanwhile wait for that sync (milliseconds on a typical disk).
 pub struct hc_ledger {
     poison: Poison,
     clock: FfiClock,
