@@ -74,7 +74,9 @@ pub(crate) fn run_status(body: impl FnOnce() -> FfiResult<i32>) -> i32 {
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            set_last_error(Some(format!("internal panic (a healthchain bug; the handle is poisoned): {detail}")));
+            set_last_error(Some(format!(
+                "internal panic (a healthchain bug; the handle whose work panicked is poisoned): {detail}"
+            )));
             HC_PANIC
         }
     }
