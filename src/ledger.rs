@@ -122,6 +122,17 @@ impl LedgerSettings {
         }
         Ok(())
     }
+
+    /// The settings checked for `authorities`, with the nonce drawn: everything that can fail before a
+    /// ledger's store is made.
+    pub fn ready_for(&self, authorities: &[&SigningKey]) -> Result<LedgerSettings, LedgerError> {
+        self.validate(authorities)?;
+        let nonce = match self.nonce {
+            Some(nonce) => nonce,
+            None => *crate::keys::random_salt()?,
+        };
+        Ok(LedgerSettings { nonce: Some(nonce), ..self.clone() })
+    }
 }
 
 /// A successful grant: the consent id and when it ends (`None` = until revoked).
@@ -151,11 +162,7 @@ impl Ledger<FileStore> {
         settings: &LedgerSettings,
         authorities: &[&SigningKey],
     ) -> Result<Self, LedgerError> {
-        settings.validate(authorities)?;
-        let mut settings = settings.clone();
-        if settings.nonce.is_none() {
-            settings.nonce = Some(*crate::keys::random_salt()?);
-        }
+        let settings = settings.ready_for(authorities)?;
         Self::create(FileStore::create(path)?, clock, &settings, authorities)
     }
 
@@ -218,12 +225,9 @@ impl<S: Store> Ledger<S> {
         if !store.is_empty() {
             return Err(LedgerError::StoreNotEmpty);
         }
-        settings.validate(authorities)?;
+        let settings = settings.ready_for(authorities)?;
         let founder = authorities.first().ok_or(LedgerError::InvalidSettings("no authority"))?;
-        let nonce = match settings.nonce {
-            Some(nonce) => nonce,
-            None => *crate::keys::random_salt()?,
-        };
+        let nonce = settings.nonce.ok_or(LedgerError::InvalidSettings("no genesis nonce"))?;
         let params = GenesisParams {
             name: settings.name.clone(),
             nonce,
@@ -337,9 +341,7 @@ impl<S: Store> Ledger<S> {
 
     /// Validates a signed transaction against the current state and queues it for the next block.
     pub fn submit(&mut self, tx: SignedTx) -> Result<TxId, LedgerError> {
-        if self.poisoned {
-            return Err(LedgerError::Poisoned);
-        }
+        self.writable()?;
         let bytes = tx.to_bytes();
         if self.pending.len() >= MAX_TXS_PER_BLOCK || self.pending_bytes + bytes.len() + 4 > MAX_BLOCK_BYTES {
             return Err(LedgerError::BlockFull);
@@ -428,9 +430,7 @@ impl<S: Store> Ledger<S> {
     /// HSM, another member of the consortium): each signs [`BlockProposal::seal_bytes`] and the seals are
     /// handed to [`Ledger::commit_block`]. Submitting more transactions makes the proposal stale.
     pub fn propose_block(&self, proposer: ActorId) -> Result<BlockProposal, LedgerError> {
-        if self.poisoned {
-            return Err(LedgerError::Poisoned);
-        }
+        self.writable()?;
         if self.pending.is_empty() {
             return Err(LedgerError::NothingToSeal);
         }
@@ -491,6 +491,18 @@ impl<S: Store> Ledger<S> {
         let hash = block.header.hash();
         self.replayer.push_own_block(block.header.clone(), leaves);
         Ok(SealedBlock { header: block.header, hash })
+    }
+
+    /// Refuses updates on a poisoned ledger, and on a read-only store before anything is queued (a
+    /// refusal at append time would poison the ledger).
+    fn writable(&self) -> Result<(), LedgerError> {
+        if self.poisoned {
+            return Err(LedgerError::Poisoned);
+        }
+        if self.store.is_read_only() {
+            return Err(StoreError::ReadOnly.into());
+        }
+        Ok(())
     }
 
     /// The ledger's notion of now: the clock, but never before the last sealed block, so that a host clock

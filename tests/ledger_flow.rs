@@ -584,3 +584,27 @@ fn invalid_settings_are_refused_before_a_file_is_made() {
     drop(ledger);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_read_only_ledger_refuses_updates_up_front_and_stays_usable() {
+    let dir = std::env::temp_dir().join(format!("hc-read-only-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("read-only.ledger");
+    let hospital = SigningKey::from_seed(&[5; 32]);
+    let clock = ManualClock::new(T0);
+    let settings = LedgerSettings::new("read-only");
+    drop(Ledger::create_file(&path, Box::new(clock.clone()), &settings, &[&hospital]).unwrap());
+    let options = OpenOptions { read_only: true, strict: false };
+    let mut ledger = Ledger::open_file(&path, Box::new(clock), options).unwrap();
+    let newcomer = SigningKey::from_seed(&[6; 32]);
+    let refused = ledger.register(&hospital, &newcomer, Role::Provider);
+    assert!(matches!(refused, Err(LedgerError::Store(StoreError::ReadOnly))), "{refused:?}");
+    assert!(ledger.pending().is_empty());
+    let sealed = ledger.seal(&[&hospital]);
+    assert!(matches!(sealed, Err(LedgerError::Store(StoreError::ReadOnly))), "{sealed:?}");
+    // Not poisoned: queries and verification still work.
+    assert!(ledger.actor(&ActorId::from_key(&hospital.public_key())).is_some());
+    assert!(ledger.verify().is_valid());
+    drop(ledger);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

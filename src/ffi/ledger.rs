@@ -57,8 +57,6 @@ pub struct hc_ledger {
     poison: Poison,
     clock: FfiClock,
     recovery: Option<Recovery>,
-    /// Opened with `HC_OPEN_READ_ONLY`: every update is refused before it reaches the store.
-    read_only: bool,
     inner: RwLock<Ledger<AnyStore>>,
 }
 
@@ -68,14 +66,9 @@ impl hc_ledger {
         self.poison.guard(|| work(&*self.read_lock()?))
     }
 
-    /// Runs an update under the write lock (poisoning the handle if it panics); a read-only ledger refuses.
+    /// Runs an update under the write lock (poisoning the handle if it panics).
     pub(crate) fn write<T>(&self, work: impl FnOnce(&mut Ledger<AnyStore>) -> FfiResult<T>) -> FfiResult<T> {
-        self.poison.guard(|| {
-            if self.read_only {
-                return Err(StoreError::ReadOnly.into());
-            }
-            work(&mut *self.write_lock()?)
-        })
+        self.poison.guard(|| work(&mut *self.write_lock()?))
     }
 
     fn read_lock(&self) -> FfiResult<RwLockReadGuard<'_, Ledger<AnyStore>>> {
@@ -86,8 +79,8 @@ impl hc_ledger {
         self.inner.write().map_err(|_| poisoned_lock())
     }
 
-    fn new(ledger: Ledger<AnyStore>, clock: FfiClock, recovery: Option<Recovery>, read_only: bool) -> *mut hc_ledger {
-        into_handle(hc_ledger { poison: Poison::default(), clock, recovery, read_only, inner: RwLock::new(ledger) })
+    fn new(ledger: Ledger<AnyStore>, clock: FfiClock, recovery: Option<Recovery>) -> *mut hc_ledger {
+        into_handle(hc_ledger { poison: Poison::default(), clock, recovery, inner: RwLock::new(ledger) })
     }
 }
 
@@ -158,6 +151,13 @@ impl Store for AnyStore {
             AnyStore::Memory(store) => store.location(height),
         }
     }
+
+    fn is_read_only(&self) -> bool {
+        match self {
+            AnyStore::File(store) => store.is_read_only(),
+            AnyStore::Memory(store) => store.is_read_only(),
+        }
+    }
 }
 
 /// Checks settings and authority keys given by C.
@@ -182,8 +182,7 @@ unsafe fn creation_args<'a>(
     // SAFETY: forwarded contract.
     let keys = unsafe { key_list(authorities, count, MAX_AUTHORITIES, "authorities")? };
     let settings = LedgerSettings { name: name.to_owned(), seal_threshold, policy, nonce: None };
-    settings.validate(&keys)?;
-    Ok((settings, keys))
+    Ok((settings.ready_for(&keys)?, keys))
 }
 
 /// Creates a ledger in a new file at `path`, with a genesis block naming `authorities` (the first is the
@@ -216,7 +215,7 @@ pub unsafe extern "C" fn hc_ledger_create_file(
         let clock = FfiClock::new(time_ms);
         let store = AnyStore::File(FileStore::create(Path::new(path))?);
         let ledger = Ledger::create(store, Box::new(clock.clone()), &settings, &keys)?;
-        out.write(hc_ledger::new(ledger, clock, None, false));
+        out.write(hc_ledger::new(ledger, clock, None));
         Ok(())
     })
 }
@@ -242,7 +241,7 @@ pub unsafe extern "C" fn hc_ledger_create_memory(
         let ((settings, keys), out) = unsafe { (creation_args(settings, authorities, count)?, Out::new(out, "out")?) };
         let clock = FfiClock::new(time_ms);
         let ledger = Ledger::create(AnyStore::Memory(MemoryStore::new()), Box::new(clock.clone()), &settings, &keys)?;
-        out.write(hc_ledger::new(ledger, clock, None, false));
+        out.write(hc_ledger::new(ledger, clock, None));
         Ok(())
     })
 }
@@ -281,7 +280,7 @@ pub unsafe extern "C" fn hc_ledger_open_file(
         } else {
             Ledger::open(store, Box::new(clock.clone()))?
         };
-        out.write(hc_ledger::new(ledger, clock, recovery, options.read_only));
+        out.write(hc_ledger::new(ledger, clock, recovery));
         Ok(())
     })
 }

@@ -421,4 +421,8 @@ impl<F: LedgerFile> Store for FileStore<F> {
     fn location(&self, height: u64) -> Option<u64> {
         usize::try_from(height).ok().and_then(|h| self.frames.get(h)).copied()
     }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
 }

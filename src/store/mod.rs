@@ -83,6 +83,11 @@ pub trait Store {
     /// Appends the encoded block at `height`, which must equal `len()`.
     fn append(&mut self, height: u64, block: &[u8]) -> Result<(), StoreError>;
 
+    /// Whether appends are refused because the store was opened read-only.
+    fn is_read_only(&self) -> bool {
+        false
+    }
+
     /// Where the block at `height` lives in the underlying medium (a byte offset), if that means anything.
     fn location(&self, height: u64) -> Option<u64> {
         let _ = height;
