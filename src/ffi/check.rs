@@ -2,11 +2,12 @@
 //! decision and its basis; and who an actor is.
 
 use super::boundary::{FfiResult, Out, arg, run, run_value};
-use super::ledger::hc_ledger;
+use super::ledger::{AnyStore, hc_ledger};
 use super::values::{
     HC_MAX_LISTED_RULES, action_from, code_arg, hc_actor_id, hc_consent_id, hc_delegation_id, listed_rules, role_to,
 };
 use crate::consent::{CheckRequest, Decision, DenyReason, PermitBasis};
+use crate::ledger::Ledger;
 use std::ffi::c_char;
 
 /// A consent question (also what `hc_ledger_record_access` records).
@@ -135,15 +136,8 @@ pub unsafe extern "C" fn hc_ledger_check(
     request: *const hc_request,
     out: *mut hc_decision,
 ) -> i32 {
-    run(|| {
-        // SAFETY: contract above.
-        let (ledger, request, out) =
-            unsafe { (arg(ledger, "ledger")?, arg(request, "request")?, Out::new(out, "out")?) };
-        // SAFETY: contract above.
-        let request = unsafe { request.parse()? };
-        out.write(ledger.read(|l| Ok((&l.check(&request)?).into()))?);
-        Ok(())
-    })
+    // SAFETY: contract above.
+    unsafe { answer(ledger, request, out, |l, request| l.check(request)) }
 }
 
 /// Answers a consent question on the state after block `height` (what was known then).
@@ -159,13 +153,28 @@ pub unsafe extern "C" fn hc_ledger_check_as_of(
     request: *const hc_request,
     out: *mut hc_decision,
 ) -> i32 {
+    // SAFETY: contract above.
+    unsafe { answer(ledger, request, out, |l, request| l.check_as_of(height, request)) }
+}
+
+/// The body of the check exports: checks the pointers, parses the request and writes the decision `ask`
+/// gives.
+///
+/// # Safety
+/// As for `hc_ledger_check`.
+unsafe fn answer(
+    ledger: *const hc_ledger,
+    request: *const hc_request,
+    out: *mut hc_decision,
+    ask: impl FnOnce(&Ledger<AnyStore>, &CheckRequest) -> Result<Decision, crate::error::CheckError>,
+) -> i32 {
     run(|| {
-        // SAFETY: contract above.
+        // SAFETY: forwarded contract.
         let (ledger, request, out) =
             unsafe { (arg(ledger, "ledger")?, arg(request, "request")?, Out::new(out, "out")?) };
-        // SAFETY: contract above.
+        // SAFETY: forwarded contract.
         let request = unsafe { request.parse()? };
-        out.write(ledger.read(|l| Ok((&l.check_as_of(height, &request)?).into()))?);
+        out.write(ledger.read(|l| Ok((&ask(l, &request)?).into()))?);
         Ok(())
     })
 }

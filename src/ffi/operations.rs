@@ -141,6 +141,34 @@ pub(crate) fn submit(ledger: &hc_ledger, key: &hc_key, payload: Payload) -> FfiR
     ledger.write(|l| Ok(l.sign_and_submit(key, payload)?))
 }
 
+/// The body of the exports that sign one payload built from one fixed-size value: checks every pointer,
+/// builds the payload, submits it signed by `signer`, and writes the transaction id as `O`.
+///
+/// # Safety
+/// `ledger`, `signer` and `input` are NULL or valid for reads; `out` is NULL or valid for writes.
+unsafe fn submit_one<T: Copy, O: From<TxId>>(
+    ledger: *mut hc_ledger,
+    (signer, signer_name): (*const hc_key, &str),
+    (input, input_name): (*const T, &str),
+    out: *mut O,
+    payload: impl FnOnce(T) -> FfiResult<Payload>,
+) -> i32 {
+    run(|| {
+        // SAFETY: forwarded contract.
+        let (ledger, signer, input, out) = unsafe {
+            (
+                arg(ledger.cast_const(), "ledger")?,
+                arg(signer, signer_name)?,
+                value(input, input_name)?,
+                Out::new(out, "out")?,
+            )
+        };
+        let id = submit(ledger, signer, payload(input)?)?;
+        out.write(O::from(id));
+        Ok(())
+    })
+}
+
 /// The access `request` describes, on the basis the engine gives at its time.
 pub(crate) fn access_payload<S: crate::store::Store>(
     ledger: &Ledger<S>,
@@ -270,20 +298,12 @@ pub unsafe extern "C" fn hc_ledger_deactivate(
     actor: *const hc_actor_id,
     out: *mut hc_tx_id,
 ) -> i32 {
-    run(|| {
-        // SAFETY: contract above.
-        let (ledger, authority, actor, out) = unsafe {
-            (
-                arg(ledger.cast_const(), "ledger")?,
-                arg(authority, "authority")?,
-                value(actor, "actor")?,
-                Out::new(out, "out")?,
-            )
-        };
-        let id = submit(ledger, authority, Payload::DeactivateActor { actor: actor.into() })?;
-        out.write(id.into());
-        Ok(())
-    })
+    // SAFETY: contract above.
+    unsafe {
+        submit_one(ledger, (authority, "authority"), (actor, "actor"), out, |actor: hc_actor_id| {
+            Ok(Payload::DeactivateActor { actor: actor.into() })
+        })
+    }
 }
 
 /// Grants consent; signed by the patient or a delegate with manage scope. On success writes the consent id
@@ -363,20 +383,12 @@ pub unsafe extern "C" fn hc_ledger_revoke_consent(
     consent: *const hc_consent_id,
     out: *mut hc_tx_id,
 ) -> i32 {
-    run(|| {
-        // SAFETY: contract above.
-        let (ledger, signer, consent, out) = unsafe {
-            (
-                arg(ledger.cast_const(), "ledger")?,
-                arg(signer, "signer")?,
-                value(consent, "consent")?,
-                Out::new(out, "out")?,
-            )
-        };
-        let id = submit(ledger, signer, Payload::RevokeConsent { consent: consent.into() })?;
-        out.write(id.into());
-        Ok(())
-    })
+    // SAFETY: contract above.
+    unsafe {
+        submit_one(ledger, (signer, "signer"), (consent, "consent"), out, |consent: hc_consent_id| {
+            Ok(Payload::RevokeConsent { consent: consent.into() })
+        })
+    }
 }
 
 /// Grants a delegation; signed by the patient, or by an authority (a court-appointed guardian). Writes the
@@ -396,15 +408,12 @@ pub unsafe extern "C" fn hc_ledger_grant_delegation(
     grant: *const hc_delegation_grant,
     out: *mut hc_delegation_id,
 ) -> i32 {
-    run(|| {
-        // SAFETY: contract above.
-        let (ledger, signer, grant, out) = unsafe {
-            (arg(ledger.cast_const(), "ledger")?, arg(signer, "signer")?, value(grant, "grant")?, Out::new(out, "out")?)
-        };
-        let id = submit(ledger, signer, Payload::GrantDelegation(grant.parse()?))?;
-        out.write(hc_delegation_id::from(id));
-        Ok(())
-    })
+    // SAFETY: contract above.
+    unsafe {
+        submit_one(ledger, (signer, "signer"), (grant, "grant"), out, |grant: hc_delegation_grant| {
+            Ok(Payload::GrantDelegation(grant.parse()?))
+        })
+    }
 }
 
 /// Revokes a delegation from now on; signed by the patient or an authority. Writes the transaction id.
@@ -422,20 +431,12 @@ pub unsafe extern "C" fn hc_ledger_revoke_delegation(
     delegation: *const hc_delegation_id,
     out: *mut hc_tx_id,
 ) -> i32 {
-    run(|| {
-        // SAFETY: contract above.
-        let (ledger, signer, delegation, out) = unsafe {
-            (
-                arg(ledger.cast_const(), "ledger")?,
-                arg(signer, "signer")?,
-                value(delegation, "delegation")?,
-                Out::new(out, "out")?,
-            )
-        };
-        let id = submit(ledger, signer, Payload::RevokeDelegation { delegation: delegation.into() })?;
-        out.write(id.into());
-        Ok(())
-    })
+    // SAFETY: contract above.
+    unsafe {
+        submit_one(ledger, (signer, "signer"), (delegation, "delegation"), out, |delegation: hc_delegation_id| {
+            Ok(Payload::RevokeDelegation { delegation: delegation.into() })
+        })
+    }
 }
 
 /// Records that the holder of `accessor` did what `request` describes, on the basis the consent engine
@@ -532,21 +533,12 @@ pub unsafe extern "C" fn hc_ledger_review_break_glass(
     justified: u32,
     out: *mut hc_tx_id,
 ) -> i32 {
-    run(|| {
-        // SAFETY: contract above.
-        let (ledger, reviewer, access, out) = unsafe {
-            (
-                arg(ledger.cast_const(), "ledger")?,
-                arg(reviewer, "reviewer")?,
-                value(access, "access")?,
-                Out::new(out, "out")?,
-            )
-        };
-        let payload = Payload::ReviewBreakGlass { access: access.into(), justified: flag(justified, "justified")? };
-        let id = submit(ledger, reviewer, payload)?;
-        out.write(id.into());
-        Ok(())
-    })
+    // SAFETY: contract above.
+    unsafe {
+        submit_one(ledger, (reviewer, "reviewer"), (access, "access"), out, |access: hc_access_id| {
+            Ok(Payload::ReviewBreakGlass { access: access.into(), justified: flag(justified, "justified")? })
+        })
+    }
 }
 
 /// Anchors a version of an off-ledger record section by its salted commitment (`hc_commitment`); signed by
@@ -597,18 +589,10 @@ pub unsafe extern "C" fn hc_ledger_erase_subject(
     patient: *const hc_actor_id,
     out: *mut hc_tx_id,
 ) -> i32 {
-    run(|| {
-        // SAFETY: contract above.
-        let (ledger, signer, patient, out) = unsafe {
-            (
-                arg(ledger.cast_const(), "ledger")?,
-                arg(signer, "signer")?,
-                value(patient, "patient")?,
-                Out::new(out, "out")?,
-            )
-        };
-        let id = submit(ledger, signer, Payload::EraseSubject { patient: patient.into() })?;
-        out.write(id.into());
-        Ok(())
-    })
+    // SAFETY: contract above.
+    unsafe {
+        submit_one(ledger, (signer, "signer"), (patient, "patient"), out, |patient: hc_actor_id| {
+            Ok(Payload::EraseSubject { patient: patient.into() })
+        })
+    }
 }
