@@ -89,11 +89,9 @@
 // Deny basis: the patient's data was erased.
 #define HC_BASIS_PATIENT_ERASED 7
 
-// Deny basis: the requester was deactivated before the instant asked about.
+// Deny basis: the requester was deactivated at or before the instant asked about. (Basis 9 is retired:
+// a requester not yet registered at the instant asked about is `HC_UNKNOWN_ACTOR`; it is never reused.)
 #define HC_BASIS_REQUESTER_DEACTIVATED 8
-
-// Deny basis: the requester was registered after the instant asked about.
-#define HC_BASIS_REQUESTER_NOT_YET_REGISTERED 9
 
 // Review state: not a break-glass access (no review needed).
 #define HC_REVIEW_NONE 0
@@ -256,6 +254,13 @@
 // No such item (for example no consent covering a grant).
 #define HC_NO_MATCH 121
 
+// The ledger file holds no complete genesis block: its creation was interrupted (nothing in it was ever
+// acknowledged). It was left as it is; `hc_ledger_create` on the same path takes it over.
+#define HC_INCOMPLETE_CREATION 122
+
+// A block the file store cannot hold (the ledger never builds one; nothing was written).
+#define HC_BLOCK_NOT_STORABLE 123
+
 // The transaction does not encode canonically.
 #define HC_MALFORMED 200
 
@@ -360,6 +365,10 @@
 // The patient's data was already erased.
 #define HC_ALREADY_ERASED 233
 
+// A delegate's consent change would widen its own access (a permit naming the delegate or its role, or
+// revoking a deny rule that names it).
+#define HC_WIDENS_OWN_ACCESS 234
+
 // The store could not produce the block.
 #define HC_VERIFY_STORE 300
 
@@ -398,6 +407,9 @@
 
 // The proposer named in the header did not seal the block.
 #define HC_VERIFY_PROPOSER_NOT_SEALER 312
+
+// The genesis block holds more than the genesis transaction.
+#define HC_VERIFY_GENESIS_NOT_ALONE 313
 
 // Longest code, in bytes (without the terminating NUL).
 #define HC_MAX_CODE_LEN 32
@@ -439,7 +451,7 @@
 #define HC_FORMAT_VERSION 1
 
 // Version of the ledger file format.
-#define HC_FILE_FORMAT_VERSION 1
+#define HC_FILE_FORMAT_VERSION 2
 
 // An iterator over access rows. Not thread-safe: one thread steps it at a time.
 typedef struct hc_history hc_history;
@@ -712,7 +724,7 @@ typedef struct hc_ledger_info {
     uint64_t pending;
     // Bytes the store holds (the file's size, for a file).
     uint64_t store_bytes;
-    // The ledger's current time (its clock, never before the last block).
+    // The ledger's current time: its clock, but never at or before the last block (see `hc_ledger_now`).
     uint64_t now;
 } hc_ledger_info;
 
@@ -726,7 +738,7 @@ typedef struct hc_recovery {
     uint64_t offset;
     // Bytes removed (or ignored).
     uint64_t bytes_removed;
-    // Height of the block that was being appended (never acknowledged).
+    // Height the incomplete frame would have held (an append that never completed).
     uint64_t lost_height;
 } hc_recovery;
 
@@ -1266,7 +1278,7 @@ int32_t hc_ledger_create_memory(const struct hc_settings *settings,
                                 struct hc_ledger **out);
 
 // Opens the ledger file at `path`, replaying it from genesis. Unless `HC_OPEN_STRICT` is given, an
-// interrupted final append (a block never acknowledged) is cut: `hc_ledger_recovery` reports it.
+// interrupted final append (provably one: see docs/FORMAT.md) is cut: `hc_ledger_recovery` reports it.
 // `flags` is a mix of `HC_OPEN_*`; `time_ms` as for `hc_ledger_create_file`.
 //
 // Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_ARGUMENT` (unknown flag),
@@ -1297,6 +1309,18 @@ void hc_ledger_close(struct hc_ledger *ledger);
 // `ledger` is NULL or a live `hc_ledger`.
 int32_t hc_ledger_set_time(struct hc_ledger *ledger,
                            uint64_t time_ms);
+
+// Writes the ledger's current time (ms since the Unix epoch): its clock, but at least 1 ms after the last
+// sealed block, since every new transaction lies strictly after it (sealed history never changes). Ask
+// consent questions about "now" at this instant: a consent granted or an actor registered since the last
+// seal counts from the time its transaction carries, which is this one.
+//
+// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `out` is NULL or valid for writes.
+int32_t hc_ledger_now(const struct hc_ledger *ledger,
+                      uint64_t *out);
 
 // Writes a snapshot of the ledger's head.
 //

@@ -44,10 +44,8 @@ pub enum DenyReason {
     NoConsent,
     /// The patient's data was erased.
     PatientErased,
-    /// The requester was deactivated before the instant asked about.
+    /// The requester was deactivated at or before the instant asked about.
     RequesterDeactivated,
-    /// The requester was registered after the instant asked about.
-    RequesterNotYetRegistered,
 }
 
 /// The engine's answer, with its basis.
@@ -91,7 +89,6 @@ impl std::fmt::Display for Decision {
             Decision::Deny(DenyReason::NoConsent) => write!(f, "deny (no consent)"),
             Decision::Deny(DenyReason::PatientErased) => write!(f, "deny (patient erased)"),
             Decision::Deny(DenyReason::RequesterDeactivated) => write!(f, "deny (requester deactivated)"),
-            Decision::Deny(DenyReason::RequesterNotYetRegistered) => write!(f, "deny (requester not yet registered)"),
         }
     }
 }
@@ -101,21 +98,23 @@ pub fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, Che
     if request.section.is_wildcard() || request.purpose.is_wildcard() {
         return Err(CheckError::WildcardInRequest);
     }
-    // 1. Unknown patient or requester is an error; an erased patient is denied.
+    // 1. A patient or requester unknown *at the instant asked about* is an error, as it was before their
+    //    registration was recorded: the answer about an instant never changes once that instant is sealed.
+    //    An erasure or a deactivation denies from its own time on.
     let patient = request.patient;
     let requester = request.requester;
     match view.actor_status(&patient) {
-        Some((Role::Patient, _, _)) => {}
+        Some((Role::Patient, registered, _)) if registered.time <= request.at => {}
         _ => return Err(CheckError::InvalidPatient),
     }
-    let (requester_role, registered, deactivated) = view.actor_status(&requester).ok_or(CheckError::UnknownActor)?;
-    if view.erased(&patient).is_some() {
+    let (requester_role, deactivated) = match view.actor_status(&requester) {
+        Some((role, registered, deactivated)) if registered.time <= request.at => (role, deactivated),
+        _ => return Err(CheckError::UnknownActor),
+    };
+    if view.erased(&patient).is_some_and(|e| e.time <= request.at) {
         return Ok(Decision::Deny(DenyReason::PatientErased));
     }
-    if request.at < registered.time {
-        return Ok(Decision::Deny(DenyReason::RequesterNotYetRegistered));
-    }
-    if deactivated.is_some_and(|d| request.at >= d.time) {
+    if deactivated.is_some_and(|d| d.time <= request.at) {
         return Ok(Decision::Deny(DenyReason::RequesterDeactivated));
     }
     // 2. The patient themself, or (to read) an active delegate with read scope. A rule or delegation is in

@@ -8,10 +8,10 @@ use crate::ids::ConsentId;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckError {
-    /// The patient is not registered (at the height asked), or is not a patient.
+    /// The patient is not a registered patient at the instant asked about (or at the height asked).
     #[error("invalid patient: not a registered patient")]
     InvalidPatient,
-    /// The requester is not registered (at the height asked).
+    /// The requester is not a registered actor at the instant asked about (or at the height asked).
     #[error("unknown actor")]
     UnknownActor,
     /// A question must name one section and one purpose, not `*`.
@@ -122,7 +122,7 @@ pub enum TxError {
     /// The proof of possession does not verify.
     #[error("bad proof of possession")]
     BadProofOfPossession,
-    /// No such actor.
+    /// No such actor (for an access: the signer was not yet registered at the instant it names).
     #[error("unknown actor")]
     UnknownActor,
     /// The actor is already deactivated.
@@ -155,4 +155,8 @@ pub enum TxError {
     /// The patient's data was already erased.
     #[error("patient already erased")]
     AlreadyErased,
+    /// A delegate's consent change would widen its own access: a permit naming the delegate (by id or
+    /// role), or revoking a deny rule that names it. A delegate manages consent for others only.
+    #[error("a delegate cannot widen its own access")]
+    WidensOwnAccess,
 }

@@ -375,11 +375,10 @@ impl<S: Store> Ledger<S> {
         if !key.verify(&crate::tx::signing_message(&id), &tx.signature) {
             return Err(TxError::BadSignature.into());
         }
-        let head_time = self.head().map_or(0, |h| h.timestamp);
         let skew = state.params().map_or(0, |p| p.policy.max_clock_skew_ms);
         let position = Position {
             height: self.block_count(),
-            earliest: head_time.saturating_sub(skew),
+            earliest: self.earliest_tx_time(),
             latest: self.now().saturating_add(skew),
             first: false,
         };
@@ -505,10 +504,17 @@ impl<S: Store> Ledger<S> {
         Ok(())
     }
 
-    /// The ledger's notion of now: the clock, but never before the last sealed block, so that a host clock
-    /// stepping back neither makes timestamps decrease nor refuses every new transaction.
+    /// The ledger's notion of now: the clock, but never before the earliest time a new transaction may
+    /// carry (1 ms after the last sealed block), so that a host clock stepping back neither makes
+    /// timestamps decrease nor refuses every new transaction. Ask consent questions about "now" with it.
     pub fn now(&self) -> u64 {
-        self.clock.now_ms().max(self.head().map_or(0, |h| h.timestamp))
+        self.clock.now_ms().max(self.earliest_tx_time())
+    }
+
+    /// The earliest time a new transaction may carry: strictly after the last sealed block, so that no
+    /// transaction changes the answer to a question about an instant that is already sealed.
+    fn earliest_tx_time(&self) -> u64 {
+        self.head().map_or(0, |h| h.timestamp.saturating_add(1))
     }
 
     /// The state whose authorities seal the next block: the state after the last sealed block (after the

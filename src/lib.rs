@@ -22,12 +22,12 @@
 //! let granted = ledger.grant_consent(&patient_key, ConsentGrant {
 //!     patient, grantee: Grantee::Actor(doctor), effect: Effect::Permit,
 //!     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
-//!     actions: Actions::READ, window: Window { not_before: clock.now_ms(), not_after: None },
+//!     actions: Actions::READ, window: Window { not_before: ledger.now(), not_after: None },
 //! })?;
 //! ledger.seal(&[&hospital])?;
 //! let decision = ledger.check(&CheckRequest {
 //!     patient, requester: doctor, section: Code::new("labs")?, purpose: Code::new("TREAT")?,
-//!     action: Action::Read, at: clock.now_ms(),
+//!     action: Action::Read, at: ledger.now(),
 //! })?;
 //! assert_eq!(decision, Decision::Permit(PermitBasis::Consents(vec![granted.consent])));
 //! assert!(ledger.verify().is_valid());

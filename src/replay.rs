@@ -49,6 +49,10 @@ pub enum BlockError {
     /// The genesis block holds no genesis transaction.
     #[error("genesis block holds no transaction")]
     MissingGenesis,
+    /// The genesis block holds more than the genesis transaction: it is sealed by the authorities genesis
+    /// names, so nothing in it may add to them (or do anything else they have not sealed as a set).
+    #[error("genesis block must hold the genesis transaction alone")]
+    GenesisNotAlone,
     /// The header's tree size is not the number of transactions so far.
     #[error("tree size {found}, expected {expected}")]
     TreeSizeMismatch {
@@ -250,10 +254,12 @@ impl Replayer {
                 .map_err(|reason| fail(None, reason))?;
         } else if block.txs.is_empty() {
             return Err(fail(None, BlockError::MissingGenesis));
+        } else if block.txs.len() > 1 {
+            return Err(fail(None, BlockError::GenesisNotAlone));
         }
 
-        let skew = self.state.params().map_or(0, |p| p.policy.max_clock_skew_ms);
-        let earliest = previous_time.map_or(0, |t| t.saturating_sub(skew));
+        // Every transaction lies strictly after the previous block: what is sealed stays as it was.
+        let earliest = previous_time.map_or(0, |t| t.saturating_add(1));
         let first_index = self.tree.size();
         let mut signatures = Vec::with_capacity(block.txs.len());
         for (index, tx) in block.txs.iter().enumerate() {
@@ -288,7 +294,7 @@ impl Replayer {
             if header.chain != self.state.chain() {
                 return Err(fail(None, BlockError::WrongChain));
             }
-            // The genesis block is sealed by the authorities it creates.
+            // The genesis block, which holds genesis alone, is sealed by exactly the authorities genesis names.
             check_seals(&self.state.latest(), self.state.seal_threshold(), &block)
                 .map_err(|reason| fail(None, reason))?;
         }

@@ -399,16 +399,15 @@ impl State {
             return Err(TxError::SignerDeactivated);
         }
         let signer_role = signer.role;
+        // Nothing acts before it exists: a signer registered earlier in this block cannot sign for an
+        // instant before its registration.
+        let earliest = position.earliest.max(signer.registered().map_or(0, |s| s.time));
         let expected = self.last_sequence(&body.signer).saturating_add(1);
         if body.seq != expected {
             return Err(TxError::BadSequence { expected, found: body.seq });
         }
-        if body.time < position.earliest || body.time > position.latest {
-            return Err(TxError::TimeOutOfRange {
-                time: body.time,
-                earliest: position.earliest,
-                latest: position.latest,
-            });
+        if body.time < earliest || body.time > position.latest {
+            return Err(TxError::TimeOutOfRange { time: body.time, earliest, latest: position.latest });
         }
         let stamp = Stamp { height: position.height, time: body.time, tx: id };
         let ctx = Ctx { signer: body.signer, signer_role, stamp };
@@ -569,7 +568,9 @@ impl State {
         Ok(())
     }
 
-    /// Whether `ctx.signer` may manage `patient`'s consents at the transaction's time.
+    /// Whether `ctx.signer` may manage `patient`'s consents at the transaction's time: the patient, or a
+    /// delegate whose unrevoked manage delegation was granted at or before that time and whose window
+    /// contains it (a delegation never reaches back before its own grant).
     fn may_manage(&self, ctx: &Ctx, patient: &ActorId) -> bool {
         ctx.signer == *patient
             || self.patients.get(patient).is_some_and(|index| {
@@ -577,9 +578,24 @@ impl State {
                     d.grant.delegate == ctx.signer
                         && d.revoked.is_none()
                         && d.grant.scopes.includes(Scopes::MANAGE)
+                        && d.granted.time <= ctx.stamp.time
                         && d.grant.window.contains(ctx.stamp.time)
                 })
             })
+    }
+
+    /// Refuses a delegate's consent change that would widen the delegate's own access: a permit naming
+    /// the delegate (by id or by its role), or the revocation of a deny rule naming it. A delegate
+    /// manages consent for the patient's other grantees, never for itself.
+    fn refuse_self_interest(ctx: &Ctx, rule: &ConsentGrant, widening: Effect) -> Result<(), TxError> {
+        let names_signer = match rule.grantee {
+            Grantee::Actor(id) => id == ctx.signer,
+            Grantee::Role(role) => role == ctx.signer_role,
+        };
+        if ctx.signer != rule.patient && rule.effect == widening && names_signer {
+            return Err(TxError::WidensOwnAccess);
+        }
+        Ok(())
     }
 
     /// The active permit of `patient` that already covers `grant`, if any.
@@ -608,6 +624,7 @@ impl State {
         if !self.may_manage(ctx, &grant.patient) {
             return Err(TxError::Unauthorized);
         }
+        Self::refuse_self_interest(ctx, grant, Effect::Permit)?;
         if grant.effect == Effect::Permit
             && let Some(existing) = self.covering_permit(grant)
         {
@@ -627,6 +644,7 @@ impl State {
         if !self.may_manage(ctx, &record.grant.patient) {
             return Err(TxError::Unauthorized);
         }
+        Self::refuse_self_interest(ctx, &record.grant, Effect::Deny)?;
         if record.revoked.is_some() {
             return Err(TxError::ConsentAlreadyRevoked);
         }
@@ -682,6 +700,10 @@ impl State {
         };
         if matches!(&access.basis, AccessBasis::BreakGlass { reason, .. } if reason.is_wildcard()) {
             return Err(TxError::WildcardInRequest);
+        }
+        // An erased patient's data no longer exists: no access to it can be recorded, whatever its instant.
+        if self.patients.get(&access.patient).is_some_and(|p| p.erased.is_some()) {
+            return Err(TxError::PatientErased);
         }
         let decision = self.latest().check(&request).map_err(check_error)?;
         let matches = match &access.basis {
@@ -764,11 +786,12 @@ impl State {
     }
 }
 
-/// The transaction refusal for a consent question that has no answer (the signer, who is the requester,
-/// is known and the question is asked of the latest state, so only these two can occur).
+/// The transaction refusal for a consent question that has no answer: a wildcard, a patient that is not
+/// one (or not yet, at the instant named), or a signer not yet registered at the instant named.
 fn check_error(error: crate::error::CheckError) -> TxError {
     match error {
         crate::error::CheckError::WildcardInRequest => TxError::WildcardInRequest,
+        crate::error::CheckError::UnknownActor => TxError::UnknownActor,
         _ => TxError::InvalidPatient,
     }
 }

@@ -21,7 +21,9 @@ pub const MAX_BASIS_CONSENTS: usize = 256;
 pub struct Policy {
     /// Whether emergency break-glass access is allowed at all.
     pub break_glass_allowed: bool,
-    /// How far (ms) a transaction's time may lie before the previous block's timestamp.
+    /// How far (ms) a submitted transaction's time (or a proposed block's timestamp) may lie ahead of
+    /// the ledger's clock: members' clocks differ. Never backwards: a transaction's time always lies
+    /// strictly after the previous block's timestamp, so that sealed history cannot change.
     pub max_clock_skew_ms: u64,
 }
 

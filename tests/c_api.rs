@@ -391,6 +391,7 @@ fn valid_argument(ty: &str, name: &str) -> Option<String> {
         "const uint8_t *" => "bytes".into(),
         "uint8_t *" => "buf".into(),
         "size_t *" => "&o_size".into(),
+        "uint64_t *" => "&o_uint64_t".into(),
         "size_t" => "1".into(),
         "uint32_t" if name == "flags" => "0".into(),
         "uint32_t" | "uint64_t" | "int32_t" => "1".into(),

@@ -76,17 +76,30 @@ fn is_hex_id(value: &Value) -> bool {
     value.as_str().is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Length of a frame header, and of the end marker after the block (docs/FORMAT.md, "Ledger file").
+const FRAME_HEADER: usize = 24;
+const FRAME_END: usize = 4;
+
 /// Offsets and lengths of the block frames of a ledger file (docs/FORMAT.md, "Ledger file").
 fn frames(bytes: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut pos = 48;
-    while pos + 20 <= bytes.len() {
+    while pos + FRAME_HEADER <= bytes.len() {
         assert_eq!(&bytes[pos..pos + 4], b"HCBK");
         let len = u32::from_le_bytes(bytes[pos + 12..pos + 16].try_into().unwrap()) as usize;
         out.push((pos, len));
-        pos += 20 + len;
+        pos += FRAME_HEADER + len + FRAME_END;
     }
     out
+}
+
+/// Recomputes the checksums of the frame at `offset` holding `len` block bytes, as a forger would.
+fn refresh_checksums(bytes: &mut [u8], offset: usize, len: usize) {
+    let block = offset + FRAME_HEADER;
+    let block_crc = crc32c::crc32c(&bytes[block..block + len]);
+    bytes[offset + 16..offset + 20].copy_from_slice(&block_crc.to_le_bytes());
+    let header_crc = crc32c::crc32c(&bytes[offset..offset + 20]);
+    bytes[offset + 20..offset + 24].copy_from_slice(&header_crc.to_le_bytes());
 }
 
 #[test]
@@ -325,7 +338,7 @@ fn a_damaged_byte_is_reported_with_its_block() {
     let mut bytes = std::fs::read(&path).unwrap();
     let frames = frames(&bytes);
     let (offset, len) = frames[3];
-    bytes[offset + 20 + len / 2] ^= 0x40;
+    bytes[offset + FRAME_HEADER + len / 2] ^= 0x40;
     std::fs::write(&path, &bytes).unwrap();
 
     let run = healthchain(&["verify", text(&path)]);
@@ -340,6 +353,29 @@ fn a_damaged_byte_is_reported_with_its_block() {
 }
 
 #[test]
+fn a_flipped_bit_in_the_last_block_is_damage_never_a_cut() {
+    // Regression (issue 8, A2): a flip anywhere in the last block made `verify` print VALID ("block 3 was
+    // never acknowledged") and a writer's open cut the block.
+    let dir = temp_dir("last-block");
+    let path = dir.join("demo.ledger");
+    generate(&path, "5");
+    let clean = std::fs::read(&path).unwrap();
+    let (offset, len) = *frames(&clean).last().unwrap();
+    let height = frames(&clean).len() - 1;
+    for at in [offset, offset + 20, offset + FRAME_HEADER, offset + FRAME_HEADER + len / 2, clean.len() - 1] {
+        let mut bytes = clean.clone();
+        bytes[at] ^= 0x10;
+        std::fs::write(&path, &bytes).unwrap();
+        let run = healthchain(&["verify", text(&path), "--json"]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let error = &run.json()["error"];
+        assert_eq!((error["kind"].as_str(), error["height"].as_u64()), (Some("damaged"), Some(height as u64)));
+        assert_eq!(error["offset"].as_u64(), Some(offset as u64));
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file is left as it is");
+    }
+}
+
+#[test]
 fn a_tampered_seal_with_a_valid_checksum_fails_verification_at_its_block() {
     let dir = temp_dir("tampered");
     let path = dir.join("demo.ledger");
@@ -348,11 +384,8 @@ fn a_tampered_seal_with_a_valid_checksum_fails_verification_at_its_block() {
     let (offset, len) = frames(&bytes)[2];
     // The block ends with its seal: flip a bit of the seal signature and fix the frame checksum, so the file
     // store sees a healthy frame and only verification can tell.
-    let block = offset + 20;
-    bytes[block + len - 1] ^= 0x01;
-    let mut crc = crc32c::crc32c(&bytes[offset..offset + 16]);
-    crc = crc32c::crc32c_append(crc, &bytes[block..block + len]);
-    bytes[offset + 16..offset + 20].copy_from_slice(&crc.to_le_bytes());
+    bytes[offset + FRAME_HEADER + len - 1] ^= 0x01;
+    refresh_checksums(&mut bytes, offset, len);
     std::fs::write(&path, &bytes).unwrap();
 
     let run = healthchain(&["verify", text(&path), "--json"]);
@@ -381,14 +414,23 @@ fn a_torn_tail_is_reported_and_left_in_place() {
     let torn = &bytes[..bytes.len() - 10];
     std::fs::write(&path, torn).unwrap();
 
+    // Never VALID about a file that a writer's open would change: its own status and exit code.
     let run = healthchain(&["verify", text(&path), "--json"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 4, "{}", run.stderr);
     let report = run.json();
-    assert_eq!(report["valid"], true);
+    assert_eq!((report["valid"].as_bool(), report["status"].as_str()), (Some(false), Some("incomplete-tail")));
+    assert_eq!(report["failure"], Value::Null);
     assert_eq!(report["blocks"].as_u64().unwrap(), blocks - 1);
     assert_eq!(report["recovery"]["lost_height"].as_u64().unwrap(), blocks - 1);
     assert_eq!(report["recovery"]["cut"], false);
+    assert_eq!(report["file_bytes"].as_u64().unwrap(), torn.len() as u64, "the file's real size");
+    let tail = report["recovery"]["bytes_after"].as_u64().unwrap();
+    assert_eq!(report["verified_bytes"].as_u64().unwrap() + tail, torn.len() as u64);
     assert_eq!(std::fs::read(&path).unwrap(), torn, "read-only: the file is untouched");
+    let run = healthchain(&["verify", text(&path)]);
+    assert_eq!(run.code, 4);
+    assert!(run.stdout.contains("status        INCOMPLETE TAIL"), "{}", run.stdout);
+    assert!(!run.stdout.contains("VALID\n") && !run.stdout.contains("acknowledged"), "{}", run.stdout);
     let run = healthchain(&["info", text(&path)]);
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("recovery      incomplete final frame"), "{}", run.stdout);

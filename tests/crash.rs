@@ -2,7 +2,11 @@
 //!
 //! (a) Every truncation length of a real 70-append workload's file, every write boundary, and zero or garbage
 //!     tails after every boundary and a sample of in-frame offsets: the file reopens to exactly a prefix of the
-//!     blocks holding every complete (acknowledged) frame, and the ledger on it verifies.
+//!     blocks holding every complete (acknowledged) frame, and the ledger on it verifies — or, for a garbage
+//!     tail that is not provably an interrupted append, the open is refused as `Damaged` at the first
+//!     incomplete frame and the file is left as it is. Nothing acknowledged is ever cut; zero tails (what an
+//!     interrupted append leaves) always recover; a file without a complete genesis frame is an
+//!     `IncompleteCreation`, never cut on open, and `create` takes it over.
 //! (b) I/O errors injected at every write and every sync of the workload, transient and persistent, with and
 //!     without a torn (short) write: the failing call returns an error, every later append is refused
 //!     (poisoned) without touching the file, and every acknowledged block survives a reopen.
@@ -462,6 +466,18 @@ fn open_and_verify<S: Store>(store: S, context: &dyn std::fmt::Display) -> u64 {
     ledger.block_count()
 }
 
+/// Opens `file` as a writer; a file that is only an interrupted creation (nothing acknowledged) is taken
+/// over the way `FileStore::create` does: emptied, then opened.
+fn open_or_take_over(file: &FaultyFile, context: &str) -> FileStore<FaultyFile> {
+    match FileStore::from_file(file.clone(), WRITER) {
+        Err(StoreError::IncompleteCreation) => {
+            file.clone().set_len(0).unwrap();
+            FileStore::from_file(file.clone(), WRITER).unwrap_or_else(|e| panic!("{context}: after take-over: {e}"))
+        }
+        other => other.unwrap_or_else(|e| panic!("{context}: {e}")),
+    }
+}
+
 // ---- (a) truncations, write boundaries, zero and garbage tails ----
 
 /// Builds the (a) file through the real API: a ledger on a file store, 70 appends of 1 to 20 transactions.
@@ -512,9 +528,15 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
     // surviving block is compared byte for byte at every length, all of them at every frame boundary.
     for cut in 0..=bytes.len() {
         let len = AtomicUsize::new(cut);
-        let store = FileStore::from_file(PrefixFile { bytes: &bytes, len: &len }, WRITER)
-            .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
         let n = complete_frames(&ends, cut as u64);
+        let opened = FileStore::from_file(PrefixFile { bytes: &bytes, len: &len }, WRITER);
+        if n == 0 && cut > 0 {
+            // The first append (file header and genesis) is incomplete: never cut on open.
+            assert!(matches!(opened, Err(StoreError::IncompleteCreation)), "cut at {cut}: {:?}", opened.err());
+            assert_eq!(len.load(Ordering::SeqCst), cut, "cut at {cut}: the file was changed");
+            continue;
+        }
+        let store = opened.unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
         let end = valid_end(&ends, n);
         assert_eq!((store.len(), store.size()), (n as u64, end), "cut at {cut}");
         assert_eq!(len.load(Ordering::SeqCst) as u64, end, "cut at {cut}: the file is cut back to the last frame");
@@ -541,7 +563,7 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
     let inside = in_frame_offsets(&starts, &ends, &mut rng);
     for &cut in boundaries.iter().chain(&inside) {
         let file = FaultyFile::clean(bytes[..cut as usize].to_vec());
-        let mut store = FileStore::from_file(file.clone(), WRITER).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        let mut store = open_or_take_over(&file, &format!("cut at {cut}"));
         let n = complete_frames(&ends, cut);
         assert_eq!(store.len(), n as u64, "cut at {cut}");
         for (h, block) in blocks.iter().enumerate().skip(n) {
@@ -563,8 +585,16 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
         assert_eq!(std::fs::metadata(&path).unwrap().len(), cut, "cut at {cut}");
     }
     for (h, (start, end)) in starts.iter().zip(&ends).enumerate() {
-        let cut = [start + 4, start + 20 + (end - start - 20) / 2, end - 1][h % 3];
+        let cut = [start + 4, start + 24 + (end - start - 28) / 2, end - 1][h % 3];
         std::fs::write(&path, &bytes[..cut as usize]).unwrap();
+        if h == 0 {
+            // An interrupted creation: refused as it is, then taken over by `create`.
+            let opened = FileStore::open(&path, WRITER);
+            assert!(matches!(opened, Err(StoreError::IncompleteCreation)), "cut at {cut}: {opened:?}");
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), cut, "cut at {cut}");
+            assert_eq!(FileStore::create(&path).unwrap().len(), 0);
+            continue;
+        }
         let store = FileStore::open(&path, WRITER).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
         let recovery = store.recovery().map(|r| (r.lost_height, r.cut));
         assert_eq!((store.len(), recovery), (h as u64, Some((h as u64, true))), "cut at {cut}");
@@ -574,27 +604,43 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
         }
     }
 
-    // Zero-filled and garbage tails of 1, 7, 20 and 4096 bytes after every boundary and the in-frame sample.
+    // Zero-filled and garbage tails of 1, 7, 20, 24 and 4096 bytes after every boundary and the in-frame
+    // sample. Zeros (what an interrupted append leaves where it never wrote) always recover; garbage may be
+    // refused as damage; nothing acknowledged is ever cut.
     let mut garbage = Rng(0x6A4B_A6E5);
-    let mut refused = Vec::new();
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for &cut in boundaries.iter().chain(&inside) {
-        for tail_len in [1, 7, 20, 4096] {
-            for tail in [vec![0u8; tail_len], garbage.bytes(tail_len)] {
-                if let Some(refusal) = check_tail(&bytes, &blocks, &ends, cut as usize, &tail) {
-                    refused.push((cut, tail_len, refusal));
-                }
+        for tail_len in [1, 7, 20, 24, 4096] {
+            for (zeros, tail) in [(true, vec![0u8; tail_len]), (false, garbage.bytes(tail_len))] {
+                let outcome = check_tail(&bytes, &blocks, &ends, cut as usize, &tail);
+                assert!(
+                    !zeros || matches!(outcome, "recovered" | "intact" | "incomplete creation"),
+                    "{cut}+{tail_len}: {outcome}"
+                );
+                *outcomes.entry(outcome).or_default() += 1;
             }
         }
     }
-    // The only refusals allowed: a torn file header whose magic or version is unreadable (see `check_tail`).
-    assert!(refused.iter().all(|(cut, _, _)| *cut < 12), "{refused:?}");
+    for outcome in ["recovered", "damaged", "incomplete creation", "not a ledger"] {
+        assert!(outcomes.contains_key(outcome), "{outcome} never happened: {outcomes:?}");
+    }
 
-    // A 4096-byte tail of zeros or garbage after every third boundary on the real file: cut on disk, and the
-    // ledger opens (fully verified on the complete file).
+    // A 4096-byte tail after every third boundary on the real file: zeros are cut on disk and the ledger opens
+    // (fully verified on the complete file); garbage is refused as damage at the boundary, the file as it was.
     for (i, &cut) in boundaries.iter().enumerate().skip(1).filter(|(i, _)| i % 3 == 0 || *i == blocks.len()) {
         let mut image = bytes[..cut as usize].to_vec();
-        image.extend(if i % 2 == 0 { vec![0; 4096] } else { garbage.bytes(4096) });
+        let zeros = i % 2 == 0;
+        image.extend(if zeros { vec![0; 4096] } else { garbage.bytes(4096) });
         std::fs::write(&path, &image).unwrap();
+        if !zeros {
+            let opened = FileStore::open(&path, WRITER);
+            assert!(
+                matches!(opened, Err(StoreError::Damaged { offset, height, .. }) if offset == cut && height == i as u64),
+                "garbage after {cut}: {opened:?}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), image, "garbage after {cut}: the file was changed");
+            continue;
+        }
         let store = FileStore::open(&path, WRITER).unwrap_or_else(|e| panic!("tail after {cut}: {e}"));
         assert_eq!(store.recovery().map(|r| (r.offset, r.bytes_removed, r.cut)), Some((cut, 4096, true)));
         assert_eq!(std::fs::metadata(&path).unwrap().len(), cut);
@@ -606,9 +652,13 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
     }
 }
 
-/// Opens `bytes[..cut] + tail` as a writer, a reader and in strict mode and checks each outcome. Returns the
-/// error if the file is refused as a whole, which is only allowed before the file header's version field.
-fn check_tail(bytes: &[u8], blocks: &[Vec<u8>], ends: &[u64], cut: usize, tail: &[u8]) -> Option<String> {
+/// Opens `bytes[..cut] + tail` as a writer, a reader and in strict mode and checks each outcome against the
+/// rule "nothing acknowledged is cut, and only what is provably an interrupted append is": with `n` the
+/// frames complete and intact in the image, either those `n` blocks open and the tail after them is cut
+/// (reported exactly), or the open is refused — `Damaged` at the end of frame `n` (garbage where frame `n`
+/// should start), `IncompleteCreation` (`n` = 0) or `NotALedger` (the magic itself is garbage) — and the file
+/// is left exactly as it was. Returns which of these happened.
+fn check_tail(bytes: &[u8], blocks: &[Vec<u8>], ends: &[u64], cut: usize, tail: &[u8]) -> &'static str {
     let mut image = bytes[..cut].to_vec();
     image.extend_from_slice(tail);
     let context = format!("cut at {cut}, tail of {} bytes starting {:?}", tail.len(), &tail[..tail.len().min(4)]);
@@ -622,24 +672,26 @@ fn check_tail(bytes: &[u8], blocks: &[Vec<u8>], ends: &[u64], cut: usize, tail: 
     let store = match FileStore::from_file(file.clone(), WRITER) {
         Ok(store) => store,
         Err(e) => {
-            // docs/FORMAT.md: a file whose first bytes are not a prefix of the magic is not a ledger; a
-            // version field that is not 1 is refused. Either way nothing is changed and nothing was
-            // acknowledged (block 0's frame was incomplete).
-            assert!(
-                matches!(e, StoreError::NotALedger if cut < 8)
-                    || matches!(e, StoreError::UnknownVersion(_) if cut < 12),
-                "{context}: {e}"
-            );
-            assert_eq!(n, 0, "{context}");
+            let outcome = match e {
+                StoreError::Damaged { offset, height, .. } => {
+                    // Before genesis: the file header (offset 0) or block 0's frame (just after it).
+                    let at = if n == 0 && offset == 48 { 0 } else { offset };
+                    assert_eq!((at, height), (end, n as u64), "{context}: damage reported elsewhere");
+                    "damaged"
+                }
+                StoreError::IncompleteCreation if n == 0 => "incomplete creation",
+                StoreError::NotALedger if cut < 8 => "not a ledger",
+                other => panic!("{context}: unexpected refusal: {other}"),
+            };
             assert!(file.written() == image, "{context}: a refused file was changed");
-            return Some(e.to_string());
+            return outcome;
         }
     };
     assert_eq!(store.len(), n as u64, "{context}");
     if image.len() as u64 == end {
         // The tail restored the original bytes up to a frame end: nothing to recover.
         assert_eq!(store.recovery(), None, "{context}");
-        return None;
+        return "intact";
     }
     let recovery = store.recovery().unwrap_or_else(|| panic!("{context}: no recovery reported"));
     assert_eq!(
@@ -655,41 +707,48 @@ fn check_tail(bytes: &[u8], blocks: &[Vec<u8>], ends: &[u64], cut: usize, tail: 
 
     // A reader sees the same blocks and leaves the bytes alone; strict mode refuses (checked for a short and
     // a long tail, to keep the run short).
-    if ![7, 4096].contains(&tail.len()) {
-        return None;
+    if [7, 4096].contains(&tail.len()) {
+        let file = FaultyFile::clean(image.clone());
+        let reader = FileStore::from_file(file.clone(), READER).unwrap_or_else(|e| panic!("{context}: reader: {e}"));
+        assert_eq!((reader.len(), reader.recovery().map(|r| r.cut)), (n as u64, Some(false)), "{context}");
+        let strict = FileStore::from_file(file.clone(), STRICT);
+        assert!(
+            matches!(strict, Err(StoreError::TornTail { height, .. }) if height == n as u64),
+            "{context}: {strict:?}"
+        );
+        assert!(file.written() == image, "{context}: a reader or strict open changed the file");
     }
-    let file = FaultyFile::clean(image.clone());
-    let reader = FileStore::from_file(file.clone(), READER).unwrap_or_else(|e| panic!("{context}: reader: {e}"));
-    assert_eq!((reader.len(), reader.recovery().map(|r| r.cut)), (n as u64, Some(false)), "{context}");
-    let strict = FileStore::from_file(file.clone(), STRICT);
-    assert!(matches!(strict, Err(StoreError::TornTail { height, .. }) if height == n as u64), "{context}: {strict:?}");
-    assert!(file.written() == image, "{context}: a reader or strict open changed the file");
-    None
+    "recovered"
 }
 
 /// Bug (reported): a genesis append torn after the 8-byte magic, whose tail reads back as zeros (a file
-/// extended before its data reached the disk), is refused as `UnknownVersion(0)` instead of being recovered
-/// as the interrupted creation it is (docs/FORMAT.md: "a header without a complete block 0 is an interrupted
-/// creation and is cut to an empty file"). Nothing acknowledged is lost, but the ledger cannot be opened or
-/// created again without deleting the file by hand.
+/// extended before its data reached the disk), was refused as `UnknownVersion(0)` instead of being recognised
+/// as the interrupted creation it is, so the ledger could not be created again without deleting the file by
+/// hand. It is now `IncompleteCreation` (the genesis frame is never cut on open) and `create` takes it over.
 #[test]
-
-fn a_torn_genesis_append_with_a_zero_tail_is_recovered() {
+fn a_torn_genesis_append_with_a_zero_tail_is_an_interrupted_creation() {
     // The first append writes the 48-byte header and block 0's frame; only the magic reached the disk.
     let mut image = b"HCLEDGER".to_vec();
     image.extend_from_slice(&[0; 4096]);
-    let file = FaultyFile::clean(image);
-    let store = FileStore::from_file(file.clone(), WRITER).unwrap();
-    assert_eq!((store.len(), store.recovery().map(|r| (r.lost_height, r.cut))), (0, Some((0, true))));
-    assert!(file.written().is_empty());
+    let file = FaultyFile::clean(image.clone());
+    let opened = FileStore::from_file(file.clone(), WRITER);
+    assert!(matches!(opened, Err(StoreError::IncompleteCreation)), "{opened:?}");
+    assert!(file.written() == image, "the file was changed");
+    let dir = TempDir::new("torn-genesis");
+    let path = dir.file("ledger.hcl");
+    std::fs::write(&path, &image).unwrap();
+    let work = Workload::new(3);
+    let ledger =
+        Ledger::create_file(&path, Box::new(work.clock.clone()), &Workload::settings(), &[&work.hospital]).unwrap();
+    assert_eq!(ledger.block_count(), 1);
 }
 
-/// Bug (reported): recovery decides "damage before the end" versus "torn tail" by searching the bytes after
+/// Bug (reported): recovery decided "damage before the end" versus "torn tail" by searching the bytes after
 /// the bad frame for any checksum-valid frame of the same or a later height, including bytes *inside* the
 /// torn block. A submitter controls 32 raw bytes in a block (an anchor's commitment, a break-glass
-/// justification), enough for a valid-looking 28-byte frame of a later height. If the append of that block
-/// is torn (a crash, or a reader that opens while the writer is mid-append), the open fails with `Damaged`
-/// instead of cutting the unacknowledged tail.
+/// justification), enough for a valid-looking frame of a later height. If the append of that block was torn
+/// (a crash, or a reader that opens while the writer is mid-append), the open failed with `Damaged` instead
+/// of cutting the unacknowledged tail. Recovery now looks only at the frame where it stopped.
 #[test]
 
 fn a_frame_lookalike_inside_a_torn_block_does_not_block_recovery() {
@@ -801,7 +860,7 @@ fn reopen_image(
     context: &str,
 ) -> usize {
     let file = FaultyFile::clean(image.to_vec());
-    let mut store = FileStore::from_file(file.clone(), WRITER).unwrap_or_else(|e| panic!("{context}: {e}"));
+    let mut store = open_or_take_over(&file, context);
     let n = store.len() as usize;
     // Every acknowledged block is there. The block whose append failed may be there too when its write
     // completed before the error (a failed sync, or an error reported after the data was written): it was
@@ -872,6 +931,11 @@ fn io_errors_at_every_write_and_sync_lose_nothing_acknowledged() {
         // the rest of the workload goes through; after a persistent one, no append ever succeeds again.
         let reopened = FileStore::from_file(file.clone(), WRITER);
         match (fault.persistence, reopened) {
+            (_, Err(StoreError::IncompleteCreation)) => {
+                // The failed append was genesis's: nothing was ever acknowledged; `create` takes the file over.
+                assert_eq!((found, acked), (0, 0), "{context}");
+                *outcomes.entry("incomplete creation").or_insert(0) += 1;
+            }
             (Persistence::Transient, Ok(mut store)) => {
                 assert_eq!(store.len() as usize, found, "{context}");
                 for (h, block) in blocks.iter().enumerate().skip(found) {
@@ -894,9 +958,9 @@ fn io_errors_at_every_write_and_sync_lose_nothing_acknowledged() {
             }
         }
     }
-    // Both persistent outcomes occur (a complete frame left behind, or a torn one that cannot be cut), and
-    // every prefix length was reopened and verified.
-    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    // Both persistent outcomes occur (a complete frame left behind, or a torn one that cannot be cut), a
+    // failed genesis append leaves an interrupted creation, and every prefix length was reopened and verified.
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
     assert_eq!(verified.len(), blocks.len(), "{verified:?}");
 }
 
@@ -947,8 +1011,7 @@ fn io_errors_through_the_ledger_api_lose_nothing_acknowledged() {
         // latter covers the former's blocks, which only need the fast open.
         assert!(written.starts_with(&durable), "{context}");
         for (image, name) in [(written, "written"), (durable, "durable")] {
-            let store = FileStore::from_file(FaultyFile::clean(image), WRITER)
-                .unwrap_or_else(|e| panic!("{context}, {name} bytes: {e}"));
+            let store = open_or_take_over(&FaultyFile::clean(image), &format!("{context}, {name} bytes"));
             let n = store.len() as usize;
             assert!(n == acked.len() || n == acked.len() + 1 && name == "written", "{context}, {name}: {n} blocks");
             for (h, hash) in acked.iter().enumerate() {

@@ -107,8 +107,9 @@ fn decisions_follow_the_design_order() {
     assert!(net.ledger.check(&q).unwrap().is_permitted());
     q.at = T0 + DAY;
     assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
-    q.at = T0 - 1;
-    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::RequesterNotYetRegistered));
+    // Before the patient was registered, the question has no answer (as it had none then).
+    q.at = T0 - 2;
+    assert_eq!(net.ledger.check(&q), Err(CheckError::InvalidPatient));
 }
 
 #[test]
@@ -130,8 +131,8 @@ fn nothing_authorises_an_access_retroactively() {
     let late_key = key(60);
     let late = net.ledger.register(&net.hospital, &late_key, Role::Provider).unwrap();
     let mut early = request(&net, late, "labs", "TREAT");
-    early.at = net.clock.now_ms() - HOUR;
-    assert_eq!(net.ledger.check(&early).unwrap(), Decision::Deny(DenyReason::RequesterNotYetRegistered));
+    early.at = net.ledger.now() - HOUR;
+    assert_eq!(net.ledger.check(&early), Err(CheckError::UnknownActor));
     let now = request(&net, late, "labs", "TREAT");
     assert_eq!(net.ledger.check(&now).unwrap(), Decision::Permit(PermitBasis::Consents(vec![g.consent])));
 }
@@ -307,7 +308,7 @@ fn break_glass_can_be_disabled_by_policy() {
         section: code("labs"),
         purpose: code("ETREAT"),
         action: Action::Read,
-        at: T0,
+        at: ledger.now(),
     };
     assert_eq!(ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
 }
@@ -395,11 +396,23 @@ fn keys_rotate_with_history_and_deactivated_actors_cannot_act() {
 }
 
 #[test]
-fn erasure_denies_everything_and_the_chain_still_verifies() {
+fn erasure_denies_everything_from_its_time_and_the_chain_still_verifies() {
     let mut net = network();
+    let granted = net
+        .ledger
+        .grant_consent(&net.patient_key, permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None))
+        .unwrap();
+    let before = request(&net, net.doctor, "labs", "TREAT");
+    net.ledger.seal(&[&net.hospital]).unwrap();
+    net.clock.advance(HOUR);
     net.ledger.sign_and_submit(&net.patient_key, Payload::EraseSubject { patient: net.patient }).unwrap();
     let req = request(&net, net.patient, "labs", "TREAT");
     assert_eq!(net.ledger.check(&req).unwrap(), Decision::Deny(DenyReason::PatientErased));
+    // What was sealed before the erasure is answered as it was (history is immutable) ...
+    assert_eq!(net.ledger.check(&before).unwrap(), Decision::Permit(PermitBasis::Consents(vec![granted.consent])));
+    // ... but no access to the erased data can be recorded any more, whatever instant it names.
+    let access = RecordAccess::for_request(&before, AccessBasis::Consents(vec![granted.consent]));
+    assert_eq!(refused(net.ledger.record_access(&net.doctor_key, access)), TxError::PatientErased);
     let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
     assert_eq!(refused(net.ledger.grant_consent(&net.patient_key, grant)), TxError::PatientErased);
     let again = net.ledger.sign_and_submit(&net.hospital, Payload::EraseSubject { patient: net.patient });
@@ -471,10 +484,52 @@ fn transaction_times_are_bounded_by_the_clock_and_previous_block() {
     let mut net = network();
     let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
     let mut body = net.ledger.prepare(net.patient, Payload::GrantConsent(grant));
-    body.time = net.clock.now_ms() + Policy::default().max_clock_skew_ms + 1;
-    assert!(matches!(refused(net.ledger.submit(body.clone().sign(&net.patient_key))), TxError::TimeOutOfRange { .. }));
-    body.time = T0 - Policy::default().max_clock_skew_ms - 1;
-    assert!(matches!(refused(net.ledger.submit(body.sign(&net.patient_key))), TxError::TimeOutOfRange { .. }));
+    let head = net.ledger.head().unwrap().timestamp;
+    let latest = net.clock.now_ms() + Policy::default().max_clock_skew_ms;
+    for time in [latest + 1, head, head - 1, 0] {
+        body.time = time;
+        let expected = TxError::TimeOutOfRange { time, earliest: head + 1, latest };
+        assert_eq!(refused(net.ledger.submit(body.clone().sign(&net.patient_key))), expected);
+    }
+    // Strictly after the previous block, up to the clock plus the allowed skew.
+    body.time = head + 1;
+    net.ledger.submit(body.clone().sign(&net.patient_key)).unwrap();
+}
+
+#[test]
+fn a_back_dated_revocation_cannot_rewrite_sealed_history() {
+    // Regression (issue 8, A5): a revocation dated before the previous block's timestamp was accepted, and
+    // `check` about an instant already sealed as permitted then answered "no consent".
+    let mut net = network();
+    let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    let granted = net.ledger.grant_consent(&net.patient_key, grant).unwrap();
+    net.clock.advance(HOUR);
+    let sealed_instant = net.ledger.now();
+    let req = request(&net, net.doctor, "labs", "TREAT");
+    let access = RecordAccess::for_request(&req, AccessBasis::Consents(vec![granted.consent]));
+    net.ledger.record_access(&net.doctor_key, access).unwrap();
+    net.ledger.seal(&[&net.hospital]).unwrap();
+    let head = net.ledger.head().unwrap().timestamp;
+    assert!(head >= sealed_instant);
+    let before = net.ledger.check(&req).unwrap();
+    assert_eq!(before, Decision::Permit(PermitBasis::Consents(vec![granted.consent])));
+
+    let mut body = net.ledger.prepare(net.patient, Payload::RevokeConsent { consent: granted.consent });
+    for time in [sealed_instant - 1, sealed_instant, head] {
+        body.time = time;
+        assert!(matches!(
+            refused(net.ledger.submit(body.clone().sign(&net.patient_key))),
+            TxError::TimeOutOfRange { earliest, .. } if earliest == head + 1
+        ));
+    }
+    // A revocation now takes effect after the sealed block: the sealed answer stands.
+    net.ledger.revoke_consent(&net.patient_key, granted.consent).unwrap();
+    net.ledger.seal(&[&net.hospital]).unwrap();
+    assert_eq!(net.ledger.check(&req).unwrap(), before);
+    assert!(net.ledger.verify().is_valid());
+    let mut after = req.clone();
+    after.at = net.ledger.now();
+    assert_eq!(net.ledger.check(&after).unwrap(), Decision::Deny(DenyReason::NoConsent));
 }
 
 #[test]
@@ -607,4 +662,63 @@ fn a_read_only_ledger_refuses_updates_up_front_and_stays_usable() {
     assert!(ledger.verify().is_valid());
     drop(ledger);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_delegate_cannot_act_before_its_delegation_was_granted() {
+    // Regression (issue 8, A6): a manage delegate's grant dated before the delegation's own grant (in the
+    // same block, so within the allowed time range) was accepted, since the window reached back.
+    let mut net = network();
+    net.clock.advance(HOUR);
+    let delegation = DelegationGrant {
+        patient: net.patient,
+        delegate: net.guardian,
+        scopes: Scopes::MANAGE,
+        window: Window { not_before: T0, not_after: None },
+    };
+    net.ledger.grant_delegation(&net.patient_key, delegation).unwrap();
+    let granted_at = net.ledger.now();
+    let grant = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+    let mut body = net.ledger.prepare(net.guardian, Payload::GrantConsent(grant));
+    body.time = granted_at - 1;
+    assert_eq!(refused(net.ledger.submit(body.clone().sign(&net.guardian_key))), TxError::Unauthorized);
+    // From the delegation's own time on, it manages.
+    body.time = granted_at;
+    net.ledger.submit(body.sign(&net.guardian_key)).unwrap();
+}
+
+#[test]
+fn a_manage_delegate_never_widens_its_own_access() {
+    // Regression (issue 8, A7): a manage-only delegate granted itself read and write on every section and
+    // purpose, then read and wrote under it.
+    let mut net = network();
+    let manage = DelegationGrant {
+        patient: net.patient,
+        delegate: net.doctor,
+        scopes: Scopes::MANAGE,
+        window: Window { not_before: T0, not_after: None },
+    };
+    net.ledger.grant_delegation(&net.patient_key, manage).unwrap();
+    let mut everything = permit(&net, Grantee::Actor(net.doctor), &["*"], &["*"], None);
+    everything.actions = Actions::READ_WRITE;
+    assert_eq!(refused(net.ledger.grant_consent(&net.doctor_key, everything.clone())), TxError::WidensOwnAccess);
+    // Nor through its role.
+    let providers = permit(&net, Grantee::Role(Role::Provider), &["labs"], &["TREAT"], None);
+    assert_eq!(refused(net.ledger.grant_consent(&net.doctor_key, providers)), TxError::WidensOwnAccess);
+    // Nor by revoking a deny rule that names it.
+    let mut deny = permit(&net, Grantee::Actor(net.doctor), &["notes"], &["*"], None);
+    deny.effect = Effect::Deny;
+    let deny = net.ledger.grant_consent(&net.patient_key, deny).unwrap();
+    assert_eq!(refused(net.ledger.revoke_consent(&net.doctor_key, deny.consent)), TxError::WidensOwnAccess);
+    let q = request(&net, net.doctor, "labs", "TREAT");
+    assert_eq!(net.ledger.check(&q).unwrap(), Decision::Deny(DenyReason::NoConsent));
+    // It still manages consent for others, and may narrow its own access.
+    let nurse = permit(&net, Grantee::Actor(net.nurse), &["labs"], &["TREAT"], None);
+    let nurse = net.ledger.grant_consent(&net.doctor_key, nurse).unwrap();
+    let mut own_deny = permit(&net, Grantee::Actor(net.doctor), &["meds"], &["*"], None);
+    own_deny.effect = Effect::Deny;
+    net.ledger.grant_consent(&net.doctor_key, own_deny).unwrap();
+    net.ledger.revoke_consent(&net.doctor_key, nurse.consent).unwrap();
+    // The patient may grant the delegate anything.
+    net.ledger.grant_consent(&net.patient_key, everything).unwrap();
 }

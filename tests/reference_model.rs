@@ -72,7 +72,7 @@ struct MActor {
     /// Registration time (meaningful once `registered` is set).
     registered_at: u64,
     deactivated: Option<When>,
-    erased: Option<u64>,
+    erased: Option<When>,
 }
 
 #[derive(Clone, Debug)]
@@ -147,11 +147,20 @@ struct Model {
     delegs: Vec<Deleg>,
     blocks: u64,
     pending: usize,
-    now: u64,
+    /// The ledger's clock.
+    clock: u64,
+    /// Each sealed block's timestamp, by height.
+    block_ts: Vec<u64>,
     break_glass: bool,
 }
 
 impl Model {
+    /// The time the ledger stamps on a new transaction (and on the next block): the clock, but strictly
+    /// after the last sealed block.
+    fn now(&self) -> u64 {
+        self.clock.max(self.block_ts.last().map_or(0, |t| t + 1))
+    }
+
     fn signer(&self, s: usize) -> Result<(), Refusal> {
         let actor = &self.actors[s];
         if actor.registered.is_none() {
@@ -191,7 +200,8 @@ impl Model {
                     && d.delegate == s
                     && d.revoked.is_none()
                     && d.scopes & MANAGE != 0
-                    && in_window(d.nb, d.na, self.now)
+                    && d.time <= self.now()
+                    && in_window(d.nb, d.na, self.now())
             })
     }
 
@@ -206,6 +216,9 @@ impl Model {
         }
         if !self.may_manage(s, g.patient) {
             return Err(Refusal::Tx(TxError::Unauthorized));
+        }
+        if s != g.patient && g.permit && self.names(g.who, s) {
+            return Err(Refusal::Tx(TxError::WidensOwnAccess));
         }
         let covering = self.rules.iter().find(|c| {
             c.patient == g.patient
@@ -234,10 +247,21 @@ impl Model {
         if !self.may_manage(s, rule.patient) {
             return Err(Refusal::Tx(TxError::Unauthorized));
         }
+        if s != rule.patient && !rule.permit && self.names(rule.who, s) {
+            return Err(Refusal::Tx(TxError::WidensOwnAccess));
+        }
         if rule.revoked.is_some() {
             return Err(Refusal::Tx(TxError::ConsentAlreadyRevoked));
         }
         Ok(())
+    }
+
+    /// Whether a rule's grantee names actor `a` (by id or by its role).
+    fn names(&self, who: Who, a: usize) -> bool {
+        match who {
+            Who::Actor(x) => x == a,
+            Who::Role(role) => role == self.actors[a].role,
+        }
     }
 
     fn delegate(&self, s: usize, d: &Deleg) -> Result<(), Refusal> {
@@ -303,19 +327,17 @@ impl Model {
         }
         let seen = |height: u64| height <= h;
         let seen_when = |when: Option<When>| when.filter(|w| seen(w.height));
+        // Unknown at the instant asked about = unknown.
         let patient = &self.actors[q.patient];
-        if !patient.registered.is_some_and(seen) || patient.role != Role::Patient {
+        if !patient.registered.is_some_and(seen) || patient.role != Role::Patient || q.at < patient.registered_at {
             return Err(CheckError::InvalidPatient);
         }
         let requester = &self.actors[q.requester];
-        if !requester.registered.is_some_and(seen) {
+        if !requester.registered.is_some_and(seen) || q.at < requester.registered_at {
             return Err(CheckError::UnknownActor);
         }
-        if patient.erased.is_some_and(seen) {
+        if seen_when(patient.erased).is_some_and(|e| e.time <= q.at) {
             return Ok(Decision::Deny(DenyReason::PatientErased));
-        }
-        if q.at < requester.registered_at {
-            return Ok(Decision::Deny(DenyReason::RequesterNotYetRegistered));
         }
         if seen_when(requester.deactivated).is_some_and(|d| d.time <= q.at) {
             return Ok(Decision::Deny(DenyReason::RequesterDeactivated));
@@ -367,7 +389,7 @@ impl Model {
 
     /// Instants worth asking about: window bounds, revocations and deactivations (± 1 by the caller).
     fn instants(&self) -> Vec<u64> {
-        let mut times = vec![self.now, START];
+        let mut times = vec![self.now(), START];
         for r in &self.rules {
             times.extend([Some(r.nb), r.na, r.revoked.map(|w| w.time)].into_iter().flatten());
         }
@@ -607,8 +629,10 @@ impl<'a> Run<'a> {
             if i != AUTHORITY {
                 assert_eq!(ledger.register(&keys[AUTHORITY], &keys[i], *role).unwrap(), ids[i]);
             }
-            let registered = Some(if i == AUTHORITY { 0 } else { 1 });
-            actors.push(MActor { role: *role, registered, registered_at: START, deactivated: None, erased: None });
+            // The authority is registered by genesis (block 0, at START), the others in block 1, 1 ms later.
+            let (registered, registered_at) = if i == AUTHORITY { (0, START) } else { (1, START + 1) };
+            let registered = Some(registered);
+            actors.push(MActor { role: *role, registered, registered_at, deactivated: None, erased: None });
         }
         for role in [case.late_role, Role::Provider] {
             actors.push(MActor { role, registered: None, registered_at: 0, deactivated: None, erased: None });
@@ -620,7 +644,8 @@ impl<'a> Run<'a> {
             delegs: Vec::new(),
             blocks: 2,
             pending: 0,
-            now: START,
+            clock: START,
+            block_ts: vec![START, START + 1],
             break_glass: case.break_glass,
         };
         Run { ledger, clock, keys, ids, model, stats }
@@ -655,7 +680,7 @@ impl<'a> Run<'a> {
     }
 
     fn when(&self) -> When {
-        When { height: self.model.blocks, time: self.model.now }
+        When { height: self.model.blocks, time: self.model.now() }
     }
 
     /// Signer for an operation on `patient`'s behalf: mostly the patient, else one of its delegates, the
@@ -695,7 +720,7 @@ impl<'a> Run<'a> {
             self.model.rules.push(Rule {
                 id: granted.consent,
                 height: self.model.blocks,
-                time: self.model.now,
+                time: self.model.now(),
                 ..rule
             });
         }
@@ -762,6 +787,12 @@ impl<'a> Run<'a> {
             let actual = self.ledger.check_as_of(h, &request);
             self.count(decision_label("as-of", &actual));
             prop_assert_eq!(&actual, &expected, "as of {}, {:?}", h, q);
+            // History is immutable: once block h, sealed at `block_ts[h]`, covers the instant asked about,
+            // every later block (and every pending transaction) leaves the answer as it was after block h.
+            if h < self.model.blocks && self.model.block_ts[h as usize] >= q.at {
+                self.count("immutable: sealed instant".into());
+                prop_assert_eq!(&actual, &latest, "answer about sealed instant {} changed after block {}", q.at, h);
+            }
         }
         Ok(())
     }
@@ -770,15 +801,19 @@ impl<'a> Run<'a> {
         match *op {
             Op::Advance(ms) => {
                 self.clock.advance(ms);
-                self.model.now += ms;
+                self.model.clock += ms;
             }
             Op::Seal => {
                 let expected =
                     if self.model.pending == 0 { Err(Refusal::NothingToSeal) } else { Ok(self.model.blocks) };
-                let actual = self.ledger.seal(&[&self.keys[AUTHORITY]]).map(|b| b.header.height).map_err(refusal);
+                let sealed = self.ledger.seal(&[&self.keys[AUTHORITY]]);
+                let timestamp = sealed.as_ref().map(|b| b.header.timestamp).ok();
+                let actual = sealed.map(|b| b.header.height).map_err(refusal);
                 self.count(label("seal", &actual));
                 prop_assert_eq!(&actual, &expected, "seal");
                 if actual.is_ok() {
+                    prop_assert_eq!(timestamp, Some(self.model.now()), "block timestamp");
+                    self.model.block_ts.push(self.model.now());
                     self.model.blocks += 1;
                     self.model.pending = 0;
                 }
@@ -796,7 +831,7 @@ impl<'a> Run<'a> {
                 if actual.is_ok() {
                     self.model.pending += 1;
                     self.model.actors[LATE].registered = Some(self.model.blocks);
-                    self.model.actors[LATE].registered_at = self.model.now;
+                    self.model.actors[LATE].registered_at = self.model.now();
                 }
             }
             Op::Grant { signer, patient, who, permit, sections, purposes, actions, window: (start, len) } => {
@@ -805,7 +840,7 @@ impl<'a> Run<'a> {
                     a if a < ACTORS => Who::Actor(a),
                     r => Who::Role(GRANTEE_ROLES[r - ACTORS]),
                 };
-                let nb = offset(self.model.now, start);
+                let nb = offset(self.model.now(), start);
                 let rule = Rule {
                     id: TxId::default(),
                     height: 0,
@@ -860,11 +895,11 @@ impl<'a> Run<'a> {
             }
             Op::Delegate { signer, patient, delegate, scopes, window: (start, len) } => {
                 let patient = PATIENT_PICK[usize::from(patient) % PATIENT_PICK.len()];
-                let nb = offset(self.model.now, start);
+                let nb = offset(self.model.now(), start);
                 let d = Deleg {
                     id: TxId::default(),
                     height: self.model.blocks,
-                    time: self.model.now,
+                    time: self.model.now(),
                     patient,
                     delegate: usize::from(delegate) % ACTORS,
                     scopes,
@@ -917,7 +952,7 @@ impl<'a> Run<'a> {
                 let expected = self.model.erase(signer, patient);
                 let payload = Payload::EraseSubject { patient: self.ids[patient] };
                 if self.submit("erase", signer, payload, expected)?.is_some() {
-                    self.model.actors[patient].erased = Some(self.model.blocks);
+                    self.model.actors[patient].erased = Some(self.when());
                 }
             }
             Op::Check { patient, focus, section, purpose, write, at, delta } => {
@@ -958,7 +993,7 @@ impl<'a> Run<'a> {
                             Some(r.time),
                             r.na,
                             r.revoked.map(|w| w.time),
-                            Some(model.now),
+                            Some(model.now()),
                             Some(middle(r.nb, r.na)),
                         ]
                     }
@@ -970,13 +1005,13 @@ impl<'a> Run<'a> {
                             Some(d.time),
                             d.na,
                             d.revoked.map(|w| w.time),
-                            Some(model.now),
+                            Some(model.now()),
                             Some(middle(d.nb, d.na)),
                         ]
                     }
                     7 => {
                         q.requester = patient;
-                        vec![Some(model.now)]
+                        vec![Some(model.now())]
                     }
                     _ => model.instants().into_iter().map(Some).collect(),
                 };
@@ -1032,10 +1067,12 @@ fn engine_agrees_with_reference_model() {
         "grant: EmptyWindow",
         "grant: Unauthorized",
         "grant: AlreadyHasAccess",
+        "grant: WidensOwnAccess",
         "revoke: ok",
         "revoke: UnknownConsent",
         "revoke: Unauthorized",
         "revoke: ConsentAlreadyRevoked",
+        "revoke: WidensOwnAccess",
         "revoke: SignerDeactivated",
         "delegate: ok",
         "delegate: InvalidPatient",
@@ -1077,13 +1114,13 @@ fn engine_agrees_with_reference_model() {
         "as-of: break-glass",
         "check: deny PatientErased",
         "check: deny RequesterDeactivated",
-        "check: deny RequesterNotYetRegistered",
         "check: deny NoConsent",
         "check: deny rules",
         "check: permit owner",
         "check: permit delegate",
         "check: permit consents",
         "check: break-glass",
+        "immutable: sealed instant",
     ];
     for label in required {
         assert!(stats.get(label).is_some_and(|n| *n > 0), "the generator never reached {label:?}");

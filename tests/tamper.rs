@@ -246,3 +246,69 @@ fn a_block_sealed_by_a_stranger_fails() {
     let failure = verify(&chain).failure.unwrap();
     assert_eq!((failure.height, failure.reason), (3, BlockError::SealerNotAuthority));
 }
+
+/// Builds block 0 holding `txs` (the first being genesis), sealed by `sealers` (id, key).
+fn genesis_block(txs: Vec<SignedTx>, sealers: &[(ActorId, &SigningKey)]) -> Vec<u8> {
+    let mut tree = MerkleTree::new();
+    for tx in &txs {
+        tree.push(leaf_hash(&tx.to_bytes()));
+    }
+    let header = BlockHeader {
+        chain: txs[0].body.chain,
+        height: 0,
+        prev_hash: BlockHash::default(),
+        timestamp: T0,
+        tx_count: txs.len() as u32,
+        tree_size: tree.size(),
+        tree_root: tree.root(),
+        proposer: sealers[0].0,
+    };
+    let mut seals: Vec<Seal> = sealers.iter().map(|(id, key)| Seal::sign(*id, key, &header.hash())).collect();
+    seals.sort_by_key(|s| s.authority);
+    Block { header, txs, seals }.to_bytes()
+}
+
+#[test]
+fn one_authority_cannot_reach_k_of_n_in_the_genesis_block() {
+    // Regression (issue 8, A1): genesis names A and B with threshold 2; A alone put "register C as
+    // authority" (C is A's own second key) into block 0 and sealed it with A and C.
+    let (a, b, c) = (key(1), key(2), key(3));
+    let params = healthchain::tx::GenesisParams {
+        name: "two-of-two".into(),
+        nonce: [7; 32],
+        authorities: vec![a.public_key(), b.public_key()],
+        seal_threshold: 2,
+        policy: Policy::default(),
+    };
+    let chain = params.chain_id();
+    let proofs = vec![a.prove_possession(&chain), b.prove_possession(&chain)];
+    let a_id = ActorId::from_key(&a.public_key());
+    let (b_id, c_id) = (ActorId::from_key(&b.public_key()), ActorId::from_key(&c.public_key()));
+    let body = |seq, payload| TxBody { chain, signer: a_id, seq, time: T0, payload };
+    let genesis = body(1, Payload::Genesis(healthchain::tx::Genesis { params, proofs })).sign(&a);
+    let register_c = body(
+        2,
+        Payload::RegisterActor(healthchain::tx::RegisterActor {
+            key: c.public_key(),
+            role: Role::Authority,
+            proof: c.prove_possession(&chain),
+        }),
+    )
+    .sign(&a);
+
+    let attack = genesis_block(vec![genesis.clone(), register_c], &[(a_id, &a), (c_id, &c)]);
+    let failure = verify(std::slice::from_ref(&attack)).failure.unwrap();
+    assert_eq!((failure.height, failure.reason), (0, BlockError::GenesisNotAlone));
+    let opened = Ledger::open(MemoryStore::from_blocks(vec![attack]), Box::new(ManualClock::new(T0)));
+    assert!(
+        matches!(opened, Err(LedgerError::Corrupt { failure, .. }) if failure.reason == BlockError::GenesisNotAlone)
+    );
+
+    // Genesis alone is sealed by exactly the authorities it names: C is none of them, and one is too few.
+    let by_a_and_c = genesis_block(vec![genesis.clone()], &[(a_id, &a), (c_id, &c)]);
+    assert_eq!(verify(&[by_a_and_c]).failure.unwrap().reason, BlockError::SealerNotAuthority);
+    let by_a = genesis_block(vec![genesis.clone()], &[(a_id, &a)]);
+    assert_eq!(verify(&[by_a]).failure.unwrap().reason, BlockError::NotEnoughSeals { have: 1, need: 2 });
+    let by_both = genesis_block(vec![genesis], &[(a_id, &a), (b_id, &b)]);
+    assert!(verify(&[by_both]).is_valid());
+}

@@ -162,7 +162,6 @@ static const char *describe(const hc_decision *d, char *buf, size_t len) {
     case HC_BASIS_NO_CONSENT: snprintf(buf, len, "deny (no consent)"); break;
     case HC_BASIS_PATIENT_ERASED: snprintf(buf, len, "deny (patient erased)"); break;
     case HC_BASIS_REQUESTER_DEACTIVATED: snprintf(buf, len, "deny (requester deactivated)"); break;
-    case HC_BASIS_REQUESTER_NOT_YET_REGISTERED: snprintf(buf, len, "deny (requester not yet registered)"); break;
     default: snprintf(buf, len, "outcome %" PRIu32 ", basis %" PRIu32, d->outcome, d->basis); break;
     }
     return buf;
@@ -192,17 +191,22 @@ static bool seal(struct quickstart *q, hc_block_info *block) {
     return true;
 }
 
-/* A read request about the patient's record, at the current time. The strings are only borrowed for
- * the call: the library copies what it keeps. */
+/* A read request about the patient's record, at the ledger's now (its clock, but always after the last
+ * sealed block: what was granted since then counts from there). The strings are only borrowed for the
+ * call: the library copies what it keeps. */
 static hc_request ask(const struct quickstart *q, hc_actor_id requester, const char *section,
                       const char *purpose) {
+    uint64_t now = q->now;
+    if (hc_ledger_now(q->ledger, &now) != HC_OK) {
+        fprintf(stderr, "quickstart: hc_ledger_now failed: %s\n", hc_last_error_message());
+    }
     hc_request r = {
         .patient = q->patient,
         .requester = requester,
         .section = section,
         .purpose = purpose,
         .action = HC_ACTION_READ,
-        .at = q->now,
+        .at = now,
     };
     return r;
 }

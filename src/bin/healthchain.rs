@@ -27,6 +27,9 @@ const EXIT_INVALID: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// Exit status: an internal error (a bug in the tool or the library).
 const EXIT_INTERNAL: u8 = 3;
+/// Exit status (verify): every complete block verifies, but the file ends with the remains of an
+/// interrupted append, which a writer's open would cut: the file is not valid as it is.
+const EXIT_INCOMPLETE_TAIL: u8 = 4;
 
 const LONG_ABOUT: &str = "\
 Inspect, verify and generate healthchain ledger files: tamper-evident, patient-controlled ledgers of
@@ -43,11 +46,13 @@ Examples:
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  success (verify: every block verified)
+  0  success (verify: every block verified and the file holds nothing else)
   1  the ledger does not verify: the first bad block, transaction and reason are printed
   2  usage error, or the file is missing, unreadable, not a ledger file or damaged (checksum, framing),
      or an argument is invalid (unknown patient id, existing file for generate)
-  3  internal error (please report it)";
+  3  internal error (please report it)
+  4  verify: every complete block verifies, but the file ends with the remains of an interrupted append
+     (an incomplete final frame) that opening the ledger for writing would cut";
 
 #[derive(Debug, Parser)]
 #[command(name = "healthchain", version, about = "Inspect, verify and generate healthchain ledger files")]
@@ -68,8 +73,10 @@ Fully verify a ledger file from genesis: every block's height, hash link, timest
 transaction's rules replayed against the state before it, every signature strictly verified, and the
 Merkle tree size and root in every header.
 
-The file is opened read-only and never repaired: an incomplete final frame (an interrupted append) is
-reported and left in place.
+The file is opened read-only and never repaired. If it ends with the remains of an interrupted append
+(an incomplete final frame, which opening the ledger for writing would cut), the status is INCOMPLETE
+TAIL with exit status 4, never VALID: the file is not valid as it is. Damage anywhere (a complete frame
+whose checksum fails, the last one included) is an error (exit status 2) naming its offset and block.
 
 Examples:
   healthchain verify demo.ledger
@@ -178,6 +185,7 @@ impl CliError {
             StoreError::TornTail { offset, height } => {
                 ("torn-tail", format!("{shown}: {error}"), json!({ "offset": offset, "height": height }))
             }
+            StoreError::IncompleteCreation => ("incomplete-creation", format!("{shown}: {error}"), Value::Null),
             other => ("store", format!("{shown}: {other}"), Value::Null),
         };
         Self { code: EXIT_USAGE, kind, message, details }
@@ -307,7 +315,8 @@ fn recovery_json(recovery: Option<Recovery>) -> Value {
 fn recovery_text(recovery: Option<Recovery>) -> Option<String> {
     recovery.map(|r| {
         format!(
-            "incomplete final frame at byte {} ({} bytes, block {} was never acknowledged); left in place (read-only)",
+            "incomplete final frame at byte {} ({} bytes where block {} would start): the remains of an \
+             interrupted append; left in place (read-only), a writer's open would cut it",
             group(r.offset),
             group(r.bytes_removed),
             r.lost_height

@@ -69,10 +69,9 @@ pub const HC_BASIS_DENY_RULES: u32 = 5;
 pub const HC_BASIS_NO_CONSENT: u32 = 6;
 /// Deny basis: the patient's data was erased.
 pub const HC_BASIS_PATIENT_ERASED: u32 = 7;
-/// Deny basis: the requester was deactivated before the instant asked about.
+/// Deny basis: the requester was deactivated at or before the instant asked about. (Basis 9 is retired:
+/// a requester not yet registered at the instant asked about is `HC_UNKNOWN_ACTOR`; it is never reused.)
 pub const HC_BASIS_REQUESTER_DEACTIVATED: u32 = 8;
-/// Deny basis: the requester was registered after the instant asked about.
-pub const HC_BASIS_REQUESTER_NOT_YET_REGISTERED: u32 = 9;
 
 /// The engine's answer and which consent decided it.
 #[repr(C)]
@@ -111,9 +110,6 @@ impl From<&Decision> for hc_decision {
             Decision::Deny(DenyReason::NoConsent) => (HC_OUTCOME_DENY, HC_BASIS_NO_CONSENT),
             Decision::Deny(DenyReason::PatientErased) => (HC_OUTCOME_DENY, HC_BASIS_PATIENT_ERASED),
             Decision::Deny(DenyReason::RequesterDeactivated) => (HC_OUTCOME_DENY, HC_BASIS_REQUESTER_DEACTIVATED),
-            Decision::Deny(DenyReason::RequesterNotYetRegistered) => {
-                (HC_OUTCOME_DENY, HC_BASIS_REQUESTER_NOT_YET_REGISTERED)
-            }
         };
         out.outcome = outcome;
         out.basis = basis;

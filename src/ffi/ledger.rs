@@ -247,7 +247,7 @@ pub unsafe extern "C" fn hc_ledger_create_memory(
 }
 
 /// Opens the ledger file at `path`, replaying it from genesis. Unless `HC_OPEN_STRICT` is given, an
-/// interrupted final append (a block never acknowledged) is cut: `hc_ledger_recovery` reports it.
+/// interrupted final append (provably one: see docs/FORMAT.md) is cut: `hc_ledger_recovery` reports it.
 /// `flags` is a mix of `HC_OPEN_*`; `time_ms` as for `hc_ledger_create_file`.
 ///
 /// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_ARGUMENT` (unknown flag),
@@ -338,8 +338,27 @@ pub struct hc_ledger_info {
     pub pending: u64,
     /// Bytes the store holds (the file's size, for a file).
     pub store_bytes: u64,
-    /// The ledger's current time (its clock, never before the last block).
+    /// The ledger's current time: its clock, but never at or before the last block (see `hc_ledger_now`).
     pub now: u64,
+}
+
+/// Writes the ledger's current time (ms since the Unix epoch): its clock, but at least 1 ms after the last
+/// sealed block, since every new transaction lies strictly after it (sealed history never changes). Ask
+/// consent questions about "now" at this instant: a consent granted or an actor registered since the last
+/// seal counts from the time its transaction carries, which is this one.
+///
+/// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`.
+///
+/// # Safety
+/// `ledger` is NULL or a live `hc_ledger`; `out` is NULL or valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hc_ledger_now(ledger: *const hc_ledger, out: *mut u64) -> i32 {
+    run(|| {
+        // SAFETY: contract above.
+        let (ledger, out) = unsafe { (arg(ledger, "ledger")?, Out::new(out, "out")?) };
+        out.write(ledger.read(|l| Ok(l.now()))?);
+        Ok(())
+    })
 }
 
 /// Writes a snapshot of the ledger's head.
@@ -383,7 +402,7 @@ pub struct hc_recovery {
     pub offset: u64,
     /// Bytes removed (or ignored).
     pub bytes_removed: u64,
-    /// Height of the block that was being appended (never acknowledged).
+    /// Height the incomplete frame would have held (an append that never completed).
     pub lost_height: u64,
 }
 

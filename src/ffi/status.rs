@@ -91,6 +91,11 @@ pub const HC_NO_RANDOMNESS: i32 = 119;
 pub const HC_HEIGHT_BEYOND_HEAD: i32 = 120;
 /// No such item (for example no consent covering a grant).
 pub const HC_NO_MATCH: i32 = 121;
+/// The ledger file holds no complete genesis block: its creation was interrupted (nothing in it was ever
+/// acknowledged). It was left as it is; `hc_ledger_create` on the same path takes it over.
+pub const HC_INCOMPLETE_CREATION: i32 = 122;
+/// A block the file store cannot hold (the ledger never builds one; nothing was written).
+pub const HC_BLOCK_NOT_STORABLE: i32 = 123;
 
 // ---- 200-249: transaction refusals (nothing changed) ----
 /// The transaction does not encode canonically.
@@ -163,6 +168,9 @@ pub const HC_NOT_BREAK_GLASS: i32 = 231;
 pub const HC_ALREADY_REVIEWED: i32 = 232;
 /// The patient's data was already erased.
 pub const HC_ALREADY_ERASED: i32 = 233;
+/// A delegate's consent change would widen its own access (a permit naming the delegate or its role, or
+/// revoking a deny rule that names it).
+pub const HC_WIDENS_OWN_ACCESS: i32 = 234;
 
 // ---- 300-349: why a block fails verification (`hc_verify_report.failure_code`; a transaction at
 // fault gives its 200-249 code instead) ----
@@ -192,6 +200,8 @@ pub const HC_VERIFY_BAD_SEAL: i32 = 310;
 pub const HC_VERIFY_NOT_ENOUGH_SEALS: i32 = 311;
 /// The proposer named in the header did not seal the block.
 pub const HC_VERIFY_PROPOSER_NOT_SEALER: i32 = 312;
+/// The genesis block holds more than the genesis transaction.
+pub const HC_VERIFY_GENESIS_NOT_ALONE: i32 = 313;
 
 /// Static English text for a status code (never NULL; "unknown status" for numbers not listed).
 #[unsafe(no_mangle)]
@@ -247,6 +257,8 @@ fn status_text(status: i32) -> &'static str {
         HC_NO_RANDOMNESS => "operating system random source failed\0",
         HC_HEIGHT_BEYOND_HEAD => "height beyond the sealed head\0",
         HC_NO_MATCH => "no match\0",
+        HC_INCOMPLETE_CREATION => "ledger file holds an interrupted creation\0",
+        HC_BLOCK_NOT_STORABLE => "block cannot be stored\0",
         HC_MALFORMED => "malformed transaction\0",
         HC_WRONG_CHAIN => "transaction belongs to another chain\0",
         HC_GENESIS_POSITION => "genesis must be first and only first\0",
@@ -281,6 +293,7 @@ fn status_text(status: i32) -> &'static str {
         HC_NOT_BREAK_GLASS => "access was not a break-glass access\0",
         HC_ALREADY_REVIEWED => "break-glass access already reviewed\0",
         HC_ALREADY_ERASED => "patient already erased\0",
+        HC_WIDENS_OWN_ACCESS => "a delegate cannot widen its own access\0",
         HC_VERIFY_STORE => "block could not be read\0",
         HC_VERIFY_MALFORMED => "malformed block\0",
         HC_VERIFY_WRONG_CHAIN => "block belongs to another chain\0",
@@ -294,6 +307,7 @@ fn status_text(status: i32) -> &'static str {
         HC_VERIFY_BAD_SEAL => "bad seal signature\0",
         HC_VERIFY_NOT_ENOUGH_SEALS => "not enough seals\0",
         HC_VERIFY_PROPOSER_NOT_SEALER => "proposer did not seal the block\0",
+        HC_VERIFY_GENESIS_NOT_ALONE => "genesis block holds more than genesis\0",
         _ => "",
     }
 }
@@ -335,6 +349,7 @@ pub(crate) fn tx_code(error: &TxError) -> i32 {
         TxError::NotBreakGlass => HC_NOT_BREAK_GLASS,
         TxError::AlreadyReviewed => HC_ALREADY_REVIEWED,
         TxError::AlreadyErased => HC_ALREADY_ERASED,
+        TxError::WidensOwnAccess => HC_WIDENS_OWN_ACCESS,
     }
 }
 
@@ -348,6 +363,7 @@ pub(crate) fn block_code(error: &BlockError) -> i32 {
         BlockError::BadPrevHash => HC_VERIFY_BAD_PREV_HASH,
         BlockError::TimestampDecreased { .. } => HC_VERIFY_TIMESTAMP_DECREASED,
         BlockError::MissingGenesis => HC_VERIFY_MISSING_GENESIS,
+        BlockError::GenesisNotAlone => HC_VERIFY_GENESIS_NOT_ALONE,
         BlockError::TreeSizeMismatch { .. } => HC_VERIFY_TREE_SIZE,
         BlockError::TreeRootMismatch => HC_VERIFY_TREE_ROOT,
         BlockError::SealerNotAuthority => HC_VERIFY_SEALER_NOT_AUTHORITY,
@@ -394,6 +410,8 @@ impl From<StoreError> for Failure {
             StoreError::Damaged { .. } => HC_DAMAGED,
             StoreError::TornTail { .. } => HC_TORN_TAIL,
             StoreError::ReadOnly => HC_READ_ONLY,
+            StoreError::IncompleteCreation => HC_INCOMPLETE_CREATION,
+            StoreError::InvalidBlock(_) => HC_BLOCK_NOT_STORABLE,
         };
         Failure::new(code, error.to_string())
     }

@@ -8,7 +8,7 @@ use std::ffi::c_char;
 /// Version of the canonical encoding of transactions and blocks (first byte of every body and header).
 pub const HC_FORMAT_VERSION: u32 = 1;
 /// Version of the ledger file format.
-pub const HC_FILE_FORMAT_VERSION: u32 = 1;
+pub const HC_FILE_FORMAT_VERSION: u32 = 2;
 
 const _: () = assert!(HC_FORMAT_VERSION == crate::tx::FORMAT_VERSION as u32);
 const _: () = assert!(HC_FILE_FORMAT_VERSION == crate::store::FILE_VERSION);

@@ -3,7 +3,7 @@
 mod file;
 mod io;
 
-pub use file::{FILE_VERSION, FileStore, OpenOptions, Recovery};
+pub use file::{FILE_VERSION, FileStore, OpenOptions, Recovery, TORN_ZERO_RUN};
 pub use io::LedgerFile;
 
 /// Why a store operation failed.
@@ -62,6 +62,13 @@ pub enum StoreError {
     /// The store is open read-only.
     #[error("store is read-only")]
     ReadOnly,
+    /// The file holds no complete genesis block: a creation that was interrupted before it completed (its
+    /// genesis was never acknowledged). Opening leaves it as it is; creating the ledger again takes it over.
+    #[error("ledger file holds no complete genesis block (an interrupted creation); create the ledger again")]
+    IncompleteCreation,
+    /// A block the store cannot hold as given (the ledger never builds one).
+    #[error("block cannot be stored: {0}")]
+    InvalidBlock(&'static str),
 }
 
 /// An append-only sequence of encoded blocks, indexed by height.

@@ -633,7 +633,7 @@ static void lifecycle_and_external_signers(void) {
     r.section = "labs";
     r.purpose = "TREAT";
     r.action = HC_ACTION_READ;
-    r.at = T0;
+    OK(hc_ledger_now(ledger, &r.at)); /* after the last block: the delegation counts from its own time */
     hc_decision d;
     OK(hc_ledger_check(ledger, &r, &d));
     REQUIRE(d.outcome == HC_OUTCOME_PERMIT && d.basis == HC_BASIS_DELEGATE);
@@ -713,7 +713,9 @@ static void lifecycle_and_external_signers(void) {
     OK(hc_ledger_sign_and_submit(ledger, hospital, p, &id));
     hc_payload_free(p);
     OK(hc_ledger_actor(ledger, &hsm_actor, &actor));
-    REQUIRE(actor.active == 0 && actor.deactivated_time == T0);
+    uint64_t deactivated_at;
+    OK(hc_ledger_now(ledger, &deactivated_at));
+    REQUIRE(actor.active == 0 && actor.deactivated_time == deactivated_at);
 
     /* Erasure, typed and described: afterwards every question is denied and every grant refused. */
     OK(hc_ledger_erase_subject(ledger, patient_key, &patient, &id));

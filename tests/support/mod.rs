@@ -40,9 +40,9 @@ pub fn code(text: &str) -> Code {
     Code::new(text).unwrap()
 }
 
-/// A permit for `grantee` on `sections` for `purposes`, read only, from now for `days` days.
+/// A permit for `grantee` on `sections` for `purposes`, read only, from the ledger's now for `days` days.
 pub fn permit(net: &Net, grantee: Grantee, sections: &[&str], purposes: &[&str], days: Option<u64>) -> ConsentGrant {
-    let now = net.clock.now_ms();
+    let now = net.ledger.now();
     ConsentGrant {
         patient: net.patient,
         grantee,
@@ -54,6 +54,7 @@ pub fn permit(net: &Net, grantee: Grantee, sections: &[&str], purposes: &[&str],
     }
 }
 
+/// A read of `section` for `purpose` by `requester`, at the ledger's now.
 pub fn request(net: &Net, requester: ActorId, section: &str, purpose: &str) -> CheckRequest {
     CheckRequest {
         patient: net.patient,
@@ -61,7 +62,7 @@ pub fn request(net: &Net, requester: ActorId, section: &str, purpose: &str) -> C
         section: code(section),
         purpose: code(purpose),
         action: Action::Read,
-        at: net.clock.now_ms(),
+        at: net.ledger.now(),
     }
 }
 
@@ -69,9 +70,10 @@ pub fn break_glass() -> AccessBasis {
     AccessBasis::BreakGlass { reason: code("unconscious"), justification: commitment(&[9; 32], b"why") }
 }
 
-/// A ledger with the cast registered in block 1.
+/// A ledger with the cast registered in block 1: genesis at `T0 - 2`, block 1 at `T0 - 1` (a transaction
+/// lies strictly after the previous block), and the clock at `T0`, which is then the ledger's now.
 pub fn network() -> Net {
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(T0 - 2);
     let hospital = key(1);
     let mut ledger =
         Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &LedgerSettings::new("test-net"), &[&hospital])
@@ -85,6 +87,8 @@ pub fn network() -> Net {
     let auditor = ledger.register(&hospital, &auditor_key, Role::Auditor).unwrap();
     let guardian = ledger.register(&hospital, &guardian_key, Role::Patient).unwrap();
     ledger.seal(&[&hospital]).unwrap();
+    clock.set(T0);
+    assert_eq!(ledger.now(), T0);
     Net {
         clock,
         ledger,
@@ -116,7 +120,7 @@ pub fn busy_network() -> Net {
     let mut deny = permit(n, Grantee::Actor(n.nurse), &["notes"], &["*"], None);
     deny.effect = Effect::Deny;
     n.ledger.grant_consent(&n.patient_key, deny).unwrap();
-    let now = n.clock.now_ms();
+    let now = n.ledger.now();
     let delegation = DelegationGrant {
         patient: n.patient,
         delegate: n.guardian,

@@ -1,8 +1,8 @@
 //! The read-only commands: `verify`, `info` and `access-report`.
 
 use super::{
-    CliError, EXIT_INVALID, EXIT_OK, Output, group, iso8601, open_read_only, progress, rate, recovery_json,
-    recovery_text, seconds, short,
+    CliError, EXIT_INCOMPLETE_TAIL, EXIT_INVALID, EXIT_OK, Output, group, iso8601, open_read_only, progress, rate,
+    recovery_json, recovery_text, seconds, short,
 };
 use clap::Args;
 use healthchain::{
@@ -29,6 +29,7 @@ pub struct AccessReportArgs {
 pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
     let store = open_read_only(path)?;
     let recovery = store.recovery();
+    let file_bytes = file_size(path)?;
     let bar = progress(store.len(), json, "blocks");
     let started = Instant::now();
     let report = verify_blocks((0..store.len()).map(|height| {
@@ -49,9 +50,16 @@ pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
         })
     });
     let head_hash = report.head_hash.map(|h| h.to_string());
+    // Never VALID about a file that a writer's open would change: a torn tail has its own status.
+    let (status, code) = match (report.is_valid(), recovery.is_some()) {
+        (false, _) => ("INVALID", EXIT_INVALID),
+        (true, true) => ("INCOMPLETE TAIL", EXIT_INCOMPLETE_TAIL),
+        (true, false) => ("VALID", EXIT_OK),
+    };
     let document = json!({
         "path": path.display().to_string(),
-        "valid": report.is_valid(),
+        "valid": code == EXIT_OK,
+        "status": status.to_lowercase().replace(' ', "-"),
         "blocks": report.blocks,
         "transactions": report.transactions,
         "head_hash": head_hash,
@@ -59,13 +67,13 @@ pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
         "tree_root": report.tree_root.to_hex(),
         "failure": failure,
         "recovery": recovery_json(recovery),
-        "file_bytes": store.size(),
+        "file_bytes": file_bytes,
+        "verified_bytes": store.size(),
         "elapsed_ms": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
     });
 
     let mut text = String::new();
-    let status = if report.is_valid() { "VALID" } else { "INVALID" };
-    let _ = writeln!(text, "ledger        {} ({} bytes)", path.display(), group(store.size()));
+    let _ = writeln!(text, "ledger        {} ({} bytes)", path.display(), group(file_bytes));
     let _ = writeln!(text, "status        {status}");
     if let Some(f) = &report.failure {
         let at = store.location(f.height).map(|o| format!(" (block at byte {})", group(o))).unwrap_or_default();
@@ -90,12 +98,26 @@ pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
     let _ =
         writeln!(text, "elapsed       {} ({:.0} transactions/s)", seconds(elapsed), rate(report.transactions, elapsed));
 
-    let stderr = report.failure.as_ref().map(|f| {
-        let at = store.location(f.height).map(|o| format!(" (block at byte {o})")).unwrap_or_default();
-        format!("{}: ledger does not verify: {f}{at}", path.display())
-    });
-    let code = if report.is_valid() { EXIT_OK } else { EXIT_INVALID };
+    let stderr = match (&report.failure, recovery) {
+        (Some(f), _) => {
+            let at = store.location(f.height).map(|o| format!(" (block at byte {o})")).unwrap_or_default();
+            Some(format!("{}: ledger does not verify: {f}{at}", path.display()))
+        }
+        (None, Some(r)) => Some(format!(
+            "{}: the {} complete blocks verify, but the file ends with an incomplete final frame at byte {} \
+             that opening it for writing would cut",
+            path.display(),
+            report.blocks,
+            r.offset
+        )),
+        (None, None) => None,
+    };
     Ok(Output { code, json: document, text, stderr })
+}
+
+/// The file's real size (which includes an incomplete final frame that a read-only open leaves in place).
+fn file_size(path: &Path) -> Result<u64, CliError> {
+    std::fs::metadata(path).map(|m| m.len()).map_err(|e| CliError::usage("io", format!("{}: {e}", path.display())))
 }
 
 /// Opens a ledger file read-only and replays it (rules, links and tree; not signatures).
@@ -143,7 +165,7 @@ pub fn info(path: &Path) -> Result<Output, CliError> {
 
     let document = json!({
         "path": path.display().to_string(),
-        "file_bytes": ledger.store().size(),
+        "file_bytes": file_size(path)?,
         "chain_id": ledger.chain().to_string(),
         "name": params.name,
         "blocks": blocks,
@@ -171,7 +193,7 @@ pub fn info(path: &Path) -> Result<Output, CliError> {
     });
 
     let mut text = String::new();
-    let _ = writeln!(text, "ledger        {} ({} bytes)", path.display(), group(ledger.store().size()));
+    let _ = writeln!(text, "ledger        {} ({} bytes)", path.display(), group(file_size(path)?));
     let _ = writeln!(text, "chain id      {}", ledger.chain());
     let _ = writeln!(text, "name          {}", params.name);
     let _ = writeln!(text, "blocks        {} (head height {})", group(blocks), head.height);
