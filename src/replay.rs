@@ -137,12 +137,14 @@ pub struct Head {
     pub hash: BlockHash,
 }
 
-/// A signature still to be checked.
+/// A signature still to be checked: a transaction's, or a proof of possession in it.
 struct PendingSignature {
     index: u32,
     key: PublicKey,
     message: Vec<u8>,
     signature: Signature,
+    /// What a failure is.
+    error: TxError,
 }
 
 /// Replays blocks one at a time.
@@ -262,6 +264,7 @@ impl Replayer {
         let earliest = previous_time.map_or(0, |t| t.saturating_add(1));
         let first_index = self.tree.size();
         let mut signatures = Vec::with_capacity(block.txs.len());
+        let mut proofs = Vec::new();
         for (index, tx) in block.txs.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             let id = tx.id();
@@ -269,26 +272,34 @@ impl Replayer {
                 Position { height, earliest, latest: header.timestamp, first: first_index == 0 && index == 0 };
             let applied = self.state.signing_key(tx).and_then(|key| {
                 if self.check_tx_signatures {
-                    signatures.push(PendingSignature {
-                        index,
-                        key,
-                        message: signing_message(&id),
-                        signature: tx.signature,
-                    });
+                    let message = signing_message(&id);
+                    let error = TxError::BadSignature;
+                    signatures.push(PendingSignature { index, key, message, signature: tx.signature, error });
                 }
-                self.state.apply(tx, id, position)
+                self.state.apply_deferring_proofs(tx, id, position, &mut proofs)
             });
+            // Proofs of possession are signatures too: checked with them, or trusted with them.
+            for proof in proofs.drain(..).filter(|_| self.check_tx_signatures) {
+                let error = TxError::BadProofOfPossession;
+                signatures.push(PendingSignature {
+                    index,
+                    key: proof.key,
+                    message: proof.message,
+                    signature: proof.proof,
+                    error,
+                });
+            }
             if let Err(error) = applied {
                 // A bad signature at or before this transaction is the earlier failure.
                 return Err(match first_bad_signature(&signatures) {
-                    Some(bad) => fail(Some(bad), BlockError::Tx(TxError::BadSignature)),
+                    Some((bad, reason)) => fail(Some(bad), BlockError::Tx(reason)),
                     None => fail(Some(index), BlockError::Tx(error)),
                 });
             }
             self.tree.push(leaf_hash(&tx.to_bytes()));
         }
-        if let Some(bad) = first_bad_signature(&signatures) {
-            return Err(fail(Some(bad), BlockError::Tx(TxError::BadSignature)));
+        if let Some((bad, reason)) = first_bad_signature(&signatures) {
+            return Err(fail(Some(bad), BlockError::Tx(reason)));
         }
         if previous_time.is_none() {
             if header.chain != self.state.chain() {
@@ -320,28 +331,27 @@ impl Replayer {
     }
 }
 
-/// Index of the first pending signature that does not verify; checks are spread over the cores.
-fn first_bad_signature(signatures: &[PendingSignature]) -> Option<u32> {
+/// The first pending signature (in ledger order) that does not verify, with its transaction index and what
+/// its failure is; checks are spread over the cores.
+fn first_bad_signature(signatures: &[PendingSignature]) -> Option<(u32, TxError)> {
     const PARALLEL_FROM: usize = 64;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if signatures.len() < PARALLEL_FROM || threads < 2 {
-        return signatures.iter().find(|s| !s.key.verify(&s.message, &s.signature)).map(|s| s.index);
-    }
-    let chunk = signatures.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = signatures
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().find(|s| !s.key.verify(&s.message, &s.signature)).map(|s| s.index))
-            })
-            .collect();
-        // A worker that panicked reports its whole chunk as suspect by its first index.
-        workers
-            .into_iter()
-            .zip(signatures.chunks(chunk))
-            .filter_map(|(worker, part)| worker.join().unwrap_or_else(|_| part.first().map(|s| s.index)))
-            .min()
-    })
+    let first_bad = |part: &[PendingSignature]| part.iter().position(|s| !s.key.verify(&s.message, &s.signature));
+    let bad = if signatures.len() < PARALLEL_FROM || threads < 2 {
+        first_bad(signatures)
+    } else {
+        let chunk = signatures.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = signatures.chunks(chunk).map(|part| scope.spawn(move || first_bad(part))).collect();
+            // A worker that panicked reports its whole chunk as suspect by its first position.
+            workers
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, worker)| worker.join().unwrap_or(Some(0)).map(|p| i * chunk + p))
+                .min()
+        })
+    };
+    bad.and_then(|at| signatures.get(at)).map(|s| (s.index, s.error.clone()))
 }
 
 /// The key `id` seals with in `view`, if `id` is an active authority there.

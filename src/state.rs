@@ -136,6 +136,38 @@ pub struct PatientIndex {
     pub erased: Option<Stamp>,
 }
 
+/// A proof of possession that a replay checks after the rules (with the signatures, spread over the cores).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingProof {
+    /// The new key.
+    pub key: PublicKey,
+    /// What it must have signed: [`proof_of_possession_message`] for the chain and the key.
+    pub message: Vec<u8>,
+    /// The proof.
+    pub proof: crate::keys::Signature,
+}
+
+/// How [`State::apply_deferring_proofs`]'s caller wants proofs of possession checked.
+enum Proofs<'a> {
+    /// At once: a bad proof refuses the transaction.
+    Verify,
+    /// Later, by the caller.
+    Defer(&'a mut Vec<PendingProof>),
+}
+
+impl Proofs<'_> {
+    fn check(&mut self, key: &PublicKey, message: Vec<u8>, proof: &crate::keys::Signature) -> Result<(), TxError> {
+        match self {
+            Proofs::Verify if key.verify(&message, proof) => Ok(()),
+            Proofs::Verify => Err(TxError::BadProofOfPossession),
+            Proofs::Defer(pending) => {
+                pending.push(PendingProof { key: *key, message, proof: *proof });
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Where a transaction is being applied: its block's height and the time range its position allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Position {
@@ -383,13 +415,31 @@ impl State {
     /// Checks every rule for `tx` at `position` except its signature (the caller checks that with
     /// [`State::signing_key`], so that signature checks can be batched) and applies it.
     pub fn apply(&mut self, tx: &SignedTx, id: TxId, position: Position) -> Result<(), TxError> {
+        self.apply_with(tx, id, position, &mut Proofs::Verify)
+    }
+
+    /// [`State::apply`], leaving the proofs of possession in `tx` to the caller: they are added to `proofs`
+    /// and the transaction is applied as if they verified. For replays, which check them with the
+    /// signatures after the rules (or, reopening a ledger from its own store, trust them as they trust the
+    /// signatures).
+    pub fn apply_deferring_proofs(
+        &mut self,
+        tx: &SignedTx,
+        id: TxId,
+        position: Position,
+        proofs: &mut Vec<PendingProof>,
+    ) -> Result<(), TxError> {
+        self.apply_with(tx, id, position, &mut Proofs::Defer(proofs))
+    }
+
+    fn apply_with(&mut self, tx: &SignedTx, id: TxId, position: Position, proofs: &mut Proofs) -> Result<(), TxError> {
         let body = &tx.body;
         let is_genesis = matches!(body.payload, Payload::Genesis(_));
         if is_genesis != position.first {
             return Err(TxError::GenesisPosition);
         }
         if let Payload::Genesis(genesis) = &body.payload {
-            return self.apply_genesis(tx, genesis, id, position);
+            return self.apply_genesis(tx, genesis, id, position, proofs);
         }
         if body.chain != self.chain {
             return Err(TxError::WrongChain);
@@ -413,8 +463,8 @@ impl State {
         let ctx = Ctx { signer: body.signer, signer_role, stamp };
         match &body.payload {
             Payload::Genesis(_) => return Err(TxError::GenesisPosition),
-            Payload::RegisterActor(reg) => self.register(&ctx, reg.key, reg.role, &reg.proof)?,
-            Payload::RotateKey(rot) => self.rotate(&ctx, &rot.actor, rot.new_key, &rot.proof)?,
+            Payload::RegisterActor(reg) => self.register(&ctx, reg.key, reg.role, &reg.proof, proofs)?,
+            Payload::RotateKey(rot) => self.rotate(&ctx, &rot.actor, rot.new_key, &rot.proof, proofs)?,
             Payload::DeactivateActor { actor } => self.deactivate(&ctx, actor)?,
             Payload::GrantConsent(grant) => self.grant_consent(&ctx, grant)?,
             Payload::RevokeConsent { consent } => self.revoke_consent(&ctx, consent)?,
@@ -429,7 +479,14 @@ impl State {
         Ok(())
     }
 
-    fn apply_genesis(&mut self, tx: &SignedTx, genesis: &Genesis, id: TxId, position: Position) -> Result<(), TxError> {
+    fn apply_genesis(
+        &mut self,
+        tx: &SignedTx,
+        genesis: &Genesis,
+        id: TxId,
+        position: Position,
+        proofs: &mut Proofs,
+    ) -> Result<(), TxError> {
         let params = &genesis.params;
         let founder = params.authorities.first().ok_or(TxError::InvalidGenesis("no authorities"))?;
         if !valid_chain_name(&params.name) {
@@ -459,9 +516,7 @@ impl State {
             if !keys.insert(key.to_bytes()) {
                 return Err(TxError::KeyInUse);
             }
-            if !key.verify(&proof_of_possession_message(&chain, key), proof) {
-                return Err(TxError::BadProofOfPossession);
-            }
+            proofs.check(key, proof_of_possession_message(&chain, key), proof)?;
         }
         self.chain = chain;
         self.params = Some(params.clone());
@@ -480,14 +535,16 @@ impl State {
         id
     }
 
-    fn check_new_key(&self, key: &PublicKey, proof: &crate::keys::Signature) -> Result<(), TxError> {
+    fn check_new_key(
+        &self,
+        key: &PublicKey,
+        proof: &crate::keys::Signature,
+        proofs: &mut Proofs,
+    ) -> Result<(), TxError> {
         if self.key_owners.contains_key(&key.to_bytes()) || self.actors.contains_key(&ActorId::from_key(key)) {
             return Err(TxError::KeyInUse);
         }
-        if !key.verify(&proof_of_possession_message(&self.chain, key), proof) {
-            return Err(TxError::BadProofOfPossession);
-        }
-        Ok(())
+        proofs.check(key, proof_of_possession_message(&self.chain, key), proof)
     }
 
     fn register(
@@ -496,11 +553,12 @@ impl State {
         key: PublicKey,
         role: Role,
         proof: &crate::keys::Signature,
+        proofs: &mut Proofs,
     ) -> Result<(), TxError> {
         if ctx.signer_role != Role::Authority {
             return Err(TxError::Unauthorized);
         }
-        self.check_new_key(&key, proof)?;
+        self.check_new_key(&key, proof, proofs)?;
         self.insert_actor(key, role, ctx.stamp);
         Ok(())
     }
@@ -511,6 +569,7 @@ impl State {
         actor: &ActorId,
         key: PublicKey,
         proof: &crate::keys::Signature,
+        proofs: &mut Proofs,
     ) -> Result<(), TxError> {
         let target = self.actors.get(actor).ok_or(TxError::UnknownActor)?;
         // Authorities recover other actors' keys, but never another authority's: that would let one
@@ -522,7 +581,7 @@ impl State {
         if target.deactivated.is_some() {
             return Err(TxError::AlreadyDeactivated);
         }
-        self.check_new_key(&key, proof)?;
+        self.check_new_key(&key, proof, proofs)?;
         self.key_owners.insert(key.to_bytes(), *actor);
         if let Some(target) = self.actors.get_mut(actor) {
             target.keys.push(KeyEpoch { key, from: ctx.stamp });
