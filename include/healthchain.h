@@ -11,7 +11,8 @@
  *    failed call (it names no patient and holds no secret).
  *  - Opaque handles (hc_key, hc_ledger, hc_history, hc_payload, hc_tx, hc_proposal) come from their
  *    constructors and go back through exactly one hc_*_free or hc_ledger_close, which accepts NULL.
- *  - Every pointer argument is checked: NULL gives HC_NULL_ARGUMENT, never a crash. Arrays are (pointer,
+ *  - Every pointer argument is checked: NULL gives HC_NULL_ARGUMENT, never a crash (when several
+ *    arguments are wrong, one of them is reported, as an argument error). Arrays are (pointer,
  *    count) pairs, and (NULL, 0) is an empty array. Strings are NUL-terminated UTF-8 with a documented
  *    maximum length; at most that many bytes plus one are read.
  *  - Inputs are copied: nothing keeps a pointer given to it. Outputs are written only on success (the

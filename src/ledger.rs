@@ -81,6 +81,9 @@ pub enum LedgerError {
     /// Invalid ledger settings.
     #[error("invalid ledger settings: {0}")]
     InvalidSettings(&'static str),
+    /// [`Ledger::fork_onto`] on a store that does not hold exactly this ledger's blocks.
+    #[error("store does not hold this ledger's blocks (first difference at block {0})")]
+    NotACopy(u64),
 }
 
 /// Settings of a new ledger.
@@ -278,6 +281,34 @@ impl<S: Store> Ledger<S> {
                 .map_err(|failure| LedgerError::Corrupt { failure, offset: store.location(height) })?;
         }
         Ok(Self { store, clock, replayer, pending: Vec::new(), pending_bytes: 0, poisoned: false })
+    }
+
+    /// This ledger on `store`, which must hold byte for byte the same blocks (a copy of this ledger's store
+    /// on another medium, a replica), without replaying them: the state is a function of those bytes, and
+    /// they are compared, not trusted. Transactions submitted and not yet sealed come along. For dry runs
+    /// and what-if questions on a copy, failing over to a replica file, and test harnesses that start many
+    /// runs from one ledger.
+    pub fn fork_onto<T: Store>(&self, store: T, clock: Box<dyn Clock>) -> Result<Ledger<T>, LedgerError> {
+        if self.poisoned {
+            return Err(LedgerError::Poisoned);
+        }
+        for height in 0..self.store.len().max(store.len()) {
+            let same = height < store.len() && height < self.store.len() && {
+                let (mine, theirs) = (self.store.read(height)?, store.read(height)?);
+                mine == theirs
+            };
+            if !same {
+                return Err(LedgerError::NotACopy(height));
+            }
+        }
+        Ok(Ledger {
+            store,
+            clock,
+            replayer: self.replayer.clone(),
+            pending: self.pending.clone(),
+            pending_bytes: self.pending_bytes,
+            poisoned: false,
+        })
     }
 
     /// The store.

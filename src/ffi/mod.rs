@@ -2,7 +2,7 @@
 //!
 //! This is the only module with `unsafe` code. Every exported function follows the contract in the
 //! header's preamble and in README.md ("C API conventions"): an `int32_t` status (0 = [`HC_OK`]);
-//! every pointer checked before anything happens; inputs copied, outputs written only on success; a panic
+//! every pointer checked before it is read and before anything changes; inputs copied, outputs written only on success; a panic
 //! boundary that returns [`HC_PANIC`] and poisons the handle involved; a thread-local detail message.
 //!
 //! Layout: `boundary` (panic boundary, last error, argument checking), `status` (codes), `values`

@@ -451,6 +451,8 @@ impl From<LedgerError> for Failure {
             LedgerError::UnknownKey(_) => HC_UNKNOWN_KEY,
             LedgerError::NotEnoughSealers { .. } => HC_NOT_ENOUGH_SEALERS,
             LedgerError::InvalidSettings(_) => HC_INVALID_SETTINGS,
+            // Not reachable through the C API, which has no fork.
+            LedgerError::NotACopy(_) => HC_INVALID_ARGUMENT,
         };
         Failure::new(code, error.to_string())
     }

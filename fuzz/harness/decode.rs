@@ -1,0 +1,62 @@
+//! Target `decode`: every structure's decoder on arbitrary bytes. The first byte picks the structure, the
+//! rest is its input. Properties: no panic; an error's offset lies inside the input; what decodes encodes
+//! back to exactly the same bytes and decodes again to the same value (one encoding per value); a decoded
+//! block goes through the full verifier (as a genesis block) without panicking.
+
+use healthchain::block::{Block, BlockHeader, Seal};
+use healthchain::tx::{Genesis, GenesisParams};
+use healthchain::*;
+
+/// Checks the canonical-encoding laws for `T` on `bytes`; the value, if it decodes.
+fn laws<T: Decode + Encode + PartialEq + std::fmt::Debug>(bytes: &[u8]) -> Option<T> {
+    match T::from_bytes(bytes) {
+        Ok(value) => {
+            assert_eq!(value.to_bytes(), bytes, "decode then encode changed the bytes of {value:?}");
+            assert_eq!(T::from_bytes(&value.to_bytes()).as_ref(), Ok(&value), "re-decoding changed the value");
+            Some(value)
+        }
+        Err(error) => {
+            assert!(error.offset <= bytes.len(), "error offset {} beyond {} bytes", error.offset, bytes.len());
+            None
+        }
+    }
+}
+
+/// The harness.
+pub fn run(data: &[u8]) {
+    let Some((&selector, bytes)) = data.split_first() else { return };
+    match selector % 18 {
+        0 => {
+            if let Some(block) = laws::<Block>(bytes) {
+                assert_eq!(block.header.tx_count as usize, block.txs.len());
+                let report = verify_blocks([Ok::<_, std::convert::Infallible>(bytes)]);
+                assert_eq!(report.is_valid(), report.failure.is_none());
+            }
+        }
+        1 => drop(laws::<BlockHeader>(bytes)),
+        2 => {
+            if let Some(tx) = laws::<SignedTx>(bytes) {
+                assert_eq!(tx.id(), tx.body.id());
+            }
+        }
+        3 => drop(laws::<TxBody>(bytes)),
+        4 => drop(laws::<Payload>(bytes)),
+        5 => drop(laws::<Genesis>(bytes)),
+        6 => {
+            if let Some(params) = laws::<GenesisParams>(bytes) {
+                let _ = params.chain_id();
+            }
+        }
+        7 => drop(laws::<ConsentGrant>(bytes)),
+        8 => drop(laws::<DelegationGrant>(bytes)),
+        9 => drop(laws::<RecordAccess>(bytes)),
+        10 => drop(laws::<AccessBasis>(bytes)),
+        11 => drop(laws::<Seal>(bytes)),
+        12 => drop(laws::<CodeSet>(bytes)),
+        13 => drop(laws::<Code>(bytes)),
+        14 => drop(laws::<PublicKey>(bytes)),
+        15 => drop(laws::<Window>(bytes)),
+        16 => drop(laws::<Policy>(bytes)),
+        _ => drop(laws::<Grantee>(bytes)),
+    }
+}

@@ -1,0 +1,95 @@
+//! The seed inputs of every target, written to `fuzz/seeds/<target>/` by
+//! `HEALTHCHAIN_BLESS_FUZZ_SEEDS=1 cargo test --test fuzz_replay`: valid encodings of every structure, valid
+//! and torn ledger files, and starting points for the operation and call sequences. The fuzzer mutates them;
+//! the replay test runs them through the harnesses on every `cargo test`.
+
+#[allow(unused_imports)]
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use super::ledger_file::block_list;
+use super::mem_file::MemFile;
+use healthchain::block::Block;
+use healthchain::*;
+use std::path::Path;
+
+/// Every seed, as (target, name, bytes).
+pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
+    let net = support::busy_network();
+    let blocks = support::blocks(&net);
+    let mut seeds = Vec::new();
+    let mut decode = |selector: u8, name: String, bytes: Vec<u8>| {
+        seeds.push(("decode", name, [vec![selector], bytes].concat()));
+    };
+    for (h, bytes) in blocks.iter().enumerate() {
+        let block = Block::from_bytes(bytes).unwrap();
+        decode(0, format!("block-{h}"), bytes.clone());
+        decode(1, format!("header-{h}"), block.header.to_bytes());
+        for seal in &block.seals {
+            decode(11, format!("seal-{h}"), seal.to_bytes());
+        }
+        for (i, tx) in block.txs.iter().enumerate() {
+            let name = format!("{h}-{i}-{}", tx.body.payload.kind_name());
+            decode(2, format!("tx-{name}"), tx.to_bytes());
+            decode(3, format!("body-{name}"), tx.body.to_bytes());
+            decode(4, format!("payload-{name}"), tx.body.payload.to_bytes());
+            match &tx.body.payload {
+                Payload::Genesis(genesis) => {
+                    decode(5, "genesis".into(), genesis.to_bytes());
+                    decode(6, "genesis-params".into(), genesis.params.to_bytes());
+                    decode(16, "policy".into(), genesis.params.policy.to_bytes());
+                    decode(14, "public-key".into(), genesis.params.authorities[0].to_bytes().to_vec());
+                }
+                Payload::GrantConsent(grant) => {
+                    decode(7, format!("grant-{name}"), grant.to_bytes());
+                    decode(12, format!("sections-{name}"), grant.sections.to_bytes());
+                    decode(15, format!("window-{name}"), grant.window.to_bytes());
+                    decode(17, format!("grantee-{name}"), grant.grantee.to_bytes());
+                }
+                Payload::GrantDelegation(grant) => decode(8, format!("delegation-{name}"), grant.to_bytes()),
+                Payload::RecordAccess(access) => {
+                    decode(9, format!("access-{name}"), access.to_bytes());
+                    decode(10, format!("basis-{name}"), access.basis.to_bytes());
+                    decode(13, format!("code-{name}"), access.section.to_bytes());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let file = file_of(&blocks);
+    seeds.push(("ledger_file", "busy".into(), [vec![0], file.clone()].concat()));
+    seeds.push(("ledger_file", "genesis-only".into(), [vec![0], file_of(&blocks[..1])].concat()));
+    seeds.push(("ledger_file", "torn-tail".into(), [vec![0], file[..file.len() - 7].to_vec()].concat()));
+    seeds.push(("ledger_file", "zero-tail".into(), [vec![0], file.clone(), vec![0; 300]].concat()));
+    seeds.push(("ledger_file", "block-list".into(), [vec![1], block_list(&blocks)].concat()));
+    seeds.push(("ledger_file", "block-list-short".into(), [vec![1], block_list(&blocks[..3])].concat()));
+
+    for (i, pattern) in [[0u8; 64].to_vec(), (0..=255).collect(), (0..=255).rev().collect()].into_iter().enumerate() {
+        seeds.push(("operations", format!("pattern-{i}"), pattern.clone()));
+        seeds.push(("c_api", format!("pattern-{i}"), pattern));
+    }
+    seeds
+}
+
+/// The file the store writes for `blocks`.
+fn file_of(blocks: &[Vec<u8>]) -> Vec<u8> {
+    let file = MemFile::default();
+    let options = OpenOptions { read_only: false, strict: false };
+    let mut store = FileStore::from_file(file.clone(), options).unwrap();
+    for (h, block) in blocks.iter().enumerate() {
+        store.append(h as u64, block).unwrap();
+    }
+    file.bytes()
+}
+
+/// Writes every seed under `dir/<target>/<name>`, replacing what was there.
+pub fn write_all(dir: &Path) {
+    for (target, _, _) in all() {
+        let _ = std::fs::remove_dir_all(dir.join(target));
+    }
+    for (target, name, bytes) in all() {
+        std::fs::create_dir_all(dir.join(target)).unwrap();
+        std::fs::write(dir.join(target).join(name), bytes).unwrap();
+    }
+}
