@@ -31,7 +31,6 @@ mod support;
 
 use healthchain::block::seal_message;
 use healthchain::keys::proof_of_possession_message;
-use healthchain::merkle::{MerkleTree, leaf_hash};
 use healthchain::replay::Replayer;
 use healthchain::tx::{RegisterActor, RotateKey, signing_message};
 use healthchain::*;
@@ -424,35 +423,6 @@ fn edge_signatures(signer: &RefSigner, message: &[u8]) -> Vec<Case> {
 
 // ---- ledgers ----
 
-/// Rebuilds block `height` of `chain` with `txs`, re-sealed by `sealer`, and relinks and re-seals every later
-/// block: what a dishonest authority holding the sealing key could do.
-fn reseal_from(chain: &mut [Vec<u8>], height: usize, txs: Vec<SignedTx>, sealer: &SigningKey) {
-    let mut tree = MerkleTree::new();
-    let mut prev_hash = BlockHash::default();
-    for (h, bytes) in chain.iter_mut().enumerate() {
-        let mut block = Block::from_bytes(bytes).unwrap();
-        if h == height {
-            block.txs = txs.clone();
-        }
-        for tx in &block.txs {
-            tree.push(leaf_hash(&tx.to_bytes()));
-        }
-        if h >= height {
-            block.header = BlockHeader {
-                prev_hash,
-                tx_count: block.txs.len() as u32,
-                tree_size: tree.size(),
-                tree_root: tree.root(),
-                ..block.header
-            };
-            let hash = block.header.hash();
-            block.seals = vec![Seal::sign(block.header.proposer, sealer, &hash)];
-            *bytes = block.to_bytes();
-        }
-        prev_hash = Block::from_bytes(bytes).unwrap().header.hash();
-    }
-}
-
 fn store_of(chain: &[Vec<u8>]) -> MemoryStore {
     MemoryStore::from_blocks(chain.to_vec())
 }
@@ -489,10 +459,6 @@ fn unique_offset(haystack: &[u8], needle: &[u8]) -> usize {
         haystack.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect();
     assert_eq!(hits.len(), 1, "expected exactly one occurrence");
     hits[0]
-}
-
-fn hospital_id(net: &Net) -> ActorId {
-    ActorId::from_key(&net.hospital.public_key())
 }
 
 // ---- the vectors themselves ----
@@ -826,8 +792,7 @@ fn assert_bad_signature_everywhere(
     assert_eq!(open_failure(&bad, false), Some(tree_root), "open, {what}");
 
     // Re-sealed by the authority: the tree head matches, only the signature check can tell.
-    let mut resealed = chain.to_vec();
-    reseal_from(&mut resealed, height, tampered.txs.clone(), sealer);
+    let resealed = reseal_from(chain, height, &[sealer], |txs| *txs = tampered.txs.clone());
     assert_eq!(verify(&resealed).failure.as_ref(), Some(expected), "verify_blocks, re-sealed, {what}");
     assert_eq!(open_failure(&resealed, true).as_ref(), Some(expected), "open_verified, re-sealed, {what}");
     // The fast open trusts transaction signatures (documented on `Ledger::open`); `Ledger::verify` does not.
@@ -870,7 +835,7 @@ fn commit_block_refuses_every_edge_seal() {
         commitment: healthchain::hash::commitment(&[5; 32], b"lab result"),
     };
     net.ledger.anchor_record(&net.hospital, anchor).unwrap();
-    let authority = hospital_id(&net);
+    let authority = id_of(&net.hospital);
     let proposal = net.ledger.propose_block(authority).unwrap();
     let hospital = RefSigner::from_seed(&[1; 32]);
     let message = proposal.seal_bytes();
@@ -943,12 +908,11 @@ fn proofs_of_possession_with_edge_signatures_fail_replay_at_their_height_and_ind
         reason: BlockError::Tx(TxError::BadProofOfPossession),
     };
     for case in edge_signatures(&nurse, &message) {
-        let mut txs = block.txs.clone();
-        let mut body = txs[INDEX].body.clone();
-        body.payload = Payload::RegisterActor(RegisterActor { proof: case.sig, ..registration.clone() });
-        txs[INDEX] = body.sign(&net.hospital);
-        let mut bad = chain.clone();
-        reseal_from(&mut bad, 1, txs, &net.hospital);
+        let bad = reseal_from(&chain, 1, &[&net.hospital], |txs| {
+            let mut body = txs[INDEX].body.clone();
+            body.payload = Payload::RegisterActor(RegisterActor { proof: case.sig, ..registration.clone() });
+            txs[INDEX] = body.sign(&net.hospital);
+        });
         let name = &case.name;
         assert_eq!(verify(&bad).failure.as_ref(), Some(&expected), "verify_blocks, {name}");
         assert_eq!(open_failure(&bad, true).as_ref(), Some(&expected), "open_verified, {name}");
@@ -970,8 +934,7 @@ fn proofs_of_possession_with_edge_signatures_fail_replay_at_their_height_and_ind
         let mut tampered = params.clone();
         tampered.proofs[0] = case.sig;
         body.payload = Payload::Genesis(tampered);
-        let mut bad = chain.clone();
-        reseal_from(&mut bad, 0, vec![body.sign(&net.hospital)], &net.hospital);
+        let bad = reseal_from(&chain, 0, &[&net.hospital], |txs| *txs = vec![body.sign(&net.hospital)]);
         let name = &case.name;
         assert_eq!(verify(&bad).failure.as_ref(), Some(&expected), "verify_blocks, genesis, {name}");
         assert_eq!(open_failure(&bad, true).as_ref(), Some(&expected), "open_verified, genesis, {name}");
@@ -1039,21 +1002,18 @@ fn the_parallel_check_reports_the_first_bad_transaction_like_every_other_path() 
 
     // A bad signature and a broken rule in one block (re-sealed by a dishonest authority): whichever comes
     // first is reported, as on the serial path.
-    let block = Block::from_bytes(&chain[4]).unwrap();
-    let mut txs = block.txs.clone();
-    txs[40].signature.0[0] ^= 1;
-    txs[70] = txs[69].clone();
-    let mut bad = chain.clone();
-    reseal_from(&mut bad, 4, txs, &net.hospital);
+    let bad = reseal_from(&chain, 4, &[&net.hospital], |txs| {
+        txs[40].signature.0[0] ^= 1;
+        txs[70] = txs[69].clone();
+    });
     let expected = VerifyFailure { height: 4, tx_index: Some(40), reason: BlockError::Tx(TxError::BadSignature) };
     assert_eq!(verify(&bad).failure.as_ref(), Some(&expected));
     assert_eq!(open_failure(&bad, true).as_ref(), Some(&expected));
 
-    let mut txs = block.txs.clone();
-    txs[40] = txs[39].clone();
-    txs[70].signature.0[0] ^= 1;
-    let mut bad = chain.clone();
-    reseal_from(&mut bad, 4, txs, &net.hospital);
+    let bad = reseal_from(&chain, 4, &[&net.hospital], |txs| {
+        txs[40] = txs[39].clone();
+        txs[70].signature.0[0] ^= 1;
+    });
     let failure = verify(&bad).failure.unwrap();
     assert_eq!((failure.height, failure.tx_index), (4, Some(40)), "{failure}");
     assert!(matches!(failure.reason, BlockError::Tx(TxError::BadSequence { .. })), "{failure}");

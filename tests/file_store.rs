@@ -2,27 +2,24 @@
 
 mod support;
 
+#[allow(dead_code)]
+#[path = "../fuzz/harness/mem_file.rs"]
+mod mem_file;
+
 use healthchain::*;
+use mem_file::MemFile;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use support::*;
 
 fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("healthchain-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("ledger.hcl")
+    temp_dir(name).join("ledger.hcl")
 }
 
 /// Copies the blocks of a busy in-memory ledger into a new file.
 fn busy_file(name: &str) -> (PathBuf, Vec<Vec<u8>>) {
     let path = temp_path(name);
     let blocks = blocks(&busy_network());
-    let mut store = FileStore::create(&path).unwrap();
-    for (h, b) in blocks.iter().enumerate() {
-        store.append(h as u64, b).unwrap();
-    }
+    write_ledger_file(&path, &blocks);
     (path, blocks)
 }
 
@@ -90,58 +87,10 @@ fn every_truncation_reopens_to_the_last_complete_block() {
     }
 }
 
-/// A ledger file in memory with one bit flipped, that counts the bytes read and refuses every change.
-struct FlippedFile<'a> {
-    bytes: &'a [u8],
-    /// Byte offset and mask of the flipped bit.
-    flip: Option<(usize, u8)>,
-    read: Arc<AtomicU64>,
-}
-
-impl<'a> FlippedFile<'a> {
-    fn new(bytes: &'a [u8], flip: Option<(usize, u8)>) -> Self {
-        Self { bytes, flip, read: Arc::default() }
-    }
-}
-
-impl LedgerFile for FlippedFile<'_> {
-    fn size(&self) -> std::io::Result<u64> {
-        Ok(self.bytes.len() as u64)
-    }
-
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        let start = offset as usize;
-        let src = self.bytes.get(start..start + buf.len()).ok_or(std::io::ErrorKind::UnexpectedEof)?;
-        buf.copy_from_slice(src);
-        if let Some((at, mask)) = self.flip
-            && (start..start + buf.len()).contains(&at)
-        {
-            buf[at - start] ^= mask;
-        }
-        self.read.fetch_add(buf.len() as u64, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn write_all_at(&mut self, _offset: u64, _data: &[u8]) -> std::io::Result<()> {
-        Err(std::io::Error::other("a damaged file must never be written"))
-    }
-
-    fn sync_data(&mut self) -> std::io::Result<()> {
-        Err(std::io::Error::other("a damaged file must never be written"))
-    }
-
-    fn set_len(&mut self, _len: u64) -> std::io::Result<()> {
-        Err(std::io::Error::other("a damaged file must never be cut"))
-    }
-}
-
 /// The file bytes of `blocks`, as the store writes them.
 fn file_of(name: &str, blocks: &[Vec<u8>]) -> Vec<u8> {
     let path = temp_path(name);
-    let mut store = FileStore::create(&path).unwrap();
-    for (h, b) in blocks.iter().enumerate() {
-        store.append(h as u64, b).unwrap();
-    }
+    write_ledger_file(&path, blocks);
     std::fs::read(&path).unwrap()
 }
 
@@ -165,18 +114,20 @@ fn a_flipped_bit_anywhere_in_the_last_frame_is_damage_never_a_shorter_ledger() {
     for (name, blocks) in flip_fixtures() {
         let bytes = file_of(name, &blocks);
         let last = blocks.len() as u64 - 1;
-        let clean =
-            FileStore::from_file(FlippedFile::new(&bytes, None), OpenOptions { read_only: true, strict: false });
+        let clean = FileStore::from_file(MemFile::new(&bytes), OpenOptions { read_only: true, strict: false });
         let last_frame = clean.unwrap().location(last).unwrap() as usize;
         // For a genesis-only ledger the whole file is its one append: the file header too.
         let first = if last == 0 { 0 } else { last_frame };
         let share = (bytes.len() - first) * 100 / bytes.len();
         let mut kinds = std::collections::BTreeMap::new();
+        // One file in memory, each bit flipped in it and back: opening it must never write to it.
+        let file = MemFile::new(&bytes);
         for at in first..bytes.len() {
             for bit in 0..8 {
                 let context = format!("{name}: byte {at} bit {bit}");
                 for options in [OpenOptions::default(), OpenOptions { read_only: true, strict: false }] {
-                    let opened = FileStore::from_file(FlippedFile::new(&bytes, Some((at, 1 << bit))), options);
+                    file.disk().bytes[at] ^= 1 << bit;
+                    let opened = FileStore::from_file(file.clone(), options);
                     let kind = match opened {
                         Err(StoreError::Damaged { offset, height, .. }) => {
                             assert_eq!(height, last, "{context}");
@@ -188,6 +139,8 @@ fn a_flipped_bit_anywhere_in_the_last_frame_is_damage_never_a_shorter_ledger() {
                         Err(e) => panic!("{context}: {e}"),
                         Ok(store) => panic!("{context}: opened with {} blocks, {:?}", store.len(), store.recovery()),
                     };
+                    assert_eq!(file.disk().changes, 0, "{context}: the damaged file was written");
+                    file.disk().bytes[at] ^= 1 << bit;
                     *kinds.entry(kind).or_insert(0) += 1;
                 }
             }
@@ -250,14 +203,14 @@ fn opening_reads_each_byte_a_bounded_number_of_times_whatever_the_tail() {
     tails.push(("a header claiming 64 MiB", [header(next, 64 << 20), vec![7; MIB]].concat()));
     for (name, tail) in tails {
         let file = [good.clone(), tail].concat();
-        let counted = FlippedFile::new(&file, None);
-        let read = counted.read.clone();
-        match FileStore::from_file(counted, OpenOptions { read_only: true, strict: false }) {
+        let counted = MemFile::new(&file);
+        match FileStore::from_file(counted.clone(), OpenOptions { read_only: true, strict: false }) {
             Ok(store) => assert_eq!((store.len(), store.recovery().map(|r| r.offset)), (next, Some(good.len() as u64))),
             Err(StoreError::Damaged { offset, height, .. }) => assert_eq!((offset, height), (good.len() as u64, next)),
             Err(e) => panic!("{name}: {e}"),
         }
-        let read = read.load(Ordering::Relaxed);
+        assert_eq!(counted.disk().changes, 0, "{name}: a reader wrote");
+        let read = counted.disk().read;
         assert!(read <= 2 * file.len() as u64, "{name}: {read} bytes read for a file of {}", file.len());
         eprintln!("{name}: {read} bytes read for a file of {}", file.len());
     }

@@ -722,3 +722,26 @@ fn a_manage_delegate_never_widens_its_own_access() {
     // The patient may grant the delegate anything.
     net.ledger.grant_consent(&net.patient_key, everything).unwrap();
 }
+
+#[test]
+fn a_ledger_forks_onto_a_store_holding_the_same_blocks_only() {
+    let mut net = busy_network();
+    let grant = permit(&net, Grantee::Actor(net.nurse), &["labs"], &["TREAT"], None);
+    net.ledger.grant_consent(&net.patient_key, grant).unwrap();
+    let blocks = blocks(&net);
+    let fork = net.ledger.fork_onto(MemoryStore::from_blocks(blocks.clone()), Box::new(net.clock.clone())).unwrap();
+    // The same state, the unsealed transaction included, without a replay.
+    assert_eq!((fork.block_count(), fork.tree().root(), fork.pending().len()), (7, net.ledger.tree().root(), 1));
+    let q = request(&net, net.nurse, "labs", "TREAT");
+    assert_eq!(fork.check(&q), net.ledger.check(&q));
+    assert!(fork.verify().is_valid());
+    // Any other store is refused, at its first difference.
+    let mut changed = blocks.clone();
+    changed[3][200] ^= 1;
+    let refused = |store| net.ledger.fork_onto(store, Box::new(net.clock.clone())).map(|l| l.block_count());
+    assert!(matches!(refused(MemoryStore::from_blocks(changed)), Err(LedgerError::NotACopy(3))));
+    assert!(matches!(refused(MemoryStore::from_blocks(blocks[..5].to_vec())), Err(LedgerError::NotACopy(5))));
+    let mut longer = blocks.clone();
+    longer.push(blocks[6].clone());
+    assert!(matches!(refused(MemoryStore::from_blocks(longer)), Err(LedgerError::NotACopy(7))));
+}

@@ -44,21 +44,28 @@
 //! Not covered: the command-line tool's output, and panics with data-dependent payloads (none is known;
 //! the forced panic of `hc_test_panic` is checked).
 
+mod support;
+
+#[allow(dead_code)]
+#[path = "../fuzz/harness/mem_file.rs"]
+mod mem_file;
+
 use healthchain::block::{Block, BlockHeader, Seal};
 use healthchain::ffi as c;
 use healthchain::hash::{Hash256, commitment, to_hex};
-use healthchain::merkle::{MerkleTree, leaf_hash};
 use healthchain::replay::Replayer;
 use healthchain::tx::{Genesis, GenesisParams};
 use healthchain::*;
+use mem_file::MemFile;
 use std::collections::BTreeSet;
 use std::error::Error;
 use std::ffi::{CStr, CString, c_char};
 use std::fmt::Debug;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::ptr::null_mut;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use support::{DAY, HOUR, T0, code, codes, genesis_block, id_of, key, reseal_from, seals, temp_dir, write_ledger_file};
 
 // ---- the sentinels ----
 
@@ -93,6 +100,17 @@ fn patient_id() -> ActorId {
 
 fn the_commitment() -> Hash256 {
     commitment(&SALT, PREIMAGE.as_bytes())
+}
+
+/// The parameters of a network the patient would found alone, with the salt as its nonce.
+fn founded_by_the_patient() -> GenesisParams {
+    GenesisParams {
+        name: "no-leakage".into(),
+        nonce: SALT,
+        authorities: vec![patient_key().public_key()],
+        seal_threshold: 1,
+        policy: Policy::default(),
+    }
 }
 
 /// Lower case, no white space: how texts and forms are compared.
@@ -335,6 +353,16 @@ impl Audit {
         }
     }
 
+    /// Checks a C call's status: `HC_OK` when `expected` is, else as `c_refused` does.
+    #[track_caller]
+    fn c_expect(&mut self, what: &str, status: i32, expected: i32) {
+        if expected == c::HC_OK {
+            c_ok(what, status);
+        } else {
+            self.c_refused(what, status, expected);
+        }
+    }
+
     /// Audits the message a failed C call left, after checking the status.
     #[track_caller]
     fn c_refused(&mut self, what: &str, status: i32, expected: i32) {
@@ -370,26 +398,6 @@ impl Audit {
 }
 
 // ---- a small network around the sentinel patient ----
-
-const T0: u64 = 1_795_424_400_000;
-const HOUR: u64 = 60 * 60 * 1000;
-const DAY: u64 = 24 * HOUR;
-
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_seed(&[seed; 32])
-}
-
-fn id_of(key: &SigningKey) -> ActorId {
-    ActorId::from_key(&key.public_key())
-}
-
-fn code(text: &str) -> Code {
-    Code::new(text).unwrap()
-}
-
-fn codes(texts: &[&str]) -> CodeSet {
-    CodeSet::parse(texts.iter().copied()).unwrap()
-}
 
 /// Two authorities (both must seal), the sentinel patient, and the cast around them, registered in block 1.
 struct Net {
@@ -453,14 +461,14 @@ impl Net {
         self.clock.advance(HOUR);
     }
 
+    /// The two authorities, who seal every block.
+    fn sealers(&self) -> [&SigningKey; 2] {
+        [&self.hospital, &self.clinic]
+    }
+
     /// Both authorities' seals over `hash`, in the canonical order.
     fn seals(&self, hash: &BlockHash) -> Vec<Seal> {
-        let mut seals = vec![
-            Seal::sign(id_of(&self.hospital), &self.hospital, hash),
-            Seal::sign(id_of(&self.clinic), &self.clinic, hash),
-        ];
-        seals.sort_by_key(|s| s.authority);
-        seals
+        seals(hash, &self.sealers())
     }
 
     fn now(&self) -> u64 {
@@ -550,35 +558,6 @@ fn last_seq(chain: &[Vec<u8>], height: usize, signer: ActorId) -> u64 {
         .unwrap_or(0)
 }
 
-/// Edits block `height`'s transactions, then recomputes every header from there on (tree, links) and
-/// re-seals it with both authorities: what dishonest authorities holding the sealing keys could do.
-fn reseal_from(net: &Net, chain: &mut [Vec<u8>], height: usize, edit: impl FnOnce(&mut Vec<SignedTx>)) {
-    let mut edit = Some(edit);
-    let mut tree = MerkleTree::new();
-    let mut prev_hash = BlockHash::default();
-    for (h, bytes) in chain.iter_mut().enumerate() {
-        let mut block = Block::from_bytes(bytes).unwrap();
-        if h == height {
-            (edit.take().unwrap())(&mut block.txs);
-        }
-        for tx in &block.txs {
-            tree.push(leaf_hash(&tx.to_bytes()));
-        }
-        if h >= height {
-            block.header = BlockHeader {
-                prev_hash,
-                tx_count: block.txs.len() as u32,
-                tree_size: tree.size(),
-                tree_root: tree.root(),
-                ..block.header
-            };
-            block.seals = net.seals(&block.header.hash());
-            *bytes = block.to_bytes();
-        }
-        prev_hash = block.header.hash();
-    }
-}
-
 /// A named tampered chain and the height it must fail at (`None`: rules in flux decide).
 struct Tampered {
     name: &'static str,
@@ -591,6 +570,7 @@ fn tampered_chains(base: &Base) -> Vec<Tampered> {
     let n = &base.net;
     let blocks = &base.blocks;
     let chain_id = n.ledger.chain();
+    let sealers = n.sealers();
     let mut out = Vec::new();
     let mut push = |name, chain, fails_at| out.push(Tampered { name, chain, fails_at });
 
@@ -600,13 +580,11 @@ fn tampered_chains(base: &Base) -> Vec<Tampered> {
     chain[2][at + 5] ^= 0x01;
     push("a byte of the patient's id flipped in block 2, not resealed", chain, Some(2));
 
-    let mut chain = blocks.clone();
-    reseal_from(n, &mut chain, 2, |txs| txs[0].signature.0[7] ^= 0x40);
+    let chain = reseal_from(blocks, 2, &sealers, |txs| txs[0].signature.0[7] ^= 0x40);
     push("the patient's grant with a corrupted signature, resealed", chain, Some(2));
 
-    let mut chain = blocks.clone();
-    let seq = last_seq(&chain, 2, n.patient) + 1;
-    reseal_from(n, &mut chain, 2, |txs| {
+    let seq = last_seq(blocks, 2, n.patient) + 1;
+    let chain = reseal_from(blocks, 2, &sealers, |txs| {
         let time = txs[0].body.time;
         let deny = n.grant(Grantee::Actor(n.doctor), Effect::Deny, &["labs"], &["TREAT"]);
         let deny = ConsentGrant { window: Window { not_before: time, not_after: None }, ..deny };
@@ -615,9 +593,8 @@ fn tampered_chains(base: &Base) -> Vec<Tampered> {
     });
     push("a deny rule of the patient's inserted before the doctor's access", chain, Some(3));
 
-    let mut chain = blocks.clone();
-    let seq = last_seq(&chain, 2, id_of(&n.hospital)) + 1;
-    reseal_from(n, &mut chain, 2, |txs| {
+    let seq = last_seq(blocks, 2, id_of(&n.hospital)) + 1;
+    let chain = reseal_from(blocks, 2, &sealers, |txs| {
         let time = txs[0].body.time;
         let payload = Payload::EraseSubject { patient: n.patient };
         txs.push(TxBody { chain: chain_id, signer: id_of(&n.hospital), seq, time, payload }.sign(&n.hospital));
@@ -629,8 +606,7 @@ fn tampered_chains(base: &Base) -> Vec<Tampered> {
         ("the doctor's access claiming break-glass with the sentinel commitment", n.break_glass()),
         ("the doctor's access naming no consent", AccessBasis::Consents(vec![TxId(Hash256(SALT))])),
     ] {
-        let mut chain = blocks.clone();
-        reseal_from(n, &mut chain, 3, |txs| {
+        let chain = reseal_from(blocks, 3, &sealers, |txs| {
             let mut body = txs[0].body.clone();
             let Payload::RecordAccess(access) = &mut body.payload else { panic!("block 3 starts with an access") };
             access.basis = basis;
@@ -639,8 +615,7 @@ fn tampered_chains(base: &Base) -> Vec<Tampered> {
         push(name, chain, Some(3));
     }
 
-    let mut chain = blocks.clone();
-    reseal_from(n, &mut chain, 3, |txs| {
+    let chain = reseal_from(blocks, 3, &sealers, |txs| {
         let time = txs[0].body.time;
         let grant = n.grant(Grantee::Actor(n.doctor), Effect::Permit, &["notes"], &["TREAT"]);
         let body =
@@ -649,17 +624,10 @@ fn tampered_chains(base: &Base) -> Vec<Tampered> {
     });
     push("a grant for the patient by an unknown signer", chain, Some(3));
 
-    let mut chain = blocks.clone();
-    let seq = last_seq(&chain, 2, n.patient) + 1;
-    reseal_from(n, &mut chain, 2, |txs| {
+    let seq = last_seq(blocks, 2, n.patient) + 1;
+    let chain = reseal_from(blocks, 2, &sealers, |txs| {
         let time = txs[0].body.time;
-        let params = GenesisParams {
-            name: "no-leakage".into(),
-            nonce: SALT,
-            authorities: vec![n.patient_key.public_key()],
-            seal_threshold: 1,
-            policy: Policy::default(),
-        };
+        let params = founded_by_the_patient();
         let proofs = vec![n.patient_key.prove_possession(&params.chain_id())];
         let payload = Payload::Genesis(Genesis { params, proofs });
         txs.push(TxBody { chain: chain_id, signer: n.patient, seq, time, payload }.sign(&n.patient_key));
@@ -732,49 +700,17 @@ fn tampered_chains(base: &Base) -> Vec<Tampered> {
     push("blocks 2 and 3 swapped", chain, Some(2));
 
     // Genesis changed.
-    let mut chain = blocks.clone();
-    reseal_from(n, &mut chain, 0, |txs| txs.clear());
-    push("a genesis block without transactions", chain, Some(0));
+    push("a genesis block without transactions", reseal_from(blocks, 0, &sealers, |txs| txs.clear()), Some(0));
 
-    let mut chain = blocks.clone();
-    let registration = Block::from_bytes(&chain[1]).unwrap().txs[0].clone();
-    reseal_from(n, &mut chain, 0, |txs| txs.push(registration));
+    let registration = Block::from_bytes(&blocks[1]).unwrap().txs[0].clone();
+    let chain = reseal_from(blocks, 0, &sealers, |txs| txs.push(registration));
     push("the patient's registration moved into the genesis block", chain, None);
 
-    let params = GenesisParams {
-        name: "no-leakage".into(),
-        nonce: SALT,
-        authorities: vec![n.patient_key.public_key()],
-        seal_threshold: 1,
-        policy: Policy::default(),
-    };
-    let chain_of_patient = params.chain_id();
-    let body = TxBody {
-        chain: chain_of_patient,
-        signer: n.patient,
-        seq: 1,
-        time: T0,
-        payload: Payload::Genesis(Genesis { params, proofs: Vec::new() }),
-    };
-    let tx = body.sign(&n.patient_key);
-    let mut tree = MerkleTree::new();
-    tree.push(leaf_hash(&tx.to_bytes()));
-    let header = BlockHeader {
-        chain: chain_of_patient,
-        height: 0,
-        prev_hash: BlockHash::default(),
-        timestamp: T0,
-        tx_count: 1,
-        tree_size: 1,
-        tree_root: tree.root(),
-        proposer: n.patient,
-    };
-    let seals = vec![Seal::sign(n.patient, &n.patient_key, &header.hash())];
-    push(
-        "a genesis founded by the patient without proofs of possession",
-        vec![Block { header, txs: vec![tx], seals }.to_bytes()],
-        Some(0),
-    );
+    let params = founded_by_the_patient();
+    let payload = Payload::Genesis(Genesis { params: params.clone(), proofs: Vec::new() });
+    let body = TxBody { chain: params.chain_id(), signer: n.patient, seq: 1, time: T0, payload };
+    let genesis = genesis_block(vec![body.sign(&n.patient_key)], &[&n.patient_key]);
+    push("a genesis founded by the patient without proofs of possession", vec![genesis], Some(0));
     out
 }
 
@@ -804,46 +740,6 @@ impl Store for FlakyStore {
             return Err(StoreError::Io(std::io::Error::other("injected write failure")));
         }
         self.blocks.append(height, block)
-    }
-}
-
-/// A file in memory whose syncs fail once `fail` is set.
-struct MemFile {
-    bytes: Vec<u8>,
-    fail: Arc<AtomicBool>,
-}
-
-impl LedgerFile for MemFile {
-    fn size(&self) -> std::io::Result<u64> {
-        Ok(self.bytes.len() as u64)
-    }
-
-    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        let start = offset as usize;
-        let part = self.bytes.get(start..start + buf.len()).ok_or(std::io::ErrorKind::UnexpectedEof)?;
-        buf.copy_from_slice(part);
-        Ok(())
-    }
-
-    fn write_all_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-        let end = offset as usize + data.len();
-        if self.bytes.len() < end {
-            self.bytes.resize(end, 0);
-        }
-        self.bytes[offset as usize..end].copy_from_slice(data);
-        Ok(())
-    }
-
-    fn sync_data(&mut self) -> std::io::Result<()> {
-        if self.fail.load(Ordering::SeqCst) {
-            return Err(std::io::Error::other("injected sync failure"));
-        }
-        Ok(())
-    }
-
-    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
-        self.bytes.resize(len as usize, 0);
-        Ok(())
     }
 }
 
@@ -956,34 +852,20 @@ fn report_reason(report: &c::hc_verify_report) -> String {
     unsafe { CStr::from_ptr(report.failure_reason.as_ptr()) }.to_string_lossy().into_owned()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("healthchain-no-leakage-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write_ledger_file(path: &Path, chain: &[Vec<u8>]) {
-    let mut store = FileStore::create(path).unwrap();
-    for (height, block) in chain.iter().enumerate() {
-        store.append(height as u64, block).unwrap();
-    }
-}
-
 fn c_path(path: &Path) -> CString {
     cstring(path.to_str().unwrap())
 }
 
-/// CRC-32C (Castagnoli), as the ledger file's header checksum.
-fn crc32c(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
-        }
-    }
-    !crc
+/// `hc_ledger_open_file` on `path`, the handle into `out`.
+fn c_open_file(path: &Path, flags: u32, time: u64, out: &mut *mut c::hc_ledger) -> i32 {
+    // SAFETY: a NUL-terminated path, a valid output.
+    unsafe { c::hc_ledger_open_file(c_path(path).as_ptr(), flags, time, out) }
+}
+
+/// `hc_verify_file` on `path`, the report into `report`.
+fn c_verify_file(path: &Path, report: &mut c::hc_verify_report) -> i32 {
+    // SAFETY: a NUL-terminated path, a valid output.
+    unsafe { c::hc_verify_file(c_path(path).as_ptr(), report) }
 }
 
 // ---- the tests ----
@@ -1148,17 +1030,9 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
     let patient_key = patient_key();
     let stranger = id_of(&key(99));
 
-    // A ledger the patient is not registered in.
+    // A ledger the patient is not registered in: the common test network.
     {
-        let clock = ManualClock::new(T0);
-        let hospital = key(1);
-        let settings = LedgerSettings::new("no-leakage");
-        let mut ledger = Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &settings, &[&hospital]).unwrap();
-        let (doctor_key, guardian_key) = (key(3), key(6));
-        let doctor = ledger.register(&hospital, &doctor_key, Role::Provider).unwrap();
-        let guardian = ledger.register(&hospital, &guardian_key, Role::Patient).unwrap();
-        ledger.seal(&[&hospital]).unwrap();
-        clock.advance(HOUR);
+        let support::Net { mut ledger, hospital, doctor_key, doctor, guardian, .. } = support::network();
         let now = ledger.now();
         let window = Window { not_before: now, not_after: None };
         let grant = ConsentGrant {
@@ -1417,41 +1291,24 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
     // Transactions the patient signs that do not fit.
     let meds = n.grant(Grantee::Actor(n.doctor), Effect::Permit, &["meds"], &["TREAT"]);
     let body = n.ledger.prepare(p, Payload::GrantConsent(meds));
-    let mut wrong_chain = body.clone();
-    wrong_chain.chain = ChainId(Hash256(SALT));
-    a.refused("a grant for another chain", n.ledger.submit(wrong_chain.sign(&n.patient_key)), "TxError::WrongChain");
-    a.refused(
-        "a grant signed with the doctor's key",
-        n.ledger.submit(body.clone().sign(&n.doctor_key)),
-        "TxError::BadSignature",
-    );
-    let mut ahead = body.clone();
-    ahead.seq += 7;
-    a.refused(
-        "a grant with a sequence number ahead",
-        n.ledger.submit(ahead.sign(&n.patient_key)),
-        "TxError::BadSequence",
-    );
-    let mut late = body.clone();
-    late.time += 30 * DAY;
-    a.refused("a grant dated next month", n.ledger.submit(late.sign(&n.patient_key)), "TxError::TimeOutOfRange");
-    let params = GenesisParams {
-        name: "no-leakage".into(),
-        nonce: SALT,
-        authorities: vec![n.patient_key.public_key()],
-        seal_threshold: 1,
-        policy: Policy::default(),
-    };
+    let wrong_chain = TxBody { chain: ChainId(Hash256(SALT)), ..body.clone() };
+    let ahead = TxBody { seq: body.seq + 7, ..body.clone() };
+    let late = TxBody { time: body.time + 30 * DAY, ..body.clone() };
+    let params = founded_by_the_patient();
     let proofs = vec![n.patient_key.prove_possession(&params.chain_id())];
     let genesis = n.ledger.prepare(p, Payload::Genesis(Genesis { params: params.clone(), proofs: proofs.clone() }));
-    a.refused("a genesis by the patient", n.ledger.submit(genesis.sign(&n.patient_key)), "TxError::GenesisPosition");
     let bad_name = GenesisParams { name: format!("{PREIMAGE}\u{7}"), ..params };
-    let genesis = n.ledger.prepare(p, Payload::Genesis(Genesis { params: bad_name, proofs }));
-    a.refused(
-        "a genesis named after the preimage, unprintably",
-        n.ledger.submit(genesis.sign(&n.patient_key)),
-        "TxError::Malformed",
-    );
+    let bad_genesis = n.ledger.prepare(p, Payload::Genesis(Genesis { params: bad_name, proofs }));
+    for (what, tx, expected) in [
+        ("a grant for another chain", wrong_chain.sign(&n.patient_key), "TxError::WrongChain"),
+        ("a grant signed with the doctor's key", body.sign(&n.doctor_key), "TxError::BadSignature"),
+        ("a grant with a sequence number ahead", ahead.sign(&n.patient_key), "TxError::BadSequence"),
+        ("a grant dated next month", late.sign(&n.patient_key), "TxError::TimeOutOfRange"),
+        ("a genesis by the patient", genesis.sign(&n.patient_key), "TxError::GenesisPosition"),
+        ("a genesis named after the preimage, unprintably", bad_genesis.sign(&n.patient_key), "TxError::Malformed"),
+    ] {
+        a.refused(what, n.ledger.submit(tx), expected);
+    }
     let empty_basis =
         RecordAccess::for_request(&n.request(n.doctor, "labs", "TREAT"), AccessBasis::Consents(Vec::new()));
     a.refused("an access on no consent", n.ledger.record_access(&n.doctor_key, empty_basis), "TxError::Malformed");
@@ -1633,9 +1490,8 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
     let mut memory = MemoryStore::from_blocks(blocks);
     a.store_error("reading past the end", &memory.read(99).unwrap_err());
     a.store_error("appending out of order", &memory.append(9, &SECRET_SEED).unwrap_err());
-    let fail = Arc::new(AtomicBool::new(false));
-    let mut file =
-        FileStore::from_file(MemFile { bytes: Vec::new(), fail: fail.clone() }, OpenOptions::default()).unwrap();
+    let empty_file = |file: &MemFile| FileStore::from_file(file.clone(), OpenOptions::default()).unwrap();
+    let mut file = empty_file(&MemFile::default());
     let genesis = n.blocks()[0].clone();
     let huge: Vec<u8> = genesis.iter().chain(SECRET_SEED.iter().cycle()).copied().take(64 * 1024 * 1024 + 1).collect();
     a.store_error("appending a block over 64 MiB that ends in the seed", &file.append(0, &huge).unwrap_err());
@@ -1646,16 +1502,14 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
     for (what, block) in
         [("a block of 20 bytes of the seed", short), ("a block with a run of zeros and the salt", zeros)]
     {
-        let mut file =
-            FileStore::from_file(MemFile { bytes: Vec::new(), fail: fail.clone() }, OpenOptions::default()).unwrap();
-        if let Err(e) = file.append(0, &block) {
+        if let Err(e) = empty_file(&MemFile::default()).append(0, &block) {
             a.store_error(&format!("appending {what}"), &e);
         }
     }
-    let mut file =
-        FileStore::from_file(MemFile { bytes: Vec::new(), fail: fail.clone() }, OpenOptions::default()).unwrap();
-    fail.store(true, Ordering::SeqCst);
-    a.store_error("appending the genesis block when sync fails", &file.append(0, &genesis).unwrap_err());
+    let failing = MemFile::default();
+    let mut file = empty_file(&failing);
+    failing.disk().crash_after = Some(0);
+    a.store_error("appending the genesis block when writing fails", &file.append(0, &genesis).unwrap_err());
     a.store_error("appending to a poisoned file store", &file.append(0, &genesis).unwrap_err());
 
     // Errors that data cannot provoke, constructed: none carries data.
@@ -2053,14 +1907,12 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
     let mut time = T0;
     // SAFETY (whole test): every pointer passed is NULL where the test says so, or valid for the call.
     unsafe {
-        let mut out_key = null_mut();
         a.c_refused(
             "hc_key_from_seed with the seed and no output",
             c::hc_key_from_seed(&c::hc_secret { bytes: SECRET_SEED }, null_mut()),
             c::HC_NULL_ARGUMENT,
         );
-        c_ok("hc_key_from_seed", c::hc_key_from_seed(&c::hc_secret { bytes: SECRET_SEED }, &mut out_key));
-        let patient_key: *mut c::hc_key = out_key;
+        let patient_key = c_key(&SECRET_SEED);
         let patient = c_id(patient_key);
         assert_eq!(patient.bytes, *p.as_bytes());
         let (hospital, doctor_key, nurse_key, auditor_key, guardian_key) =
@@ -2119,16 +1971,12 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
         let (labs_codes, treat_codes) = (CCodes::new(&[b"labs"]), CCodes::new(&[b"TREAT"]));
         let mut granted = c::hc_granted::default();
         let grant = c_grant(patient, doctor, c::HC_EFFECT_PERMIT, &labs_codes, &treat_codes, time);
-        a.c_refused(
-            "a grant for the unregistered patient",
-            c::hc_ledger_grant_consent(ledger, doctor_key, &grant, &mut granted),
-            c::HC_INVALID_PATIENT,
-        );
-        a.c_refused(
-            "a grant signed with the unregistered patient's key",
-            c::hc_ledger_grant_consent(ledger, patient_key, &grant, &mut granted),
-            c::HC_UNKNOWN_KEY,
-        );
+        for (what, key, expected) in [
+            ("a grant for the unregistered patient", doctor_key, c::HC_INVALID_PATIENT),
+            ("a grant signed with the unregistered patient's key", patient_key, c::HC_UNKNOWN_KEY),
+        ] {
+            a.c_refused(what, c::hc_ledger_grant_consent(ledger, key, &grant, &mut granted), expected);
+        }
         let mut decision = c::hc_decision::default();
         let request = c_request(patient, doctor, &labs, &treat, time);
         a.c_refused(
@@ -2148,54 +1996,35 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
             c::hc_ledger_actor(ledger, &patient, &mut info),
             c::HC_UNKNOWN_ACTOR,
         );
-        a.c_refused(
-            "registering with role 99",
-            c::hc_ledger_register(ledger, hospital, patient_key, 99, &mut actor),
-            c::HC_INVALID_ARGUMENT,
-        );
-        c_ok(
-            "registering the patient",
-            c::hc_ledger_register(ledger, hospital, patient_key, c::HC_ROLE_PATIENT, &mut actor),
-        );
-        a.c_refused(
-            "registering the patient again",
-            c::hc_ledger_register(ledger, hospital, patient_key, c::HC_ROLE_PATIENT, &mut actor),
-            c::HC_KEY_IN_USE,
-        );
+        for (what, role, expected) in [
+            ("registering with role 99", 99, c::HC_INVALID_ARGUMENT),
+            ("registering the patient", c::HC_ROLE_PATIENT, c::HC_OK),
+            ("registering the patient again", c::HC_ROLE_PATIENT, c::HC_KEY_IN_USE),
+        ] {
+            a.c_expect(what, c::hc_ledger_register(ledger, hospital, patient_key, role, &mut actor), expected);
+        }
         let mut block = c::hc_block_info::default();
         let with_patient = [patient_key.cast_const()];
-        a.c_refused(
-            "sealing with the patient's key",
-            c::hc_ledger_seal(ledger, with_patient.as_ptr(), 1, &mut block),
-            c::HC_UNKNOWN_KEY,
-        );
-        a.c_refused(
-            "sealing with no key",
-            c::hc_ledger_seal(ledger, with_patient.as_ptr(), 0, &mut block),
-            c::HC_NOT_ENOUGH_SEALERS,
-        );
+        for (what, count, expected) in [
+            ("sealing with the patient's key", 1, c::HC_UNKNOWN_KEY),
+            ("sealing with no key", 0, c::HC_NOT_ENOUGH_SEALERS),
+        ] {
+            a.c_refused(what, c::hc_ledger_seal(ledger, with_patient.as_ptr(), count, &mut block), expected);
+        }
         seal(&mut time);
 
         // Grants refused.
         let grant = c_grant(patient, doctor, c::HC_EFFECT_PERMIT, &labs_codes, &treat_codes, time);
-        a.c_refused(
-            "the doctor granting for the patient",
-            c::hc_ledger_grant_consent(ledger, doctor_key, &grant, &mut granted),
-            c::HC_UNAUTHORIZED,
-        );
         let salt_id = c::hc_actor_id { bytes: SALT };
         let to_salt = c::hc_consent_grant { grantee: salt_id, ..grant };
-        a.c_refused(
-            "a grant to an actor id made of the salt",
-            c::hc_ledger_grant_consent(ledger, patient_key, &to_salt, &mut granted),
-            c::HC_UNKNOWN_GRANTEE,
-        );
         let empty = c::hc_consent_grant { not_after: time, ..grant };
-        a.c_refused(
-            "a grant with an empty window",
-            c::hc_ledger_grant_consent(ledger, patient_key, &empty, &mut granted),
-            c::HC_EMPTY_WINDOW,
-        );
+        for (what, key, bad, expected) in [
+            ("the doctor granting for the patient", doctor_key, grant, c::HC_UNAUTHORIZED),
+            ("a grant to an actor id made of the salt", patient_key, to_salt, c::HC_UNKNOWN_GRANTEE),
+            ("a grant with an empty window", patient_key, empty, c::HC_EMPTY_WINDOW),
+        ] {
+            a.c_refused(what, c::hc_ledger_grant_consent(ledger, key, &bad, &mut granted), expected);
+        }
         for (what, sections, expected) in [
             ("sections: the preimage with spaces", CCodes::new(&[PREIMAGE_AS_BAD_CODE.as_bytes()]), c::HC_INVALID_CODE),
             ("sections: the preimage three times", CCodes::new(&[PREIMAGE.repeat(3).as_bytes()]), c::HC_TOO_LONG),
@@ -2248,61 +2077,34 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
             not_before: time,
             not_after: 0,
         };
-        a.c_refused(
-            "the patient delegating to themself",
-            c::hc_ledger_grant_delegation(ledger, patient_key, &to_self, &mut delegation),
-            c::HC_SELF_DELEGATION,
-        );
         let to_seed = c::hc_delegation_grant { delegate: c::hc_actor_id { bytes: SECRET_SEED }, ..to_self };
-        a.c_refused(
-            "a delegation to an id made of the seed",
-            c::hc_ledger_grant_delegation(ledger, patient_key, &to_seed, &mut delegation),
-            c::HC_UNKNOWN_GRANTEE,
-        );
         let to_guardian =
             c::hc_delegation_grant { delegate: guardian, scopes: c::HC_SCOPE_MANAGE | c::HC_SCOPE_READ, ..to_self };
-        a.c_refused(
-            "a delegation with scopes 0",
-            c::hc_ledger_grant_delegation(
-                ledger,
-                patient_key,
-                &c::hc_delegation_grant { scopes: 0, ..to_guardian },
-                &mut delegation,
-            ),
-            c::HC_INVALID_ARGUMENT,
-        );
-        a.c_refused(
-            "the doctor delegating the patient's rights",
-            c::hc_ledger_grant_delegation(ledger, doctor_key, &to_guardian, &mut delegation),
-            c::HC_UNAUTHORIZED,
-        );
-        c_ok(
-            "the patient's delegation",
-            c::hc_ledger_grant_delegation(ledger, patient_key, &to_guardian, &mut delegation),
-        );
+        let no_scopes = c::hc_delegation_grant { scopes: 0, ..to_guardian };
+        for (what, key, grant, expected) in [
+            ("the patient delegating to themself", patient_key, to_self, c::HC_SELF_DELEGATION),
+            ("a delegation to an id made of the seed", patient_key, to_seed, c::HC_UNKNOWN_GRANTEE),
+            ("a delegation with scopes 0", patient_key, no_scopes, c::HC_INVALID_ARGUMENT),
+            ("the doctor delegating the patient's rights", doctor_key, to_guardian, c::HC_UNAUTHORIZED),
+            ("the patient's delegation", patient_key, to_guardian, c::HC_OK),
+        ] {
+            a.c_expect(what, c::hc_ledger_grant_delegation(ledger, key, &grant, &mut delegation), expected);
+        }
         let d1 = delegation;
         seal(&mut time);
 
         // Checks and accesses.
         let mut access = c::hc_access_id::default();
         let (bad_code, salt_code) = (cstring(PREIMAGE_AS_BAD_CODE), cstring(SALT.to_vec()));
+        let doctor_reads = c_request(patient, doctor, &labs, &treat, time);
+        let by_doctor = |section: &CString, purpose: &CString| c_request(patient, doctor, section, purpose, time);
+        let by_salt = c::hc_request { requester: salt_id, ..doctor_reads };
         for (what, request, expected) in [
-            ("a check about every section", c_request(patient, doctor, &star, &treat, time), c::HC_WILDCARD_IN_REQUEST),
-            (
-                "a check about the preimage as a section",
-                c_request(patient, doctor, &bad_code, &treat, time),
-                c::HC_INVALID_CODE,
-            ),
-            (
-                "a check about the salt as a purpose",
-                c_request(patient, doctor, &labs, &salt_code, time),
-                c::HC_INVALID_UTF8,
-            ),
-            (
-                "a check by an id made of the salt",
-                c_request(patient, salt_id, &labs, &treat, time),
-                c::HC_UNKNOWN_ACTOR,
-            ),
+            ("a check about every section", by_doctor(&star, &treat), c::HC_WILDCARD_IN_REQUEST),
+            ("a check about the preimage as a section", by_doctor(&bad_code, &treat), c::HC_INVALID_CODE),
+            ("a check about the salt as a purpose", by_doctor(&labs, &salt_code), c::HC_INVALID_UTF8),
+            ("a check by an id made of the salt", by_salt, c::HC_UNKNOWN_ACTOR),
+            ("a check with action 3", c::hc_request { action: 3, ..doctor_reads }, c::HC_INVALID_ARGUMENT),
         ] {
             a.c_refused(what, c::hc_ledger_check(ledger, &request, &mut decision), expected);
         }
@@ -2310,255 +2112,101 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
             "a check about the patient before registration",
             c::hc_ledger_check(ledger, &c_request(patient, doctor, &labs, &treat, T0), &mut decision),
         );
-        let request = c_request(patient, doctor, &labs, &treat, time);
         a.c_refused(
             "a check beyond the head",
-            c::hc_ledger_check_as_of(ledger, 99, &request, &mut decision),
+            c::hc_ledger_check_as_of(ledger, 99, &doctor_reads, &mut decision),
             c::HC_HEIGHT_BEYOND_HEAD,
         );
-        let invalid_action = c::hc_request { action: 3, ..request };
-        a.c_refused(
-            "a check with action 3",
-            c::hc_ledger_check(ledger, &invalid_action, &mut decision),
-            c::HC_INVALID_ARGUMENT,
-        );
         let nurse_reads = c_request(patient, nurse, &notes, &treat, time);
-        a.c_refused(
-            "the nurse's access denied by the patient's rule",
-            c::hc_ledger_record_access(ledger, nurse_key, &nurse_reads, &mut access),
-            c::HC_ACCESS_DENIED,
-        );
-        let doctor_emergency = c_request(patient, doctor, &notes, &etreat, time);
-        a.c_refused(
-            "an access only break-glass permits",
-            c::hc_ledger_record_access(ledger, doctor_key, &doctor_emergency, &mut access),
-            c::HC_BASIS_MISMATCH,
-        );
-        let doctor_reads = c_request(patient, doctor, &labs, &treat, time);
+        let future = c::hc_request { at: time + DAY, ..doctor_reads };
+        for (what, key, request, expected) in [
+            ("the nurse's access denied by the patient's rule", nurse_key, nurse_reads, c::HC_ACCESS_DENIED),
+            ("an access only break-glass permits", doctor_key, by_doctor(&notes, &etreat), c::HC_BASIS_MISMATCH),
+            ("an access dated tomorrow", doctor_key, future, c::HC_ACCESS_IN_FUTURE),
+        ] {
+            a.c_refused(what, c::hc_ledger_record_access(ledger, key, &request, &mut access), expected);
+        }
         let status = c::hc_ledger_record_access(ledger, nurse_key, &doctor_reads, &mut access);
         assert_ne!(status, c::HC_OK, "an access recorded with another actor's key");
         a.c_maybe_refused("an access recorded with another actor's key", status);
-        let future = c::hc_request { at: time + DAY, ..doctor_reads };
-        a.c_refused(
-            "an access dated tomorrow",
-            c::hc_ledger_record_access(ledger, doctor_key, &future, &mut access),
-            c::HC_ACCESS_IN_FUTURE,
-        );
         let mut justification = c::hc_hash::default();
         let salt = c::hc_secret { bytes: SALT };
         c_ok("hc_commitment", c::hc_commitment(&salt, PREIMAGE.as_ptr(), PREIMAGE.len(), &mut justification));
         assert_eq!(justification.bytes, *the_commitment().as_bytes());
         assert_eq!(c_last_error(), "", "a call that succeeds clears the message");
         let reason = cstring("unconscious");
-        a.c_refused(
-            "break-glass where a consent permits",
-            c::hc_ledger_record_break_glass(
-                ledger,
-                doctor_key,
-                &doctor_reads,
-                reason.as_ptr(),
-                &justification,
-                &mut access,
-            ),
-            c::HC_BASIS_MISMATCH,
-        );
         let nurse_emergency = c_request(patient, nurse, &notes, &etreat, time);
-        a.c_refused(
-            "break-glass with the reason *",
-            c::hc_ledger_record_break_glass(
-                ledger,
-                nurse_key,
-                &nurse_emergency,
-                star.as_ptr(),
-                &justification,
-                &mut access,
-            ),
-            c::HC_WILDCARD_IN_REQUEST,
-        );
-        a.c_refused(
-            "break-glass with the preimage as reason",
-            c::hc_ledger_record_break_glass(
-                ledger,
-                nurse_key,
-                &nurse_emergency,
-                bad_code.as_ptr(),
-                &justification,
-                &mut access,
-            ),
-            c::HC_INVALID_CODE,
-        );
-        c_ok(
-            "the nurse's break-glass access",
-            c::hc_ledger_record_break_glass(
-                ledger,
-                nurse_key,
-                &nurse_emergency,
-                reason.as_ptr(),
-                &justification,
-                &mut access,
-            ),
-        );
+        for (what, key, request, reason, expected) in [
+            ("break-glass where a consent permits", doctor_key, doctor_reads, &reason, c::HC_BASIS_MISMATCH),
+            ("break-glass with the reason *", nurse_key, nurse_emergency, &star, c::HC_WILDCARD_IN_REQUEST),
+            ("break-glass with the preimage as reason", nurse_key, nurse_emergency, &bad_code, c::HC_INVALID_CODE),
+            ("the nurse's break-glass access", nurse_key, nurse_emergency, &reason, c::HC_OK),
+        ] {
+            let reason = reason.as_ptr();
+            let status = c::hc_ledger_record_break_glass(ledger, key, &request, reason, &justification, &mut access);
+            a.c_expect(what, status, expected);
+        }
         let a1 = access;
         c_ok("the doctor's access", c::hc_ledger_record_access(ledger, doctor_key, &doctor_reads, &mut access));
         let a2 = access;
 
         // Reviews.
         let mut tx = c::hc_tx_id::default();
-        a.c_refused(
-            "reviewing an ordinary access",
-            c::hc_ledger_review_break_glass(ledger, auditor_key, &a2, 1, &mut tx),
-            c::HC_NOT_BREAK_GLASS,
-        );
-        a.c_refused(
-            "reviewing an access id made of the salt",
-            c::hc_ledger_review_break_glass(ledger, auditor_key, &c::hc_access_id { bytes: SALT }, 1, &mut tx),
-            c::HC_UNKNOWN_ACCESS,
-        );
-        a.c_refused(
-            "reviewing with justified 5",
-            c::hc_ledger_review_break_glass(ledger, auditor_key, &a1, 5, &mut tx),
-            c::HC_INVALID_ARGUMENT,
-        );
-        a.c_refused(
-            "the doctor reviewing",
-            c::hc_ledger_review_break_glass(ledger, doctor_key, &a1, 1, &mut tx),
-            c::HC_UNAUTHORIZED,
-        );
-        c_ok("the review", c::hc_ledger_review_break_glass(ledger, auditor_key, &a1, 0, &mut tx));
-        a.c_refused(
-            "reviewing twice",
-            c::hc_ledger_review_break_glass(ledger, auditor_key, &a1, 1, &mut tx),
-            c::HC_ALREADY_REVIEWED,
-        );
+        let salt_access = c::hc_access_id { bytes: SALT };
+        for (what, key, access, justified, expected) in [
+            ("reviewing an ordinary access", auditor_key, a2, 1, c::HC_NOT_BREAK_GLASS),
+            ("reviewing an access id made of the salt", auditor_key, salt_access, 1, c::HC_UNKNOWN_ACCESS),
+            ("reviewing with justified 5", auditor_key, a1, 5, c::HC_INVALID_ARGUMENT),
+            ("the doctor reviewing", doctor_key, a1, 1, c::HC_UNAUTHORIZED),
+            ("the review", auditor_key, a1, 0, c::HC_OK),
+            ("reviewing twice", auditor_key, a1, 1, c::HC_ALREADY_REVIEWED),
+        ] {
+            a.c_expect(what, c::hc_ledger_review_break_glass(ledger, key, &access, justified, &mut tx), expected);
+        }
 
         // Anchors of the sentinel commitment.
-        a.c_refused(
-            "the doctor anchoring without write consent",
-            c::hc_ledger_anchor_record(
-                ledger,
-                doctor_key,
-                &patient,
-                labs.as_ptr(),
-                treat.as_ptr(),
-                &justification,
-                &mut tx,
-            ),
-            c::HC_ACCESS_DENIED,
-        );
-        a.c_refused(
-            "the auditor anchoring",
-            c::hc_ledger_anchor_record(
-                ledger,
-                auditor_key,
-                &patient,
-                labs.as_ptr(),
-                treat.as_ptr(),
-                &justification,
-                &mut tx,
-            ),
-            c::HC_UNAUTHORIZED,
-        );
-        a.c_refused(
-            "anchoring section *",
-            c::hc_ledger_anchor_record(
-                ledger,
-                hospital,
-                &patient,
-                star.as_ptr(),
-                treat.as_ptr(),
-                &justification,
-                &mut tx,
-            ),
-            c::HC_WILDCARD_IN_REQUEST,
-        );
         let seed_id = c::hc_actor_id { bytes: SECRET_SEED };
-        a.c_refused(
-            "anchoring for an id made of the seed",
-            c::hc_ledger_anchor_record(
-                ledger,
-                hospital,
-                &seed_id,
-                labs.as_ptr(),
-                treat.as_ptr(),
-                &justification,
-                &mut tx,
-            ),
-            c::HC_INVALID_PATIENT,
-        );
-        a.c_refused(
-            "anchoring under the preimage as section",
-            c::hc_ledger_anchor_record(
-                ledger,
-                hospital,
-                &patient,
-                bad_code.as_ptr(),
-                treat.as_ptr(),
-                &justification,
-                &mut tx,
-            ),
-            c::HC_INVALID_CODE,
-        );
-        c_ok(
-            "the anchor",
-            c::hc_ledger_anchor_record(
-                ledger,
-                hospital,
-                &patient,
-                labs.as_ptr(),
-                treat.as_ptr(),
-                &justification,
-                &mut tx,
-            ),
-        );
+        for (what, key, subject, section, expected) in [
+            ("the doctor anchoring without write consent", doctor_key, patient, &labs, c::HC_ACCESS_DENIED),
+            ("the auditor anchoring", auditor_key, patient, &labs, c::HC_UNAUTHORIZED),
+            ("anchoring section *", hospital, patient, &star, c::HC_WILDCARD_IN_REQUEST),
+            ("anchoring for an id made of the seed", hospital, seed_id, &labs, c::HC_INVALID_PATIENT),
+            ("anchoring under the preimage as section", hospital, patient, &bad_code, c::HC_INVALID_CODE),
+            ("the anchor", hospital, patient, &labs, c::HC_OK),
+        ] {
+            let (section, purpose) = (section.as_ptr(), treat.as_ptr());
+            let status = c::hc_ledger_anchor_record(ledger, key, &subject, section, purpose, &justification, &mut tx);
+            a.c_expect(what, status, expected);
+        }
 
         // Revocations.
         let salt_consent = c::hc_consent_id { bytes: SALT };
-        a.c_refused(
-            "revoking a consent id made of the salt",
-            c::hc_ledger_revoke_consent(ledger, patient_key, &salt_consent, &mut tx),
-            c::HC_UNKNOWN_CONSENT,
-        );
-        a.c_refused(
-            "the doctor revoking the patient's consent",
-            c::hc_ledger_revoke_consent(ledger, doctor_key, &c1, &mut tx),
-            c::HC_UNAUTHORIZED,
-        );
-        c_ok("revoking the deny rule", c::hc_ledger_revoke_consent(ledger, patient_key, &c2, &mut tx));
-        a.c_refused(
-            "revoking it twice",
-            c::hc_ledger_revoke_consent(ledger, patient_key, &c2, &mut tx),
-            c::HC_CONSENT_ALREADY_REVOKED,
-        );
+        for (what, key, consent, expected) in [
+            ("revoking a consent id made of the salt", patient_key, salt_consent, c::HC_UNKNOWN_CONSENT),
+            ("the doctor revoking the patient's consent", doctor_key, c1, c::HC_UNAUTHORIZED),
+            ("revoking the deny rule", patient_key, c2, c::HC_OK),
+            ("revoking it twice", patient_key, c2, c::HC_CONSENT_ALREADY_REVOKED),
+        ] {
+            a.c_expect(what, c::hc_ledger_revoke_consent(ledger, key, &consent, &mut tx), expected);
+        }
         let seed_delegation = c::hc_delegation_id { bytes: SECRET_SEED };
-        a.c_refused(
-            "revoking a delegation id made of the seed",
-            c::hc_ledger_revoke_delegation(ledger, patient_key, &seed_delegation, &mut tx),
-            c::HC_UNKNOWN_DELEGATION,
-        );
-        c_ok("revoking the delegation", c::hc_ledger_revoke_delegation(ledger, patient_key, &d1, &mut tx));
-        a.c_refused(
-            "revoking it twice",
-            c::hc_ledger_revoke_delegation(ledger, patient_key, &d1, &mut tx),
-            c::HC_DELEGATION_ALREADY_REVOKED,
-        );
+        for (what, delegation, expected) in [
+            ("revoking a delegation id made of the seed", seed_delegation, c::HC_UNKNOWN_DELEGATION),
+            ("revoking the delegation", d1, c::HC_OK),
+            ("revoking it twice", d1, c::HC_DELEGATION_ALREADY_REVOKED),
+        ] {
+            a.c_expect(what, c::hc_ledger_revoke_delegation(ledger, patient_key, &delegation, &mut tx), expected);
+        }
 
         // Keys.
-        a.c_refused(
-            "rotating the patient's key to the doctor's",
-            c::hc_ledger_rotate_key(ledger, patient_key, &patient, doctor_key, &mut tx),
-            c::HC_KEY_IN_USE,
-        );
         let spare = c_key(&[40; 32]);
-        a.c_refused(
-            "the doctor rotating the patient's key",
-            c::hc_ledger_rotate_key(ledger, doctor_key, &patient, spare, &mut tx),
-            c::HC_UNAUTHORIZED,
-        );
-        a.c_refused(
-            "rotating the key of an id made of the salt",
-            c::hc_ledger_rotate_key(ledger, hospital, &salt_id, spare, &mut tx),
-            c::HC_UNKNOWN_ACTOR,
-        );
+        for (what, signer, actor, new_key, expected) in [
+            ("rotating the patient's key to the doctor's", patient_key, patient, doctor_key, c::HC_KEY_IN_USE),
+            ("the doctor rotating the patient's key", doctor_key, patient, spare, c::HC_UNAUTHORIZED),
+            ("rotating the key of an id made of the salt", hospital, salt_id, spare, c::HC_UNKNOWN_ACTOR),
+        ] {
+            a.c_refused(what, c::hc_ledger_rotate_key(ledger, signer, &actor, new_key, &mut tx), expected);
+        }
         let mut identity = [0u8; 32];
         identity[0] = 1;
         let mut invalid_keys = 0;
@@ -2642,58 +2290,45 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
         c::hc_payload_free(payload);
 
         // Block proposals sealed wrongly.
-        let mut proposal: *mut c::hc_proposal = null_mut();
         c_ok(
             "registering a spare key",
             c::hc_ledger_register(ledger, hospital, spare, c::HC_ROLE_PROVIDER, &mut actor),
         );
-        let seal_with = |proposal: *mut c::hc_proposal, signer: *const c::hc_key, authority: &c::hc_actor_id| {
-            let mut len = 0;
-            let mut bytes = vec![0u8; 256];
-            c_ok(
-                "hc_proposal_seal_bytes",
-                c::hc_proposal_seal_bytes(proposal, bytes.as_mut_ptr(), bytes.len(), &mut len),
-            );
-            let mut signature = c::hc_signature { bytes: [0; 64] };
-            c_ok("hc_key_sign", c::hc_key_sign(signer, bytes.as_ptr(), len, &mut signature));
-            c_ok("hc_proposal_add_seal", c::hc_proposal_add_seal(proposal, authority, &signature));
+        // A block proposed by `proposer`, sealed by each (key, authority) of `seals`.
+        let proposed = |proposer: &c::hc_actor_id, seals: &[(*mut c::hc_key, c::hc_actor_id)]| {
+            let mut proposal = null_mut();
+            c_ok("hc_ledger_propose_block", c::hc_ledger_propose_block(ledger, proposer, &mut proposal));
+            for (signer, authority) in seals {
+                let mut len = 0;
+                let mut bytes = vec![0u8; 256];
+                c_ok(
+                    "hc_proposal_seal_bytes",
+                    c::hc_proposal_seal_bytes(proposal, bytes.as_mut_ptr(), bytes.len(), &mut len),
+                );
+                let mut signature = c::hc_signature { bytes: [0; 64] };
+                c_ok("hc_key_sign", c::hc_key_sign(*signer, bytes.as_ptr(), len, &mut signature));
+                c_ok("hc_proposal_add_seal", c::hc_proposal_add_seal(proposal, authority, &signature));
+            }
+            proposal
         };
-        c_ok("proposing a block by the patient", c::hc_ledger_propose_block(ledger, &patient, &mut proposal));
-        seal_with(proposal, hospital, &hospital_id);
-        a.c_refused(
-            "committing a block proposed by the patient",
-            c::hc_ledger_commit_block(ledger, proposal, &mut block),
-            c::HC_VERIFY_PROPOSER_NOT_SEALER,
-        );
+        let mut commit = |proposal| c::hc_ledger_commit_block(ledger, proposal, &mut block);
+        let proposal = proposed(&patient, &[(hospital, hospital_id)]);
+        a.c_refused("committing a block proposed by the patient", commit(proposal), c::HC_VERIFY_PROPOSER_NOT_SEALER);
         c::hc_proposal_free(proposal);
-        c_ok("proposing a block", c::hc_ledger_propose_block(ledger, &hospital_id, &mut proposal));
-        seal_with(proposal, hospital, &hospital_id);
-        seal_with(proposal, patient_key, &patient);
-        a.c_refused(
-            "committing a block the patient sealed",
-            c::hc_ledger_commit_block(ledger, proposal, &mut block),
-            c::HC_VERIFY_SEALER_NOT_AUTHORITY,
-        );
+        let proposal = proposed(&hospital_id, &[(hospital, hospital_id), (patient_key, patient)]);
+        a.c_refused("committing a block the patient sealed", commit(proposal), c::HC_VERIFY_SEALER_NOT_AUTHORITY);
         c::hc_proposal_free(proposal);
-        c_ok("proposing a block", c::hc_ledger_propose_block(ledger, &hospital_id, &mut proposal));
-        seal_with(proposal, patient_key, &hospital_id);
-        a.c_refused(
-            "committing a block sealed with the patient's key",
-            c::hc_ledger_commit_block(ledger, proposal, &mut block),
-            c::HC_VERIFY_BAD_SEAL,
-        );
+        let proposal = proposed(&hospital_id, &[(patient_key, hospital_id)]);
+        a.c_refused("committing a block sealed with the patient's key", commit(proposal), c::HC_VERIFY_BAD_SEAL);
         let other = c_key(&[41; 32]);
         c_ok(
             "registering another key",
             c::hc_ledger_register(ledger, hospital, other, c::HC_ROLE_PROVIDER, &mut actor),
         );
-        a.c_refused(
-            "committing a stale proposal",
-            c::hc_ledger_commit_block(ledger, proposal, &mut block),
-            c::HC_STALE_PROPOSAL,
-        );
+        a.c_refused("committing a stale proposal", commit(proposal), c::HC_STALE_PROPOSAL);
         c::hc_proposal_free(proposal);
         seal(&mut time);
+        let mut proposal = null_mut();
         a.c_refused(
             "proposing an empty block",
             c::hc_ledger_propose_block(ledger, &hospital_id, &mut proposal),
@@ -2706,57 +2341,37 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
         );
 
         // Erasure and deactivation.
-        a.c_refused(
-            "the nurse erasing the patient",
-            c::hc_ledger_erase_subject(ledger, nurse_key, &patient, &mut tx),
-            c::HC_UNAUTHORIZED,
-        );
-        a.c_refused(
-            "erasing an id made of the seed",
-            c::hc_ledger_erase_subject(ledger, hospital, &seed_id, &mut tx),
-            c::HC_INVALID_PATIENT,
-        );
-        c_ok("erasing the patient", c::hc_ledger_erase_subject(ledger, hospital, &patient, &mut tx));
-        a.c_refused(
-            "erasing the patient twice",
-            c::hc_ledger_erase_subject(ledger, patient_key, &patient, &mut tx),
-            c::HC_ALREADY_ERASED,
-        );
+        for (what, key, subject, expected) in [
+            ("the nurse erasing the patient", nurse_key, patient, c::HC_UNAUTHORIZED),
+            ("erasing an id made of the seed", hospital, seed_id, c::HC_INVALID_PATIENT),
+            ("erasing the patient", hospital, patient, c::HC_OK),
+            ("erasing the patient twice", patient_key, patient, c::HC_ALREADY_ERASED),
+        ] {
+            a.c_expect(what, c::hc_ledger_erase_subject(ledger, key, &subject, &mut tx), expected);
+        }
         let later = c_grant(patient, nurse, c::HC_EFFECT_PERMIT, &meds_codes, &treat_codes, time);
         a.c_refused(
             "a grant after erasure",
             c::hc_ledger_grant_consent(ledger, patient_key, &later, &mut granted),
             c::HC_PATIENT_ERASED,
         );
-        a.c_refused(
-            "the patient deactivating the doctor",
-            c::hc_ledger_deactivate(ledger, patient_key, &doctor, &mut tx),
-            c::HC_UNAUTHORIZED,
-        );
-        c_ok("deactivating the patient", c::hc_ledger_deactivate(ledger, hospital, &patient, &mut tx));
-        a.c_refused(
-            "deactivating the patient twice",
-            c::hc_ledger_deactivate(ledger, hospital, &patient, &mut tx),
-            c::HC_ALREADY_DEACTIVATED,
-        );
+        for (what, key, subject, expected) in [
+            ("the patient deactivating the doctor", patient_key, doctor, c::HC_UNAUTHORIZED),
+            ("deactivating the patient", hospital, patient, c::HC_OK),
+            ("deactivating the patient twice", hospital, patient, c::HC_ALREADY_DEACTIVATED),
+            ("deactivating the only authority", hospital, hospital_id, c::HC_WOULD_BREAK_QUORUM),
+        ] {
+            a.c_expect(what, c::hc_ledger_deactivate(ledger, key, &subject, &mut tx), expected);
+        }
         a.c_refused(
             "the deactivated patient signing",
             c::hc_ledger_revoke_consent(ledger, patient_key, &c1, &mut tx),
             c::HC_SIGNER_DEACTIVATED,
         );
-        a.c_refused(
-            "deactivating the only authority",
-            c::hc_ledger_deactivate(ledger, hospital, &hospital_id, &mut tx),
-            c::HC_WOULD_BREAK_QUORUM,
-        );
+        let to_patient = c_grant(guardian, patient, c::HC_EFFECT_PERMIT, &labs_codes, &treat_codes, time);
         a.c_refused(
             "a grant to the deactivated patient",
-            c::hc_ledger_grant_consent(
-                ledger,
-                guardian_key,
-                &c_grant(guardian, patient, c::HC_EFFECT_PERMIT, &labs_codes, &treat_codes, time),
-                &mut granted,
-            ),
+            c::hc_ledger_grant_consent(ledger, guardian_key, &to_patient, &mut granted),
             c::HC_GRANTEE_DEACTIVATED,
         );
         seal(&mut time);
@@ -2793,7 +2408,7 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
 #[test]
 fn ledger_files_that_fail_name_no_patient_and_no_secret() {
     let mut a = Audit::new();
-    let dir = temp_dir("files");
+    let dir = temp_dir("no-leakage-files");
     let base = base();
     let n = &base.net;
     let clock = || Box::new(ManualClock::new(T0 + DAY));
@@ -2803,7 +2418,7 @@ fn ledger_files_that_fail_name_no_patient_and_no_secret() {
     write_ledger_file(&good, &base.blocks);
     let bytes = std::fs::read(&good).unwrap();
     // The header layout of docs/FORMAT.md (version at 8, CRC-32C of the first 44 bytes at 44), if it still is.
-    let header_as_documented = crc32c(&bytes[..44]).to_le_bytes() == bytes[44..48];
+    let header_as_documented = crc32c::crc32c(&bytes[..44]).to_le_bytes() == bytes[44..48];
     let writer = Ledger::open_file(&good, clock(), OpenOptions::default()).unwrap();
     a.refused(
         "opening a locked ledger file",
@@ -2812,19 +2427,8 @@ fn ledger_files_that_fail_name_no_patient_and_no_secret() {
     );
     let mut out: *mut c::hc_ledger = null_mut();
     let mut report = zeroed_report();
-    // SAFETY: valid pointers (here and below).
-    unsafe {
-        a.c_refused(
-            "opening a locked ledger file",
-            c::hc_ledger_open_file(c_path(&good).as_ptr(), 0, T0, &mut out),
-            c::HC_LOCKED,
-        );
-        a.c_refused(
-            "opening with unknown flags",
-            c::hc_ledger_open_file(c_path(&good).as_ptr(), 0x80, T0, &mut out),
-            c::HC_INVALID_ARGUMENT,
-        );
-    }
+    a.c_refused("opening a locked ledger file", c_open_file(&good, 0, T0, &mut out), c::HC_LOCKED);
+    a.c_refused("opening with unknown flags", c_open_file(&good, 0x80, T0, &mut out), c::HC_INVALID_ARGUMENT);
     drop(writer);
     a.refused(
         "creating a ledger over an existing file",
@@ -2836,18 +2440,14 @@ fn ledger_files_that_fail_name_no_patient_and_no_secret() {
     // SAFETY: valid pointers.
     unsafe {
         let settings = c_settings(&name, 1);
-        let path = c_path(&good);
-        a.c_refused(
-            "creating a ledger over an existing file",
-            c::hc_ledger_create_file(path.as_ptr(), &settings, keys.as_ptr().cast(), 1, T0, &mut out),
-            c::HC_ALREADY_EXISTS,
-        );
-        let nowhere = c_path(&dir.join("no-such-dir").join("x.hcl"));
-        a.c_refused(
-            "creating a ledger in a missing directory",
-            c::hc_ledger_create_file(nowhere.as_ptr(), &settings, keys.as_ptr().cast(), 1, T0, &mut out),
-            c::HC_NOT_FOUND,
-        );
+        for (what, path, expected) in [
+            ("creating a ledger over an existing file", good.clone(), c::HC_ALREADY_EXISTS),
+            ("creating a ledger in a missing directory", dir.join("no-such-dir").join("x.hcl"), c::HC_NOT_FOUND),
+        ] {
+            let path = c_path(&path);
+            let created = c::hc_ledger_create_file(path.as_ptr(), &settings, keys.as_ptr().cast(), 1, T0, &mut out);
+            a.c_refused(what, created, expected);
+        }
         c::hc_key_free(keys[0]);
     }
 
@@ -2868,7 +2468,7 @@ fn ledger_files_that_fail_name_no_patient_and_no_secret() {
     foreign.extend_from_slice(n.patient.as_bytes());
     let mut version = bytes.clone();
     version[8..12].copy_from_slice(&0xABAB_u32.to_le_bytes());
-    let crc = crc32c(&version[..44]);
+    let crc = crc32c::crc32c(&version[..44]);
     version[44..48].copy_from_slice(&crc.to_le_bytes());
     let location = FileStore::open(&good, read_only).unwrap().location(1).unwrap() as usize;
     let mut damaged = bytes.clone();
@@ -2921,37 +2521,23 @@ fn ledger_files_that_fail_name_no_patient_and_no_secret() {
             None => a.refused_somehow(what, Ledger::open_file(&path, clock(), options)),
         }
         let flags = if options.strict { c::HC_OPEN_STRICT } else { 0 };
-        // SAFETY: valid pointers.
-        unsafe {
-            let opened = c::hc_ledger_open_file(c_path(&path).as_ptr(), flags, T0, &mut out);
-            assert_ne!(opened, c::HC_OK, "{what}");
-            a.c_refused(what, opened, status.unwrap_or(opened));
-            if !options.strict {
-                let verified = c::hc_verify_file(c_path(&path).as_ptr(), &mut report);
-                assert_ne!(verified, c::HC_OK, "verifying {what}");
-                a.c_refused(&format!("verifying {what}"), verified, status.unwrap_or(verified));
-            }
+        let opened = c_open_file(&path, flags, T0, &mut out);
+        assert_ne!(opened, c::HC_OK, "{what}");
+        a.c_refused(what, opened, status.unwrap_or(opened));
+        if !options.strict {
+            let verified = c_verify_file(&path, &mut report);
+            assert_ne!(verified, c::HC_OK, "verifying {what}");
+            a.c_refused(&format!("verifying {what}"), verified, status.unwrap_or(verified));
         }
     }
     let missing = dir.join("missing.hcl");
     a.refused("opening a missing file", Ledger::open_file(&missing, clock(), OpenOptions::default()), "StoreError::Io");
+    a.c_refused("opening a missing file", c_open_file(&missing, 0, T0, &mut out), c::HC_NOT_FOUND);
+    a.c_refused("verifying a missing file", c_verify_file(&missing, &mut report), c::HC_NOT_FOUND);
+    // A read-only C handle refuses submissions.
+    c_ok("opening read-only", c_open_file(&good, c::HC_OPEN_READ_ONLY, T0 + DAY, &mut out));
     // SAFETY: valid pointers.
     unsafe {
-        a.c_refused(
-            "opening a missing file",
-            c::hc_ledger_open_file(c_path(&missing).as_ptr(), 0, T0, &mut out),
-            c::HC_NOT_FOUND,
-        );
-        a.c_refused(
-            "verifying a missing file",
-            c::hc_verify_file(c_path(&missing).as_ptr(), &mut report),
-            c::HC_NOT_FOUND,
-        );
-        // A read-only C handle refuses submissions.
-        c_ok(
-            "opening read-only",
-            c::hc_ledger_open_file(c_path(&good).as_ptr(), c::HC_OPEN_READ_ONLY, T0 + DAY, &mut out),
-        );
         let patient_key = c_key(&SECRET_SEED);
         let (meds, treat) = (CCodes::new(&[b"meds"]), CCodes::new(&[b"TREAT"]));
         let grant = c_grant(
@@ -2979,21 +2565,14 @@ fn ledger_files_that_fail_name_no_patient_and_no_secret() {
         if let Err(e) = Ledger::open_file(&path, clock(), OpenOptions::default()) {
             a.ledger_error(&format!("opening a file with {}", tampered.name), &e);
         }
-        // SAFETY: valid pointers.
-        unsafe {
-            let status = c::hc_ledger_open_file(c_path(&path).as_ptr(), c::HC_OPEN_VERIFY_SIGNATURES, T0, &mut out);
-            a.c_refused(
-                &format!("opening (verifying signatures) a file with {}", tampered.name),
-                status,
-                c::HC_CORRUPT,
-            );
-            report = zeroed_report();
-            c_ok("hc_verify_file", c::hc_verify_file(c_path(&path).as_ptr(), &mut report));
-            assert_eq!(report.valid, 0, "{}", tampered.name);
-            let reason = report_reason(&report);
-            assert!(!reason.is_empty(), "{}", tampered.name);
-            a.text(&format!("hc_verify_report.failure_reason of a file with {}", tampered.name), &reason, Scope::All);
-        }
+        let status = c_open_file(&path, c::HC_OPEN_VERIFY_SIGNATURES, T0, &mut out);
+        a.c_refused(&format!("opening (verifying signatures) a file with {}", tampered.name), status, c::HC_CORRUPT);
+        report = zeroed_report();
+        c_ok("hc_verify_file", c_verify_file(&path, &mut report));
+        assert_eq!(report.valid, 0, "{}", tampered.name);
+        let reason = report_reason(&report);
+        assert!(!reason.is_empty(), "{}", tampered.name);
+        a.text(&format!("hc_verify_report.failure_reason of a file with {}", tampered.name), &reason, Scope::All);
     }
     let _ = std::fs::remove_dir_all(&dir);
 

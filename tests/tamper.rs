@@ -3,8 +3,7 @@
 
 mod support;
 
-use healthchain::block::{Block, BlockHeader, Seal};
-use healthchain::merkle::{MerkleTree, leaf_hash};
+use healthchain::block::{Block, Seal};
 use healthchain::replay::Replayer;
 use healthchain::*;
 use support::*;
@@ -111,62 +110,44 @@ fn blocks_of_other_ledger() -> Vec<Vec<u8>> {
     support::blocks(&busy_network())
 }
 
-/// Rebuilds block `height` of `chain` with `txs`, re-sealed by the hospital, and relinks every later block:
-/// what a dishonest authority holding the sealing key could do.
-fn reseal_from(chain: &mut [Vec<u8>], height: usize, txs: Vec<SignedTx>, hospital: &SigningKey) {
-    let mut tree = MerkleTree::new();
-    let mut prev_hash = BlockHash::default();
-    for (h, bytes) in chain.iter_mut().enumerate() {
-        let mut block = Block::from_bytes(bytes).unwrap();
-        if h == height {
-            block.txs = txs.clone();
+/// `chain` with block `height`'s transactions changed in every way, without re-sealing: each one deleted, each
+/// one duplicated, and each pair swapped (the header's transaction count follows; nothing else does).
+fn unsealed_tx_variants(chain: &[Vec<u8>], height: usize) -> Vec<Vec<Vec<u8>>> {
+    let block = Block::from_bytes(&chain[height]).unwrap();
+    let n = block.txs.len();
+    let mut variants: Vec<Vec<SignedTx>> = Vec::new();
+    for i in 0..n {
+        let mut txs = block.txs.clone();
+        txs.remove(i);
+        variants.push(txs);
+        let mut txs = block.txs.clone();
+        txs.insert(i, block.txs[i].clone());
+        variants.push(txs);
+        for j in i + 1..n {
+            let mut txs = block.txs.clone();
+            txs.swap(i, j);
+            variants.push(txs);
         }
-        for tx in &block.txs {
-            tree.push(leaf_hash(&tx.to_bytes()));
-        }
-        if h >= height {
-            block.header = BlockHeader {
-                prev_hash,
-                tx_count: block.txs.len() as u32,
-                tree_size: tree.size(),
-                tree_root: tree.root(),
-                ..block.header
-            };
-            let hash = block.header.hash();
-            block.seals = vec![Seal::sign(block.header.proposer, hospital, &hash)];
-            *bytes = block.to_bytes();
-        }
-        prev_hash = Block::from_bytes(bytes).unwrap().header.hash();
     }
+    variants
+        .into_iter()
+        .map(|txs| {
+            let mut tampered = block.clone();
+            tampered.header.tx_count = txs.len() as u32;
+            tampered.txs = txs;
+            let mut chain = chain.to_vec();
+            chain[height] = tampered.to_bytes();
+            chain
+        })
+        .collect()
 }
 
 #[test]
 fn changing_transactions_without_resealing_fails_at_their_block() {
     let net = busy_network();
     let blocks = blocks(&net);
-    for (height, bytes) in blocks.iter().enumerate() {
-        let block = Block::from_bytes(bytes).unwrap();
-        let n = block.txs.len();
-        let mut variants: Vec<Vec<SignedTx>> = Vec::new();
-        for i in 0..n {
-            let mut txs = block.txs.clone();
-            txs.remove(i);
-            variants.push(txs);
-            let mut txs = block.txs.clone();
-            txs.insert(i, block.txs[i].clone());
-            variants.push(txs);
-            for j in i + 1..n {
-                let mut txs = block.txs.clone();
-                txs.swap(i, j);
-                variants.push(txs);
-            }
-        }
-        for txs in variants {
-            let mut tampered = block.clone();
-            tampered.header.tx_count = txs.len() as u32;
-            tampered.txs = txs;
-            let mut chain = blocks.clone();
-            chain[height] = tampered.to_bytes();
+    for height in 0..blocks.len() {
+        for chain in unsealed_tx_variants(&blocks, height) {
             let failure = verify(&chain).failure.expect("tampering went unnoticed");
             assert_eq!(failure.height, height as u64, "{failure}");
         }
@@ -203,8 +184,7 @@ fn a_dishonest_authority_cannot_duplicate_reorder_or_splice_transactions() {
             variants.push((txs, "splice"));
         }
         for (txs, what) in variants {
-            let mut chain = blocks.clone();
-            reseal_from(&mut chain, height, txs, &net.hospital);
+            let chain = reseal_from(&blocks, height, &[&net.hospital], |block_txs| *block_txs = txs);
             let failure = verify(&chain).failure.unwrap_or_else(|| panic!("{what} in block {height} went unnoticed"));
             assert_eq!(failure.height, height as u64, "{what}: {failure}");
             assert!(matches!(failure.reason, BlockError::Tx(_)), "{what}: {failure}");
@@ -217,17 +197,13 @@ fn a_dishonest_authority_cannot_duplicate_reorder_or_splice_transactions() {
 #[test]
 fn a_resealed_block_with_a_forged_transaction_fails() {
     let net = busy_network();
-    let mut chain = blocks(&net);
-    let mut block = Block::from_bytes(&chain[2]).unwrap();
     // Widen the doctor's consent to every section: the patient's signature no longer matches.
-    let mut tx = block.txs[0].clone();
-    if let Payload::GrantConsent(grant) = &mut tx.body.payload {
+    let chain = reseal_from(&blocks(&net), 2, &[&net.hospital], |txs| {
+        let Payload::GrantConsent(grant) = &mut txs[0].body.payload else {
+            panic!("block 2 starts with the doctor's grant")
+        };
         grant.sections = CodeSet::all();
-    } else {
-        panic!("block 2 starts with the doctor's grant");
-    }
-    block.txs[0] = tx;
-    reseal_from(&mut chain, 2, block.txs, &net.hospital);
+    });
     let failure = verify(&chain).failure.unwrap();
     assert_eq!((failure.height, failure.tx_index), (2, Some(0)));
     assert_eq!(failure.reason, BlockError::Tx(TxError::BadSignature));
@@ -247,27 +223,6 @@ fn a_block_sealed_by_a_stranger_fails() {
     assert_eq!((failure.height, failure.reason), (3, BlockError::SealerNotAuthority));
 }
 
-/// Builds block 0 holding `txs` (the first being genesis), sealed by `sealers` (id, key).
-fn genesis_block(txs: Vec<SignedTx>, sealers: &[(ActorId, &SigningKey)]) -> Vec<u8> {
-    let mut tree = MerkleTree::new();
-    for tx in &txs {
-        tree.push(leaf_hash(&tx.to_bytes()));
-    }
-    let header = BlockHeader {
-        chain: txs[0].body.chain,
-        height: 0,
-        prev_hash: BlockHash::default(),
-        timestamp: T0,
-        tx_count: txs.len() as u32,
-        tree_size: tree.size(),
-        tree_root: tree.root(),
-        proposer: sealers[0].0,
-    };
-    let mut seals: Vec<Seal> = sealers.iter().map(|(id, key)| Seal::sign(*id, key, &header.hash())).collect();
-    seals.sort_by_key(|s| s.authority);
-    Block { header, txs, seals }.to_bytes()
-}
-
 #[test]
 fn one_authority_cannot_reach_k_of_n_in_the_genesis_block() {
     // Regression (issue 8, A1): genesis names A and B with threshold 2; A alone put "register C as
@@ -282,8 +237,7 @@ fn one_authority_cannot_reach_k_of_n_in_the_genesis_block() {
     };
     let chain = params.chain_id();
     let proofs = vec![a.prove_possession(&chain), b.prove_possession(&chain)];
-    let a_id = ActorId::from_key(&a.public_key());
-    let (b_id, c_id) = (ActorId::from_key(&b.public_key()), ActorId::from_key(&c.public_key()));
+    let a_id = id_of(&a);
     let body = |seq, payload| TxBody { chain, signer: a_id, seq, time: T0, payload };
     let genesis = body(1, Payload::Genesis(healthchain::tx::Genesis { params, proofs })).sign(&a);
     let register_c = body(
@@ -296,7 +250,7 @@ fn one_authority_cannot_reach_k_of_n_in_the_genesis_block() {
     )
     .sign(&a);
 
-    let attack = genesis_block(vec![genesis.clone(), register_c], &[(a_id, &a), (c_id, &c)]);
+    let attack = genesis_block(vec![genesis.clone(), register_c], &[&a, &c]);
     let failure = verify(std::slice::from_ref(&attack)).failure.unwrap();
     assert_eq!((failure.height, failure.reason), (0, BlockError::GenesisNotAlone));
     let opened = Ledger::open(MemoryStore::from_blocks(vec![attack]), Box::new(ManualClock::new(T0)));
@@ -305,10 +259,138 @@ fn one_authority_cannot_reach_k_of_n_in_the_genesis_block() {
     );
 
     // Genesis alone is sealed by exactly the authorities it names: C is none of them, and one is too few.
-    let by_a_and_c = genesis_block(vec![genesis.clone()], &[(a_id, &a), (c_id, &c)]);
+    let by_a_and_c = genesis_block(vec![genesis.clone()], &[&a, &c]);
     assert_eq!(verify(&[by_a_and_c]).failure.unwrap().reason, BlockError::SealerNotAuthority);
-    let by_a = genesis_block(vec![genesis.clone()], &[(a_id, &a)]);
+    let by_a = genesis_block(vec![genesis.clone()], &[&a]);
     assert_eq!(verify(&[by_a]).failure.unwrap().reason, BlockError::NotEnoughSeals { have: 1, need: 2 });
-    let by_both = genesis_block(vec![genesis], &[(a_id, &a), (b_id, &b)]);
+    let by_both = genesis_block(vec![genesis], &[&a, &b]);
     assert!(verify(&[by_both]).is_valid());
+}
+
+// ---- the same tampering through the ledger file (docs/FORMAT.md, "Ledger file") ----
+
+#[allow(dead_code)]
+#[path = "../fuzz/harness/mem_file.rs"]
+mod mem_file;
+
+use mem_file::MemFile;
+
+const WRITER: OpenOptions = OpenOptions { read_only: false, strict: false };
+const READER: OpenOptions = OpenOptions { read_only: true, strict: false };
+
+/// The file the store writes for `blocks`, and where each frame starts.
+fn file_of(blocks: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
+    let file = MemFile::default();
+    let mut store = FileStore::from_file(file.clone(), WRITER).unwrap();
+    for (h, block) in blocks.iter().enumerate() {
+        store.append(h as u64, block).unwrap();
+    }
+    let starts = (0..blocks.len() as u64).map(|h| store.location(h).unwrap() as usize).collect();
+    (file.bytes(), starts)
+}
+
+/// The frames of a file written by `file_of`, cut at `starts`.
+fn frames_of(bytes: &[u8], starts: &[usize]) -> Vec<Vec<u8>> {
+    let ends = starts[1..].iter().copied().chain([bytes.len()]);
+    starts.iter().zip(ends).map(|(start, end)| bytes[*start..end].to_vec()).collect()
+}
+
+/// How opening `bytes` fails: the store's refusal, or the first failure of the ledger on it.
+fn open_failure(bytes: &[u8], verified: bool) -> Result<VerifyFailure, StoreError> {
+    let file = MemFile::new(bytes);
+    let store = FileStore::from_file(file.clone(), WRITER)?;
+    let opened = if verified {
+        Ledger::open_verified(store, Box::new(ManualClock::new(T0)))
+    } else {
+        Ledger::open(store, Box::new(ManualClock::new(T0)))
+    };
+    assert_eq!(file.bytes(), bytes, "opening changed a tampered file");
+    match opened {
+        Err(LedgerError::Corrupt { failure, .. }) => Ok(failure),
+        Ok(ledger) => panic!("tampering went unnoticed: {} blocks opened", ledger.block_count()),
+        Err(other) => panic!("unexpected: {other}"),
+    }
+}
+
+#[test]
+fn every_byte_of_the_file_changed_is_detected_at_its_block_and_never_cut() {
+    let blocks = blocks(&busy_network());
+    let (bytes, starts) = file_of(&blocks);
+    let height_at = |offset: usize| starts.iter().rposition(|start| *start <= offset).unwrap_or(0) as u64;
+    let mut checked = 0;
+    for offset in 0..bytes.len() {
+        for pattern in [0x01u8, 0x80, 0xff] {
+            let mut tampered = bytes.clone();
+            tampered[offset] ^= pattern;
+            for options in [WRITER, READER] {
+                let file = MemFile::new(&tampered);
+                let context = format!("byte {offset} ^ {pattern:#04x}, read-only {}", options.read_only);
+                match FileStore::from_file(file.clone(), options) {
+                    Err(StoreError::Damaged { height, .. }) => assert_eq!(height, height_at(offset), "{context}"),
+                    Err(StoreError::NotALedger) => assert!(offset < 8, "{context}"),
+                    other => panic!("{context}: {:?}", other.map(|s| s.len())),
+                }
+                assert_eq!(file.bytes(), tampered, "{context}: the file was changed");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, bytes.len() * 6);
+    assert!(bytes.len() > 5_000, "{} bytes", bytes.len());
+}
+
+#[test]
+fn deleting_swapping_duplicating_or_splicing_frames_is_detected() {
+    let blocks = blocks(&busy_network());
+    let (bytes, starts) = file_of(&blocks);
+    let n = blocks.len();
+    let assemble = |frames: &[Vec<u8>]| [bytes[..48].to_vec(), frames.concat()].concat();
+    let frames = frames_of(&bytes, &starts);
+    // A frame out of place holds another height: the store refuses at the first one.
+    let refused_at = |file: &[u8]| match FileStore::from_file(MemFile::new(file), WRITER) {
+        Err(StoreError::Damaged { height, .. }) => height,
+        other => panic!("{:?}", other.map(|s| s.len())),
+    };
+    for i in 0..n - 1 {
+        let mut f = frames.clone();
+        f.remove(i);
+        assert_eq!(refused_at(&assemble(&f)), i as u64, "deleting frame {i}");
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let mut f = frames.clone();
+            f.swap(i, j);
+            assert_eq!(refused_at(&assemble(&f)), i as u64, "swapping frames {i} and {j}");
+        }
+        let mut f = frames.clone();
+        f.insert(i + 1, frames[i].clone());
+        assert_eq!(refused_at(&assemble(&f)), i as u64 + 1, "duplicating frame {i}");
+    }
+    // A frame of the same height from another ledger passes the store; the ledger refuses it.
+    let (other, other_starts) = file_of(&blocks_of_other_ledger());
+    let other = frames_of(&other, &other_starts);
+    for i in 1..n {
+        let mut f = frames.clone();
+        f[i] = other[i].clone();
+        let failure = open_failure(&assemble(&f), false).unwrap_or_else(|e| panic!("splicing frame {i}: {e}"));
+        assert_eq!(failure.height, i as u64, "splicing frame {i}");
+    }
+}
+
+#[test]
+fn deleting_duplicating_or_reordering_transactions_in_a_file_is_detected() {
+    let blocks = blocks(&busy_network());
+    let mut tried = 0;
+    for height in 1..blocks.len() {
+        for chain in unsealed_tx_variants(&blocks, height) {
+            // Framed with valid checksums: only verification can tell.
+            let (file, _) = file_of(&chain);
+            for verified in [false, true] {
+                let failure = open_failure(&file, verified).unwrap();
+                assert_eq!(failure.height, height as u64, "{failure}");
+            }
+            tried += 1;
+        }
+    }
+    assert!(tried > 20, "{tried}");
 }

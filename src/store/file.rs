@@ -520,3 +520,294 @@ impl<F: LedgerFile> Store for FileStore<F> {
         self.read_only
     }
 }
+
+#[cfg(test)]
+mod variant_tests {
+    //! Every [`StoreError`] variant, each produced by doing the real thing through the crate's public API
+    //! (a ledger written through a `FileStore` over an in-memory file that can fail a write part-way, files
+    //! crafted from its bytes, a real temporary file for the lock), never by constructing the error. `name` is
+    //! an exhaustive match without a wildcard, generated together with `NAMES` from one list: a new variant
+    //! breaks the build until it is listed, and then this test fails until it produces the new variant too.
+
+    use super::{FILE_HEADER_LEN, FileStore, MAX_FRAME_BLOCK_LEN, OpenOptions};
+    use crate::clock::ManualClock;
+    use crate::codes::Role;
+    use crate::keys::SigningKey;
+    use crate::ledger::{Ledger, LedgerError, LedgerSettings};
+    use crate::store::{LedgerFile, Store, StoreError};
+    use std::collections::BTreeSet;
+    use std::io;
+    use std::sync::{Arc, Mutex, MutexGuard};
+
+    /// Generates `NAMES` and `name` from one list of `pattern => "Name"` arms, so that the two cannot drift
+    /// apart: the list is the match (exhaustive, no wildcard), and `NAMES` holds one name per arm.
+    macro_rules! variant_names {
+        ($enum:ty { $($pattern:pat => $name:literal),+ $(,)? }) => {
+            /// One name per variant, in the order of the match in `name`.
+            const NAMES: &[&str] = &[$($name),+];
+
+            /// The variant's name.
+            fn name(error: &$enum) -> &'static str {
+                match error {
+                    $($pattern => $name),+
+                }
+            }
+        };
+    }
+
+    variant_names!(StoreError {
+        StoreError::Missing(_) => "Missing",
+        StoreError::OutOfOrder { .. } => "OutOfOrder",
+        StoreError::Io(_) => "Io",
+        StoreError::Locked => "Locked",
+        StoreError::Poisoned => "Poisoned",
+        StoreError::NotALedger => "NotALedger",
+        StoreError::UnknownVersion(_) => "UnknownVersion",
+        StoreError::Damaged { .. } => "Damaged",
+        StoreError::TornTail { .. } => "TornTail",
+        StoreError::BlockTooLarge(_) => "BlockTooLarge",
+        StoreError::ReadOnly => "ReadOnly",
+        StoreError::IncompleteCreation => "IncompleteCreation",
+        StoreError::InvalidBlock(_) => "InvalidBlock",
+    });
+
+    const WRITER: OpenOptions = OpenOptions { read_only: false, strict: false };
+    const READER: OpenOptions = OpenOptions { read_only: true, strict: false };
+    const STRICT: OpenOptions = OpenOptions { read_only: false, strict: true };
+
+    /// What an in-memory file holds.
+    #[derive(Debug, Default)]
+    struct Disk {
+        bytes: Vec<u8>,
+        /// When set, the next write lands only this many bytes and fails, and so do every later write and
+        /// sync: a crash (or a failing device) in the middle of an append.
+        crash_after: Option<usize>,
+    }
+
+    /// An in-memory ledger file whose clones share their bytes (like one path opened twice).
+    #[derive(Clone, Debug, Default)]
+    struct MemFile(Arc<Mutex<Disk>>);
+
+    impl MemFile {
+        fn new(bytes: &[u8]) -> Self {
+            Self(Arc::new(Mutex::new(Disk { bytes: bytes.to_vec(), crash_after: None })))
+        }
+
+        fn disk(&self) -> MutexGuard<'_, Disk> {
+            self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+
+        fn bytes(&self) -> Vec<u8> {
+            self.disk().bytes.clone()
+        }
+    }
+
+    impl LedgerFile for MemFile {
+        fn size(&self) -> io::Result<u64> {
+            Ok(self.disk().bytes.len() as u64)
+        }
+
+        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+            let disk = self.disk();
+            let start = offset as usize;
+            let src = disk.bytes.get(start..start + buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?;
+            buf.copy_from_slice(src);
+            Ok(())
+        }
+
+        fn write_all_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+            let mut disk = self.disk();
+            let landed = disk.crash_after.map_or(data.len(), |n| n.min(data.len()));
+            let start = offset as usize;
+            if disk.bytes.len() < start + landed {
+                disk.bytes.resize(start + landed, 0);
+            }
+            disk.bytes[start..start + landed].copy_from_slice(&data[..landed]);
+            if disk.crash_after.is_some() {
+                disk.crash_after = Some(0);
+                return Err(io::Error::other("injected write failure"));
+            }
+            Ok(())
+        }
+
+        fn sync_data(&mut self) -> io::Result<()> {
+            match self.disk().crash_after {
+                Some(_) => Err(io::Error::other("injected sync failure")),
+                None => Ok(()),
+            }
+        }
+
+        fn set_len(&mut self, len: u64) -> io::Result<()> {
+            self.disk().bytes.resize(len as usize, 0);
+            Ok(())
+        }
+    }
+
+    const T0: u64 = 1_700_000_000_000;
+
+    fn hospital() -> SigningKey {
+        SigningKey::from_seed(&[1; 32])
+    }
+
+    /// A ledger written through a file store to `file`, with the clock that drives it.
+    fn ledger_on(file: &MemFile) -> Result<(Ledger<FileStore<MemFile>>, ManualClock), LedgerError> {
+        let clock = ManualClock::new(T0);
+        let settings = LedgerSettings { nonce: Some([5; 32]), ..LedgerSettings::new("variants") };
+        let store = FileStore::from_file(file.clone(), WRITER)?;
+        let ledger = Ledger::create(store, Box::new(clock.clone()), &settings, &[&hospital()])?;
+        Ok((ledger, clock))
+    }
+
+    /// Registers the holder of `seed` as a patient in a new block.
+    fn register(ledger: &mut Ledger<FileStore<MemFile>>, clock: &ManualClock, seed: u8) -> Result<(), LedgerError> {
+        clock.advance(1000);
+        ledger.register(&hospital(), &SigningKey::from_seed(&[seed; 32]), Role::Patient)?;
+        ledger.seal(&[&hospital()])?;
+        Ok(())
+    }
+
+    /// Opens (as a writer) `good` changed by `edit`, and checks that opening left the file as it was.
+    fn crafted(good: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Result<FileStore<MemFile>, StoreError> {
+        let mut bytes = good.to_vec();
+        edit(&mut bytes);
+        let file = MemFile::new(&bytes);
+        let opened = FileStore::from_file(file.clone(), WRITER);
+        assert_eq!(file.bytes(), bytes, "opening changed a crafted file");
+        opened
+    }
+
+    /// The names of the errors seen so far.
+    #[derive(Default)]
+    struct Produced(BTreeSet<&'static str>);
+
+    impl Produced {
+        /// Asserts that `result` is an error `expected` accepts, and records its name.
+        #[track_caller]
+        fn failed<T>(&mut self, what: &str, result: Result<T, StoreError>, expected: impl Fn(&StoreError) -> bool) {
+            let error = result.err().unwrap_or_else(|| panic!("{what}: succeeded"));
+            assert!(expected(&error), "{what}: {error:?}");
+            self.0.insert(name(&error));
+        }
+    }
+
+    #[test]
+    fn every_store_error_is_produced_by_a_real_file() {
+        let mut seen = Produced::default();
+
+        // A ledger of two blocks written through the store; its file, and the store read back from it.
+        let file = MemFile::default();
+        let (mut ledger, clock) = ledger_on(&file).unwrap();
+        register(&mut ledger, &clock, 2).unwrap();
+        let good = file.bytes();
+        let mut store = FileStore::from_file(MemFile::new(&good), WRITER).unwrap();
+        assert_eq!((store.len(), store.recovery(), store.size()), (2, None, good.len() as u64));
+        let blocks = [store.read(0).unwrap(), store.read(1).unwrap()];
+        let second = store.location(1).unwrap();
+        assert!(second > FILE_HEADER_LEN);
+
+        // Reads and appends the store refuses.
+        seen.failed("reading past the end", store.read(2), |e| matches!(e, StoreError::Missing(2)));
+        seen.failed("appending at height 3", store.append(3, &blocks[1]), |e| {
+            matches!(e, StoreError::OutOfOrder { expected: 2, found: 3 })
+        });
+        let mut reader = FileStore::from_file(MemFile::new(&good), READER).unwrap();
+        seen.failed("appending to a reader", reader.append(2, &blocks[1]), |e| matches!(e, StoreError::ReadOnly));
+        assert_eq!((store.len(), reader.len()), (2, 2));
+
+        // A new ledger file refuses blocks it cannot hold, or that recovery could take for an interrupted
+        // append; it then takes the genesis block (the refusals were about the blocks, and wrote nothing).
+        let empty = MemFile::default();
+        let mut fresh = FileStore::from_file(empty.clone(), WRITER).unwrap();
+        let oversized = vec![1u8; MAX_FRAME_BLOCK_LEN as usize + 1];
+        seen.failed(
+            "a block over 64 MiB",
+            fresh.append(0, &oversized),
+            |e| matches!(e, StoreError::BlockTooLarge(n) if *n == MAX_FRAME_BLOCK_LEN as usize + 1),
+        );
+        drop(oversized);
+        seen.failed("a block of 32 bytes", fresh.append(0, &blocks[0][..32]), |e| {
+            matches!(e, StoreError::InvalidBlock("shorter than a block header"))
+        });
+        let zeros = [&blocks[0][..], &[0u8; 128]].concat();
+        seen.failed("a block ending in 128 zeros", fresh.append(0, &zeros), |e| {
+            matches!(e, StoreError::InvalidBlock("holds a long run of zero bytes"))
+        });
+        assert_eq!((fresh.len(), empty.bytes().len()), (0, 0), "a refused block was written");
+        fresh.append(0, &blocks[0]).unwrap();
+        assert_eq!(empty.bytes(), good[..empty.bytes().len()], "the genesis append differs from the ledger's");
+
+        // A write that fails part-way through the third append: the ledger's seal fails with the store's
+        // i/o error, and the store refuses every later append, even once the file works again.
+        file.disk().crash_after = Some(40);
+        let io_error = match register(&mut ledger, &clock, 3) {
+            Err(LedgerError::Store(error)) => Err::<(), _>(error),
+            other => panic!("a write failing part-way: {other:?}"),
+        };
+        seen.failed("a write failing part-way", io_error, |e| matches!(e, StoreError::Io(_)));
+        file.disk().crash_after = None;
+        let mut poisoned = ledger.into_store();
+        seen.failed("appending after the failure", poisoned.append(2, &blocks[1]), |e| {
+            matches!(e, StoreError::Poisoned)
+        });
+        // What the failed append left: a strict open refuses it; a writer cuts it and appends again.
+        let torn = file.bytes();
+        let end = good.len() as u64;
+        assert_eq!(torn.len(), good.len() + 40);
+        seen.failed(
+            "a strict open of the torn file",
+            FileStore::from_file(MemFile::new(&torn), STRICT),
+            |e| matches!(e, StoreError::TornTail { offset, height: 2 } if *offset == end),
+        );
+        let mut recovered = FileStore::from_file(MemFile::new(&torn), WRITER).unwrap();
+        assert_eq!(recovered.recovery().map(|r| (r.offset, r.lost_height, r.cut)), Some((end, 2, true)));
+        recovered.append(2, &blocks[1]).unwrap();
+
+        // A first append that fails part-way: no complete genesis frame, so the file is an interrupted
+        // creation (and no ledger was created).
+        let creation = MemFile::default();
+        creation.disk().crash_after = Some(30);
+        let created = ledger_on(&creation).map(|_| ());
+        assert!(matches!(created, Err(LedgerError::Store(StoreError::Io(_)))), "{created:?}");
+        let interrupted = creation.bytes();
+        assert_eq!(interrupted, good[..30]);
+        seen.failed("a torn first append", FileStore::from_file(MemFile::new(&interrupted), WRITER), |e| {
+            matches!(e, StoreError::IncompleteCreation)
+        });
+
+        // Files crafted from the good one (each left as it was).
+        let foreign = crafted(&good, |b| b[0] ^= 0x01);
+        seen.failed("a flipped bit in the file magic", foreign, |e| matches!(e, StoreError::NotALedger));
+        let version_1 = crafted(&good, |b| {
+            b[8..12].copy_from_slice(&1u32.to_le_bytes());
+            let crc = crc32c::crc32c(&b[..44]);
+            b[44..48].copy_from_slice(&crc.to_le_bytes());
+        });
+        seen.failed("a version-1 header with a valid checksum", version_1, |e| {
+            matches!(e, StoreError::UnknownVersion(1))
+        });
+        let flipped = crafted(&good, |b| b[second as usize + 60] ^= 0x10);
+        let checksum = "block checksum mismatch";
+        seen.failed("a flipped bit in block 1", flipped, |e| {
+            matches!(e, StoreError::Damaged { offset, height: 1, reason } if (*offset, *reason) == (second, checksum))
+        });
+
+        // A second writer on a real file, refused while the first holds the lock.
+        let dir = std::env::temp_dir().join(format!("healthchain-variant-tests-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ledger.hcl");
+        let mut first = FileStore::create(&path).unwrap();
+        first.append(0, &blocks[0]).unwrap();
+        seen.failed("a second writer", FileStore::open(&path, WRITER), |e| matches!(e, StoreError::Locked));
+        drop(first);
+        let second = FileStore::open(&path, WRITER).map(|store| store.len());
+        assert!(matches!(second, Ok(1)), "once the first writer is gone: {second:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        // Every variant was produced (`name` returns only listed names, by construction), and none is listed
+        // twice.
+        let listed: BTreeSet<&str> = NAMES.iter().copied().collect();
+        assert_eq!(listed.len(), NAMES.len(), "a name is listed twice: {NAMES:?}");
+        assert_eq!(seen.0, listed, "variants never produced: {:?}", listed.difference(&seen.0).collect::<Vec<_>>());
+    }
+}

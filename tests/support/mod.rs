@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use healthchain::hash::commitment;
+use healthchain::merkle::{MerkleTree, leaf_hash};
 use healthchain::*;
+use std::path::{Path, PathBuf};
 
 pub const T0: u64 = 1_795_424_400_000;
 pub const HOUR: u64 = 60 * 60 * 1000;
@@ -178,4 +180,85 @@ pub fn blocks(net: &Net) -> Vec<Vec<u8>> {
 /// Verifies `blocks` from genesis.
 pub fn verify(blocks: &[Vec<u8>]) -> VerifyReport {
     verify_blocks(blocks.iter().map(Ok::<_, std::convert::Infallible>))
+}
+
+/// The actor id of `key`.
+pub fn id_of(key: &SigningKey) -> ActorId {
+    ActorId::from_key(&key.public_key())
+}
+
+/// The seals of `sealers` over `hash`, each under its key's actor id, in the canonical order.
+pub fn seals(hash: &BlockHash, sealers: &[&SigningKey]) -> Vec<Seal> {
+    let mut seals: Vec<Seal> = sealers.iter().map(|key| Seal::sign(id_of(key), key, hash)).collect();
+    seals.sort_by_key(|seal| seal.authority);
+    seals
+}
+
+/// A copy of `chain` whose block `height` has its transactions changed by `edit` and is re-sealed by
+/// `sealers`, every later block relinked and re-sealed by them too (transaction counts, tree heads and links
+/// recomputed): what dishonest authorities holding the sealing keys could do.
+pub fn reseal_from(
+    chain: &[Vec<u8>],
+    height: usize,
+    sealers: &[&SigningKey],
+    edit: impl FnOnce(&mut Vec<SignedTx>),
+) -> Vec<Vec<u8>> {
+    let mut blocks: Vec<Block> = chain.iter().map(|bytes| Block::from_bytes(bytes).unwrap()).collect();
+    edit(&mut blocks[height].txs);
+    let mut tree = MerkleTree::new();
+    let mut prev_hash = BlockHash::default();
+    for (h, block) in blocks.iter_mut().enumerate() {
+        for tx in &block.txs {
+            tree.push(leaf_hash(&tx.to_bytes()));
+        }
+        if h >= height {
+            block.header = BlockHeader {
+                prev_hash,
+                tx_count: block.txs.len() as u32,
+                tree_size: tree.size(),
+                tree_root: tree.root(),
+                ..block.header
+            };
+            block.seals = seals(&block.header.hash(), sealers);
+        }
+        prev_hash = block.header.hash();
+    }
+    chain[..height].iter().cloned().chain(blocks[height..].iter().map(Block::to_bytes)).collect()
+}
+
+/// Block 0 holding `txs` (the first being the genesis transaction) at `T0`, proposed by the first of
+/// `sealers` and sealed by all of them.
+pub fn genesis_block(txs: Vec<SignedTx>, sealers: &[&SigningKey]) -> Vec<u8> {
+    let mut tree = MerkleTree::new();
+    for tx in &txs {
+        tree.push(leaf_hash(&tx.to_bytes()));
+    }
+    let header = BlockHeader {
+        chain: txs[0].body.chain,
+        height: 0,
+        prev_hash: BlockHash::default(),
+        timestamp: T0,
+        tx_count: txs.len() as u32,
+        tree_size: tree.size(),
+        tree_root: tree.root(),
+        proposer: id_of(sealers[0]),
+    };
+    let seals = seals(&header.hash(), sealers);
+    Block { header, txs, seals }.to_bytes()
+}
+
+/// A new, empty directory for `name` in this test process (emptied if an earlier run left it).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("healthchain-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `blocks` to a new ledger file at `path`, appended one by one by the file store.
+pub fn write_ledger_file(path: &Path, blocks: &[Vec<u8>]) {
+    let mut store = FileStore::create(path).unwrap();
+    for (height, block) in blocks.iter().enumerate() {
+        store.append(height as u64, block).unwrap();
+    }
 }
