@@ -64,6 +64,10 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
     seeds.push(("ledger_file", "zero-tail".into(), [vec![0], file.clone(), vec![0; 300]].concat()));
     seeds.push(("ledger_file", "block-list".into(), [vec![1], block_list(&blocks)].concat()));
     seeds.push(("ledger_file", "block-list-short".into(), [vec![1], block_list(&blocks[..3])].concat()));
+    let flip =
+        |at: u32, bit: u8, blocks: &[Vec<u8>]| [vec![2], at.to_le_bytes().to_vec(), vec![bit], block_list(blocks)];
+    seeds.push(("ledger_file", "flip-in-last-block".into(), flip(file.len() as u32 - 40, 3, &blocks).concat()));
+    seeds.push(("ledger_file", "flip-in-genesis-only".into(), flip(100, 0, &blocks[..1]).concat()));
 
     for (i, pattern) in [[0u8; 64].to_vec(), (0..=255).collect(), (0..=255).rev().collect()].into_iter().enumerate() {
         seeds.push(("operations", format!("pattern-{i}"), pattern.clone()));
