@@ -40,6 +40,24 @@
 #![deny(clippy::host_endian_bytes)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+/// For the error-variant tests (`variant_tests` in `replay.rs` and `store/file.rs`): generates `NAMES` and
+/// `name` from one list of `pattern => "Name"` arms, so that the two cannot drift apart: the list is the
+/// match (exhaustive, no wildcard), and `NAMES` holds one name per arm.
+#[cfg(test)]
+macro_rules! variant_names {
+    ($enum:ty { $($pattern:pat => $name:literal),+ $(,)? }) => {
+        /// One name per variant, in the order of the match in `name`.
+        const NAMES: &[&str] = &[$($name),+];
+
+        /// The variant's name.
+        fn name(error: &$enum) -> &'static str {
+            match error {
+                $($pattern => $name),+
+            }
+        }
+    };
+}
+
 pub mod block;
 pub mod clock;
 pub mod codec;

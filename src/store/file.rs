@@ -539,22 +539,6 @@ mod variant_tests {
     use std::io;
     use std::sync::{Arc, Mutex, MutexGuard};
 
-    /// Generates `NAMES` and `name` from one list of `pattern => "Name"` arms, so that the two cannot drift
-    /// apart: the list is the match (exhaustive, no wildcard), and `NAMES` holds one name per arm.
-    macro_rules! variant_names {
-        ($enum:ty { $($pattern:pat => $name:literal),+ $(,)? }) => {
-            /// One name per variant, in the order of the match in `name`.
-            const NAMES: &[&str] = &[$($name),+];
-
-            /// The variant's name.
-            fn name(error: &$enum) -> &'static str {
-                match error {
-                    $($pattern => $name),+
-                }
-            }
-        };
-    }
-
     variant_names!(StoreError {
         StoreError::Missing(_) => "Missing",
         StoreError::OutOfOrder { .. } => "OutOfOrder",
