@@ -1,6 +1,8 @@
 //! The whole consent flow on a new ledger file: a hospital, a patient, two providers, an insurer and a
 //! privacy officer. Run with `cargo run --example quickstart [PATH]`: without PATH the ledger lives in a
-//! temporary file that is removed at the end; with PATH it is kept (inspect it with the `healthchain` tool).
+//! temporary file that is removed at the end; with PATH it is kept, and the full ids of the actors are
+//! printed at the end so that they can be pasted into the `healthchain` tool (`healthchain actors PATH`,
+//! `healthchain access-report PATH PATIENT_ID`).
 
 use healthchain::hash::commitment;
 use healthchain::keys::random_salt;
@@ -36,7 +38,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let provider_a = ledger.register(&hospital, provider_a_key, Role::Provider)?;
     let provider_b = ledger.register(&hospital, provider_b_key, Role::Provider)?;
     let insurer = ledger.register(&hospital, insurer_key, Role::Insurer)?;
-    let _officer = ledger.register(&hospital, officer_key, Role::Auditor)?;
+    let officer = ledger.register(&hospital, officer_key, Role::Auditor)?;
     let block = ledger.seal(&[&hospital])?;
     say(
         &clock,
@@ -198,13 +200,37 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         short(&report.tree_root.to_hex())
     );
     drop(ledger);
-    if !keep {
+    if keep {
+        let authority = ActorId::from_key(&hospital.public_key());
+        print_actor_ids(
+            &path,
+            patient,
+            &[
+                ("patient", patient),
+                ("provider A", provider_a),
+                ("provider B", provider_b),
+                ("insurer", insurer),
+                ("privacy officer", officer),
+                ("authority (hospital)", authority),
+            ],
+        );
+    } else {
         std::fs::remove_file(&path)?;
     }
     if let Some(failure) = report.failure {
         return Err(failure.into());
     }
     Ok(())
+}
+
+/// The full ids of the actors on the kept ledger, and the `healthchain` commands to try them with.
+fn print_actor_ids(path: &std::path::Path, patient: ActorId, actors: &[(&str, ActorId)]) {
+    println!("\nactor ids in {} (the tool takes these, or any unique prefix of 4+ hex digits):", path.display());
+    for (name, id) in actors {
+        println!("  {name:<20} {id}");
+    }
+    let shown = path.display();
+    println!("try:\n  healthchain actors {shown}\n  healthchain access-report {shown} {patient}");
 }
 
 /// A decision with ids cut to 12 hex digits.

@@ -1,13 +1,41 @@
-//! The consent engine: "may X do A on section S of patient P, for purpose U, at time T?" (DESIGN.md §5).
-//! Deterministic: time is an input; the answer depends only on the ledger view and the request.
+//! The consent question — "may X do A on section S of patient P, for purpose U, at time T?" — and the
+//! decision with its basis (DESIGN.md §5). The engine that answers it is `state::evaluate`, over the
+//! rules in force at the instant asked about.
 
-use crate::codes::{Action, Code, EMERGENCY_PURPOSES, Role};
-use crate::error::CheckError;
+use crate::codes::{Action, Code};
 use crate::ids::{ActorId, ConsentId, DelegationId};
-use crate::state::{Stamp, View};
-use crate::tx::{AccessBasis, Effect, Grantee, Scopes};
+use crate::tx::{AccessBasis, RecordAccess};
 
-/// A consent question.
+/// A consent question: may `requester` do `action` on `section` of `patient`'s record, for `purpose`, at
+/// instant `at`? Time is part of the question (the engine never reads a clock), so the same question can
+/// be asked about any instant, and as of any earlier block ([`Ledger::check_as_of`](crate::Ledger::check_as_of)).
+///
+/// ```
+/// use healthchain::*;
+///
+/// let clock = ManualClock::new(1_700_000_000_000);
+/// let hospital = SigningKey::generate()?;
+/// let mut ledger = Ledger::create(MemoryStore::new(), Box::new(clock.clone()),
+///                                 &LedgerSettings::new("questions"), &[&hospital])?;
+/// let (patient_key, doctor_key) = (SigningKey::generate()?, SigningKey::generate()?);
+/// let patient = ledger.register(&hospital, &patient_key, Role::Patient)?;
+/// let doctor = ledger.register(&hospital, &doctor_key, Role::Provider)?;
+/// let before = ledger.seal(&[&hospital])?.header.height; // no consent yet
+/// let from = ledger.now();
+/// ledger.grant_consent(&patient_key, ConsentGrant {
+///     patient, grantee: Grantee::Actor(doctor), effect: Effect::Permit,
+///     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
+///     actions: Actions::READ, window: Window { not_before: from, not_after: Some(from + 3_600_000) },
+/// })?;
+/// ledger.seal(&[&hospital])?;
+///
+/// let ask = |at| CheckRequest { patient, requester: doctor, section: Code::new("labs").unwrap(),
+///                               purpose: Code::new("TREAT").unwrap(), action: Action::Read, at };
+/// assert!(ledger.check(&ask(from))?.is_permitted());
+/// assert!(!ledger.check(&ask(from + 3_600_000))?.is_permitted());        // the window has ended
+/// assert!(!ledger.check_as_of(before, &ask(from))?.is_permitted());      // as the ledger stood before
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckRequest {
     /// Whose record.
@@ -48,7 +76,26 @@ pub enum DenyReason {
     RequesterDeactivated,
 }
 
-/// The engine's answer, with its basis.
+/// The engine's answer, with its basis: which rule decided.
+///
+/// ```
+/// use healthchain::*;
+///
+/// fn explain(decision: &Decision) -> String {
+///     match decision {
+///         Decision::Permit(PermitBasis::Owner) => "the patient themself".into(),
+///         Decision::Permit(PermitBasis::Delegate(id)) => format!("delegation {id}"),
+///         Decision::Permit(PermitBasis::Consents(ids)) => format!("{} consent(s), first {}", ids.len(), ids[0]),
+///         Decision::BreakGlass => "emergency access: record it with a reason, it will be reviewed".into(),
+///         Decision::Deny(DenyReason::DenyRules(ids)) => format!("denied by {} rule(s)", ids.len()),
+///         Decision::Deny(reason) => format!("denied: {reason:?}"),
+///     }
+/// }
+/// assert_eq!(explain(&Decision::Deny(DenyReason::NoConsent)), "denied: NoConsent");
+/// // A permit names the basis an access must be recorded on; break-glass and denials name none.
+/// assert_eq!(Decision::Permit(PermitBasis::Owner).access_basis(), Some(AccessBasis::Owner));
+/// assert_eq!(Decision::BreakGlass.access_basis(), None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Permitted.
@@ -93,87 +140,16 @@ impl std::fmt::Display for Decision {
     }
 }
 
-/// Evaluates `request` on `view`, following DESIGN.md §5 step by step.
-pub fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, CheckError> {
-    if request.section.is_wildcard() || request.purpose.is_wildcard() {
-        return Err(CheckError::WildcardInRequest);
-    }
-    // 1. A patient or requester unknown *at the instant asked about* is an error, as it was before their
-    //    registration was recorded: the answer about an instant never changes once that instant is sealed.
-    //    An erasure or a deactivation denies from its own time on.
-    let patient = request.patient;
-    let requester = request.requester;
-    match view.actor_status(&patient) {
-        Some((Role::Patient, registered, _)) if registered.time <= request.at => {}
-        _ => return Err(CheckError::InvalidPatient),
-    }
-    let (requester_role, deactivated) = match view.actor_status(&requester) {
-        Some((role, registered, deactivated)) if registered.time <= request.at => (role, deactivated),
-        _ => return Err(CheckError::UnknownActor),
-    };
-    if view.erased(&patient).is_some_and(|e| e.time <= request.at) {
-        return Ok(Decision::Deny(DenyReason::PatientErased));
-    }
-    if deactivated.is_some_and(|d| d.time <= request.at) {
-        return Ok(Decision::Deny(DenyReason::RequesterDeactivated));
-    }
-    // 2. The patient themself, or (to read) an active delegate with read scope. A rule or delegation is in
-    //    force at `at` only if it existed then (granted at or before `at`), its window contains `at`, and it
-    //    was not yet revoked: an access is authorised only by what was in force when it happened.
-    if requester == patient {
-        return Ok(Decision::Permit(PermitBasis::Owner));
-    }
-    let in_force = |granted: &Stamp, window: &crate::tx::Window, revoked: Option<Stamp>| {
-        granted.time <= request.at && window.contains(request.at) && revoked.is_none_or(|r| request.at < r.time)
-    };
-    let delegate = view
-        .delegation_records(&patient)
-        .filter(|(d, revoked)| {
-            request.action == Action::Read
-                && d.grant.delegate == requester
-                && d.grant.scopes.includes(Scopes::READ)
-                && in_force(&d.granted, &d.grant.window, *revoked)
-        })
-        .map(|(d, _)| d.id)
-        .min();
-    if let Some(id) = delegate {
-        return Ok(Decision::Permit(PermitBasis::Delegate(id)));
-    }
-    // 3. The rules in force at `at` that match the requester, section, purpose and action.
-    let mut permits = Vec::new();
-    let mut denies = Vec::new();
-    for (consent, revoked) in view.consent_records(&patient) {
-        let rule = &consent.grant;
-        let grantee_matches = match rule.grantee {
-            Grantee::Actor(id) => id == requester,
-            Grantee::Role(role) => role == requester_role,
-        };
-        if grantee_matches
-            && in_force(&consent.granted, &rule.window, revoked)
-            && rule.sections.matches(&request.section)
-            && rule.purposes.matches(&request.purpose)
-            && rule.actions.contains(request.action)
-        {
-            match rule.effect {
-                Effect::Permit => permits.push(consent.id),
-                Effect::Deny => denies.push(consent.id),
-            }
+impl RecordAccess {
+    /// The access that answers `request` (same patient, section, purpose, action and time) on `basis`.
+    pub fn for_request(request: &CheckRequest, basis: AccessBasis) -> Self {
+        Self {
+            patient: request.patient,
+            section: request.section,
+            purpose: request.purpose,
+            action: request.action,
+            at: request.at,
+            basis,
         }
     }
-    permits.sort();
-    denies.sort();
-    // 6 (applied before 4, as it overrides denies): emergency treatment by an active provider.
-    let emergency = EMERGENCY_PURPOSES.contains(&request.purpose.as_str())
-        && requester_role == Role::Provider
-        && view.break_glass_allowed();
-    // 4. Deny overrides permit (but not break-glass).
-    if !denies.is_empty() {
-        return Ok(if emergency { Decision::BreakGlass } else { Decision::Deny(DenyReason::DenyRules(denies)) });
-    }
-    // 5. Any permit.
-    if !permits.is_empty() {
-        return Ok(Decision::Permit(PermitBasis::Consents(permits)));
-    }
-    // 6. Break-glass, 7. no consent.
-    Ok(if emergency { Decision::BreakGlass } else { Decision::Deny(DenyReason::NoConsent) })
 }

@@ -32,7 +32,39 @@ fn until_text(until: Option<u64>) -> String {
     until.map_or_else(|| "until revoked".to_owned(), |ms| format!("until {ms} (ms since the Unix epoch)"))
 }
 
-/// Why a transaction is refused. Each refusal of DESIGN.md §3–5 has its own variant.
+/// Why a transaction is refused. Each refusal of DESIGN.md §3–5 has its own variant; the ledger's
+/// operations return it inside [`LedgerError::Tx`](crate::LedgerError::Tx), and nothing changed.
+///
+/// Granting answers clearly: an unknown patient, access the grantee already has (with the consent that
+/// gives it and until when), or the new consent and until when.
+///
+/// ```
+/// use healthchain::*;
+///
+/// let hospital = SigningKey::generate()?;
+/// let mut ledger = Ledger::create(MemoryStore::new(), Box::new(ManualClock::new(1_700_000_000_000)),
+///                                 &LedgerSettings::new("refusals"), &[&hospital])?;
+/// let (patient_key, doctor_key) = (SigningKey::generate()?, SigningKey::generate()?);
+/// let patient = ledger.register(&hospital, &patient_key, Role::Patient)?;
+/// let doctor = ledger.register(&hospital, &doctor_key, Role::Provider)?;
+/// ledger.seal(&[&hospital])?;
+/// let grant = ConsentGrant {
+///     patient, grantee: Grantee::Actor(doctor), effect: Effect::Permit,
+///     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
+///     actions: Actions::READ, window: Window { not_before: ledger.now(), not_after: None },
+/// };
+/// let granted = ledger.grant_consent(&patient_key, grant.clone())?;
+/// match ledger.grant_consent(&patient_key, grant.clone()) {
+///     Err(LedgerError::Tx(TxError::AlreadyHasAccess { existing, until })) => {
+///         assert_eq!((existing, until), (granted.consent, None));
+///     }
+///     other => panic!("expected AlreadyHasAccess, got {other:?}"),
+/// }
+/// // The doctor is no patient: the grant names an invalid patient.
+/// let refused = ledger.grant_consent(&doctor_key, ConsentGrant { patient: doctor, ..grant });
+/// assert!(matches!(refused, Err(LedgerError::Tx(TxError::InvalidPatient))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TxError {

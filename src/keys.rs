@@ -2,7 +2,6 @@
 //! zeroized on drop and never printed.
 
 use crate::codec::{Decode, DecodeError, DecodeErrorKind, Encode, Reader};
-use crate::hash::Domain;
 use ed25519_dalek::Signer as _;
 
 /// Why a public key was refused.
@@ -148,11 +147,6 @@ impl SigningKey {
     pub fn sign(&self, message: &[u8]) -> Signature {
         Signature(self.key.sign(message).to_bytes())
     }
-
-    /// Proof of possession of this key for `chain`: a signature over the domain-tagged chain id and key.
-    pub fn prove_possession(&self, chain: &crate::ids::ChainId) -> Signature {
-        self.sign(&proof_of_possession_message(chain, &self.public_key()))
-    }
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -167,11 +161,6 @@ pub fn random_salt() -> Result<zeroize::Zeroizing<[u8; 32]>, KeyError> {
     let mut salt = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::fill(salt.as_mut_slice()).map_err(|_| KeyError::NoRandomness)?;
     Ok(salt)
-}
-
-/// The message a key signs to prove possession of itself on `chain`.
-pub fn proof_of_possession_message(chain: &crate::ids::ChainId, key: &PublicKey) -> Vec<u8> {
-    Domain::ProofOfPossession.message(&[chain.0.as_bytes(), &key.to_bytes()])
 }
 
 #[cfg(test)]

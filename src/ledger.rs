@@ -32,7 +32,8 @@ pub enum LedgerError {
     /// A consent question could not be answered.
     #[error(transparent)]
     Check(#[from] CheckError),
-    /// The store failed; the ledger is poisoned until reopened.
+    /// The store refused or failed. A failed append while sealing also poisons the ledger
+    /// ([`LedgerError::Poisoned`] until reopened); a refusal such as [`StoreError::ReadOnly`] does not.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A key could not be made.
@@ -195,7 +196,37 @@ impl BlockProposal {
     }
 }
 
-/// A ledger on a store.
+/// A ledger on a store: the blocks, the state they define (actors, consents, delegations, accesses) and
+/// the transactions submitted but not yet sealed.
+///
+/// Operations (`register`, `grant_consent`, `record_access`, ...) sign a transaction with the key given,
+/// validate it against every rule and queue it; nothing is durable until [`Ledger::seal`] appends a block
+/// (the file store syncs it before returning). Questions ([`Ledger::check`]) see queued transactions;
+/// [`Ledger::check_as_of`] asks as of a sealed block. An external signer (HSM) uses [`Ledger::prepare`]
+/// and [`Ledger::submit`]; authorities sealing elsewhere use [`Ledger::propose_block`] and
+/// [`Ledger::commit_block`].
+///
+/// ```
+/// use healthchain::*;
+///
+/// let path = std::env::temp_dir().join(format!("ledger-doc-{}.ledger", std::process::id()));
+/// # let _ = std::fs::remove_file(&path);
+/// let hospital = SigningKey::generate()?;
+/// let patient_key = SigningKey::generate()?;
+/// let mut ledger = Ledger::create_file(&path, Box::new(SystemClock), &LedgerSettings::new("st-mary"),
+///                                      &[&hospital])?;
+/// let patient = ledger.register(&hospital, &patient_key, Role::Patient)?;
+/// let sealed = ledger.seal(&[&hospital])?;
+/// drop(ledger); // closes the file and releases the writer lock
+///
+/// // Opening replays the blocks (checksums, links, seals, every rule, the Merkle tree).
+/// let ledger = Ledger::open_file(&path, Box::new(SystemClock), OpenOptions::default())?;
+/// assert_eq!(ledger.head().map(BlockHeader::hash), Some(sealed.hash));
+/// assert_eq!(ledger.actor(&patient).map(|a| a.role), Some(Role::Patient));
+/// assert!(ledger.verify().is_valid()); // and every signature, from genesis
+/// # drop(ledger); std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Ledger<S: Store> {
     store: S,
     clock: Box<dyn Clock>,
@@ -218,7 +249,7 @@ impl<S: Store> std::fmt::Debug for Ledger<S> {
 
 impl<S: Store> Ledger<S> {
     /// Creates a ledger on an empty store: a genesis block naming `authorities` (the first is the founder),
-    /// sealed by the first `seal_threshold` of them.
+    /// sealed by all of them (each also signs its proof of possession).
     pub fn create(
         store: S,
         clock: Box<dyn Clock>,
@@ -258,8 +289,9 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Opens a ledger on a store that holds blocks: replays every block from genesis, checking hash links,
-    /// heights, timestamps, seal authorities, every transaction rule and the Merkle tree, but not the
-    /// signatures (the store's checksums guard its bytes). Call [`Ledger::verify`] for full verification,
+    /// heights, timestamps, seals (their signatures included), every transaction rule and the Merkle tree,
+    /// but not the transactions' signatures and proofs of possession (the store's checksums guard its
+    /// bytes). Call [`Ledger::verify`] for full verification,
     /// or use [`Ledger::open_verified`].
     pub fn open(store: S, clock: Box<dyn Clock>) -> Result<Self, LedgerError> {
         Self::replay(store, clock, Replayer::trusting_signatures())
@@ -360,14 +392,67 @@ impl<S: Store> Ledger<S> {
 
     /// A body for `signer` with the chain id, the next sequence number and the current time filled in.
     /// Sign it (or hand [`TxBody::signing_bytes`] to an external signer) and [`Ledger::submit`] it.
+    ///
+    /// The external-signer path, with the key held elsewhere (an HSM): only the public key, the bytes to
+    /// sign and the signature cross.
+    ///
+    /// ```
+    /// # use healthchain::*;
+    /// # let hospital = SigningKey::generate()?;
+    /// # let mut ledger = Ledger::create(MemoryStore::new(), Box::new(ManualClock::new(1_700_000_000_000)),
+    /// #     &LedgerSettings::new("hsm-example"), &[&hospital])?;
+    /// # let hsm = SigningKey::generate()?; // stands for the HSM
+    /// let patient = ledger.register(&hospital, &hsm, Role::Patient)?;
+    /// ledger.seal(&[&hospital])?;
+    /// let body = ledger.prepare(patient, Payload::GrantConsent(ConsentGrant {
+    ///     patient, grantee: Grantee::Role(Role::Provider), effect: Effect::Permit,
+    ///     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
+    ///     actions: Actions::READ, window: Window { not_before: ledger.now(), not_after: None },
+    /// }));
+    /// let signature = hsm.sign(&body.signing_bytes()); // done by the HSM
+    /// let id = ledger.submit(body.attach_signature(signature))?;
+    /// assert_eq!(ledger.pending().last().map(SignedTx::id), Some(id));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn prepare(&self, signer: ActorId, payload: Payload) -> TxBody {
-        TxBody {
-            chain: self.chain(),
-            signer,
-            seq: self.state().last_sequence(&signer).saturating_add(1),
-            time: self.now(),
-            payload,
-        }
+        let seq = self.state().last_sequence(&signer).saturating_add(1);
+        TxBody { chain: self.chain(), signer, seq, time: self.now(), payload }
+    }
+
+    /// Bodies for several transactions of one signer, with consecutive sequence numbers from the next one
+    /// on, the chain id and the current time: sign them all at once (e.g. in one session with an external
+    /// signer), then [`Ledger::submit`] them in this order. Submitting anything else for the same signer
+    /// in between makes the rest fail with [`TxError::BadSequence`].
+    ///
+    /// ```
+    /// # use healthchain::*;
+    /// # let hospital = SigningKey::generate()?;
+    /// # let mut ledger = Ledger::create(MemoryStore::new(), Box::new(ManualClock::new(1_700_000_000_000)),
+    /// #     &LedgerSettings::new("batch-example"), &[&hospital])?;
+    /// # let patient_key = SigningKey::generate()?;
+    /// let patient = ledger.register(&hospital, &patient_key, Role::Patient)?;
+    /// ledger.seal(&[&hospital])?;
+    /// let grant = |section: &str| -> Result<Payload, CodeError> {
+    ///     Ok(Payload::GrantConsent(ConsentGrant {
+    ///         patient, grantee: Grantee::Role(Role::Provider), effect: Effect::Permit,
+    ///         sections: CodeSet::parse([section])?, purposes: CodeSet::parse(["TREAT"])?,
+    ///         actions: Actions::READ, window: Window { not_before: ledger.now(), not_after: None },
+    ///     }))
+    /// };
+    /// let bodies = ledger.prepare_batch(patient, [grant("labs")?, grant("medications")?]);
+    /// let signed: Vec<SignedTx> = bodies.into_iter().map(|b| b.sign(&patient_key)).collect();
+    /// for tx in signed {
+    ///     ledger.submit(tx)?;
+    /// }
+    /// assert_eq!(ledger.pending().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prepare_batch(&self, signer: ActorId, payloads: impl IntoIterator<Item = Payload>) -> Vec<TxBody> {
+        let (chain, time, last) = (self.chain(), self.now(), self.state().last_sequence(&signer));
+        (1..)
+            .zip(payloads)
+            .map(|(n, payload)| TxBody { chain, signer, seq: last.saturating_add(n), time, payload })
+            .collect()
     }
 
     /// Validates a signed transaction against the current state and queues it for the next block.
@@ -648,7 +733,8 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Records that the patient's off-ledger data and salts were destroyed; signed by the patient or an
-    /// authority. Every later question about the patient is denied and every later grant refused.
+    /// authority. Questions about instants from the erasure's time on are denied (earlier instants answer
+    /// as they did); every later grant and every later access to the patient are refused.
     pub fn erase_subject(&mut self, signer: &SigningKey, patient: ActorId) -> Result<TxId, LedgerError> {
         self.sign_and_submit(signer, Payload::EraseSubject { patient })
     }

@@ -6,7 +6,7 @@
 //! signed with ed25519 by its author; patients (or their delegates) grant and revoke consent; every
 //! recorded access must be permitted by the consent rules at its time; and a full verification replays
 //! every rule from genesis. The ledger holds no health data: only pseudonymous ids, codes and hash
-//! commitments to off-ledger records. See `README.md`, `docs/FORMAT.md` and `docs/DESIGN-NOTES.md`.
+//! commitments to off-ledger records. See `README.md`, `docs/DESIGN.md` and `docs/FORMAT.md`.
 //!
 //! ```
 //! use healthchain::*;
@@ -34,7 +34,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 #![deny(clippy::host_endian_bytes)]
@@ -64,7 +64,6 @@ pub mod codec;
 pub mod codes;
 pub mod consent;
 pub mod error;
-pub mod ffi;
 pub mod hash;
 pub mod ids;
 pub mod keys;
@@ -74,11 +73,6 @@ pub mod replay;
 pub mod state;
 pub mod store;
 pub mod tx;
-
-/// The README's Rust example, compiled and run as a doctest.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctest;
 
 // ---- public interface ----
 pub use block::{Block, BlockHeader, Seal};
@@ -91,10 +85,11 @@ pub use hash::Hash256;
 pub use ids::{AccessId, ActorId, BlockHash, ChainId, ConsentId, DelegationId, TxId};
 pub use keys::{KeyError, PublicKey, Signature, SigningKey};
 pub use ledger::{BlockProposal, Granted, Ledger, LedgerError, LedgerSettings, SealedBlock};
-pub use replay::{BlockError, VerifyFailure, VerifyReport, verify_blocks};
-pub use state::{Access, Actor, Consent, Delegation, Review, State, View};
+pub use merkle::MerkleTree;
+pub use replay::{BlockError, EncodedBlock, VerifyFailure, VerifyReport, verify_blocks};
+pub use state::{Access, Actor, Anchor, Consent, Delegation, KeyEpoch, Review, Stamp, State, View};
 pub use store::{FileStore, LedgerFile, MemoryStore, OpenOptions, Recovery, Store, StoreError};
 pub use tx::{
-    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Grantee, Payload, Policy, RecordAccess, Scopes,
-    SignedTx, TxBody, Window,
+    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Genesis, GenesisParams, Grantee, Payload, Policy,
+    RecordAccess, RegisterActor, RotateKey, Scopes, SignedTx, TxBody, Window,
 };

@@ -75,6 +75,19 @@ pub struct RegisterActor {
     pub proof: Signature,
 }
 
+/// The message a key signs to prove possession of itself on `chain` (in genesis, a registration and a
+/// rotation): the domain-tagged chain id and key.
+pub fn proof_of_possession_message(chain: &ChainId, key: &PublicKey) -> Vec<u8> {
+    Domain::ProofOfPossession.message(&[chain.0.as_bytes(), &key.to_bytes()])
+}
+
+impl SigningKey {
+    /// Proof of possession of this key for `chain`: its signature over [`proof_of_possession_message`].
+    pub fn prove_possession(&self, chain: &ChainId) -> Signature {
+        self.sign(&proof_of_possession_message(chain, &self.public_key()))
+    }
+}
+
 /// Replaces an actor's active key (signed by the actor, or by an authority for key recovery).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RotateKey {
@@ -228,20 +241,6 @@ pub struct RecordAccess {
     pub at: u64,
     /// The grounds the accessor claims; must equal the engine's decision.
     pub basis: AccessBasis,
-}
-
-impl RecordAccess {
-    /// The access that answers `request` (same patient, section, purpose, action and time) on `basis`.
-    pub fn for_request(request: &crate::consent::CheckRequest, basis: AccessBasis) -> Self {
-        Self {
-            patient: request.patient,
-            section: request.section,
-            purpose: request.purpose,
-            action: request.action,
-            at: request.at,
-            basis,
-        }
-    }
 }
 
 /// A commitment to one version of an off-ledger record section.

@@ -30,8 +30,8 @@
 mod support;
 
 use healthchain::block::seal_message;
-use healthchain::keys::proof_of_possession_message;
 use healthchain::replay::Replayer;
+use healthchain::tx::proof_of_possession_message;
 use healthchain::tx::{RegisterActor, RotateKey, signing_message};
 use healthchain::*;
 use sha2::{Digest, Sha512};

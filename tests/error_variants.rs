@@ -7,14 +7,14 @@
 //! this file adds only the one that no suite produced from real input:
 //!
 //! - `Tx`, `Store`, `Corrupt`, `Poisoned`, `StoreNotEmpty`, `StoreEmpty`, `KeyNotActive`, `StaleProposal`,
-//!   `NothingToSeal`, `UnknownKey`, `NotEnoughSealers`, `InvalidSettings`: `tests/no_leakage.rs` (its final
+//!   `NothingToSeal`, `UnknownKey`, `NotEnoughSealers`, `InvalidSettings`: `capi/tests/no_leakage.rs` (its final
 //!   `require`), most of them also `tests/ledger_flow.rs`;
 //! - `NotACopy`: `tests/ledger_flow.rs` (`Ledger::fork_onto`);
-//! - `BlockFull`: here (`tests/no_leakage.rs` only constructs it);
+//! - `BlockFull`: here (`capi/tests/no_leakage.rs` only constructs it);
 //! - `Check`: no library call returns it (the consent queries return `CheckError` itself); it exists for
-//!   callers' `?`, and `tests/no_leakage.rs` converts `CheckError`s into it;
+//!   callers' `?`, and `capi/tests/no_leakage.rs` converts `CheckError`s into it;
 //! - `Key`: only `KeyError::NoRandomness` reaches it, when the operating system's random source fails while
-//!   drawing a genesis nonce; a test cannot provoke that (`tests/no_leakage.rs` constructs it).
+//!   drawing a genesis nonce; a test cannot provoke that (`capi/tests/no_leakage.rs` constructs it).
 
 mod support;
 

@@ -745,3 +745,46 @@ fn a_ledger_forks_onto_a_store_holding_the_same_blocks_only() {
     longer.push(blocks[6].clone());
     assert!(matches!(refused(MemoryStore::from_blocks(longer)), Err(LedgerError::NotACopy(7))));
 }
+
+#[test]
+fn a_signer_pre_signs_a_batch_that_is_submitted_in_order_and_only_in_order() {
+    let mut net = network();
+    let grant =
+        |section: &str| Payload::GrantConsent(permit(&net, Grantee::Actor(net.doctor), &[section], &["TREAT"], None));
+    let payloads = [grant("labs"), grant("medications"), grant("imaging")];
+    let bodies = net.ledger.prepare_batch(net.patient, payloads.clone());
+    let last = net.ledger.state().last_sequence(&net.patient);
+    assert_eq!(bodies.iter().map(|b| b.seq).collect::<Vec<_>>(), [last + 1, last + 2, last + 3]);
+    assert!(bodies.iter().all(|b| b.signer == net.patient && b.time == net.ledger.now()));
+    let signed: Vec<SignedTx> = bodies.into_iter().map(|b| b.sign(&net.patient_key)).collect();
+
+    // Out of order: the second before the first is refused, and nothing changes.
+    let refused = net.ledger.submit(signed[1].clone());
+    assert!(matches!(refused, Err(LedgerError::Tx(TxError::BadSequence { .. }))), "{refused:?}");
+    assert!(net.ledger.pending().is_empty());
+    // In order: all three.
+    for tx in &signed {
+        net.ledger.submit(tx.clone()).unwrap();
+    }
+    net.ledger.seal(&[&net.hospital]).unwrap();
+    assert_eq!(net.ledger.consents_of(&net.patient).len(), 3);
+    // A single prepare after the batch continues the sequence.
+    assert_eq!(net.ledger.prepare(net.patient, payloads[0].clone()).seq, last + 4);
+    assert!(net.ledger.verify().is_valid());
+}
+
+#[test]
+fn verify_blocks_takes_blocks_in_memory_and_store_reads_alike() {
+    let net = busy_network();
+    let chain = blocks(&net);
+    let owned = verify_blocks(chain.clone());
+    let borrowed = verify_blocks(&chain);
+    let slices = verify_blocks(chain.iter().map(Vec::as_slice));
+    let read = verify_blocks((0..net.ledger.store().len()).map(|h| net.ledger.store().read(h)));
+    assert!(owned.is_valid() && owned.blocks == chain.len() as u64);
+    assert_eq!((&owned, &borrowed, &slices), (&read, &read, &read));
+    // A read error is a failure at its height, with the store's message.
+    let failing = (0..chain.len()).map(|h| if h == 2 { Err("disk on fire") } else { Ok(chain[h].clone()) });
+    let failure = verify_blocks(failing).failure.unwrap();
+    assert_eq!((failure.height, failure.reason), (2, BlockError::Store("disk on fire".to_owned())));
+}

@@ -11,7 +11,7 @@
 #![allow(unsafe_code)]
 
 use arbitrary::{Arbitrary, Unstructured};
-use healthchain::ffi::*;
+use healthchain_capi::*;
 use std::ffi::{CStr, CString, c_char};
 use std::mem::MaybeUninit;
 use std::ptr;

@@ -131,7 +131,7 @@ pub fn check_file(bytes: &[u8]) {
 
 /// The fast open, the verified open and full verification of the same blocks agree.
 fn check_ledger(reader: FileStore<MemFile>, writer: FileStore<MemFile>, blocks: &[Vec<u8>]) {
-    let full = verify_blocks(blocks.iter().map(Ok::<_, std::convert::Infallible>));
+    let full = verify_blocks(blocks);
     let clock = || Box::new(ManualClock::new(0));
     let signature = |f: &VerifyFailure| {
         matches!(f.reason, BlockError::Tx(TxError::BadSignature) | BlockError::Tx(TxError::BadProofOfPossession))

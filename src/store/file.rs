@@ -66,7 +66,28 @@ pub struct Recovery {
     pub cut: bool,
 }
 
-/// A ledger in one append-only file, with an exclusive writer lock.
+/// A ledger in one append-only file, with an exclusive writer lock. Readers open it read-only alongside
+/// the writer; see docs/STORAGE.md for durability and recovery, docs/FORMAT.md for the bytes.
+///
+/// ```
+/// use healthchain::*;
+///
+/// let path = std::env::temp_dir().join(format!("filestore-doc-{}.ledger", std::process::id()));
+/// # let _ = std::fs::remove_file(&path);
+/// let hospital = SigningKey::generate()?;
+/// let mut ledger = Ledger::create_file(&path, Box::new(ManualClock::new(1_700_000_000_000)),
+///                                      &LedgerSettings::new("file-example"), &[&hospital])?;
+/// ledger.register(&hospital, &SigningKey::generate()?, Role::Patient)?;
+/// ledger.seal(&[&hospital])?; // appended and synced before this returns
+///
+/// // A reader beside the writer: the raw blocks, checked block by block.
+/// let reader = FileStore::open(&path, OpenOptions { read_only: true, strict: true })?;
+/// assert_eq!(reader.len(), 2);
+/// assert_eq!(reader.recovery(), None); // nothing was left of an interrupted append
+/// assert!(verify_blocks((0..reader.len()).map(|h| reader.read(h))).is_valid());
+/// # drop(reader); drop(ledger); std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct FileStore<F: LedgerFile = File> {
     file: F,

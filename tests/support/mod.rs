@@ -179,7 +179,7 @@ pub fn blocks(net: &Net) -> Vec<Vec<u8>> {
 
 /// Verifies `blocks` from genesis.
 pub fn verify(blocks: &[Vec<u8>]) -> VerifyReport {
-    verify_blocks(blocks.iter().map(Ok::<_, std::convert::Infallible>))
+    verify_blocks(blocks)
 }
 
 /// The actor id of `key`.

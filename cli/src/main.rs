@@ -1,0 +1,314 @@
+//! `healthchain`: inspect, verify and generate healthchain ledger files from the command line.
+//!
+//! The crate `healthchain-cli` (folder `cli/`): `cargo run -p healthchain-cli -- --help`, or install it with
+//! `cargo install --locked --path cli`.
+
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+mod actors;
+mod error;
+mod format;
+mod generate;
+mod ids;
+mod inspect;
+mod open;
+
+use clap::{Args, Parser, Subcommand};
+use error::{CliError, EXIT_CODES, EXIT_UNREADABLE, EXIT_USAGE};
+use format::group;
+use healthchain::Recovery;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `healthchain --help`.
+const LONG_ABOUT: &str = "\
+Inspect, verify and generate healthchain ledger files: tamper-evident, patient-controlled ledgers of
+consent to and access of personal health data.
+
+Every command opens ledger files read-only (except `generate`, which creates a new file) and can print
+machine-readable JSON on stdout with --json (errors too, command-line errors included). Progress bars
+(only when stderr is a terminal, never with --json) and error messages go to stderr.
+
+Wherever a command takes an actor id, the full 64 hexadecimal digits or any unique prefix of at least 4
+(in either case) will do, as with git: the 12-digit short ids the tool prints are accepted back.
+
+Examples:
+  healthchain generate demo.ledger --patients 1000 --transactions 100000 --seed 7
+  healthchain verify demo.ledger
+  healthchain info demo.ledger --json
+  healthchain actors demo.ledger --role patient
+  healthchain access-report demo.ledger 32cd762be04e (a patient id, or its first digits)";
+
+#[derive(Debug, Parser)]
+#[command(name = "healthchain", version, about = "Inspect, verify and generate healthchain ledger files")]
+#[command(long_about = LONG_ABOUT, after_help = EXIT_CODES, propagate_version = true)]
+struct Cli {
+    /// Print machine-readable JSON on stdout instead of text (errors too, as {"error": ...}).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fully verify a ledger file from genesis: links, seals, rules, signatures, the Merkle tree.
+    #[command(long_about = "\
+Fully verify a ledger file from genesis: every block's height, hash link, timestamp and seals, every
+transaction's rules replayed against the state before it, every signature strictly verified, and the
+Merkle tree size and root in every header.
+
+The file is opened read-only and never repaired. A block that does not verify is INVALID (exit status
+1), naming the block, the transaction and the reason. If the file ends with the remains of an
+interrupted append (an incomplete final frame, which opening the ledger for writing would cut), the
+status is INCOMPLETE TAIL with exit status 4, never VALID: the file is not valid as it is. Damage
+anywhere (a complete frame whose checksum fails, the last one included; a broken frame; an unknown
+format version) is an error with exit status 6 naming its offset and block; a file that cannot be read
+as a ledger (missing, a directory, not a ledger file) is exit status 5.
+
+Examples:
+  healthchain verify demo.ledger
+  healthchain verify demo.ledger --json")]
+    #[command(after_help = EXIT_CODES)]
+    Verify(PathArgs),
+
+    /// Show a ledger's chain id, name, height, transactions, tree, policy and authorities.
+    #[command(long_about = "\
+Show a ledger's chain id and name, its height, the number of transactions, the Merkle tree size and
+root, the head block's hash and time, the seal threshold, the policy, the authorities (active or not)
+and how many actors of each role are registered.
+
+The file is opened read-only and replayed (rules, hash links and tree; signatures are left to `verify`):
+exit status 1 if that replay fails, 5 if the file cannot be read as a ledger, 6 if it is damaged.
+
+Examples:
+  healthchain info demo.ledger
+  healthchain info demo.ledger --json")]
+    #[command(after_help = EXIT_CODES)]
+    Info(PathArgs),
+
+    /// List the registered actors: id, role, registration, keys and status.
+    #[command(long_about = "\
+List the actors registered on a ledger, in order of registration: the id, the role, when and in which
+block the actor was registered, its current public key and how many times its key was rotated, and its
+status: active, deactivated (when, in which block) or, for a patient, erased (when their off-ledger data
+was destroyed). The text listing shows 12-digit short ids and keys (--full-ids for all 64 digits); the
+JSON has them in full, with every key the actor has had.
+
+With ACTOR_ID (the full id or a unique prefix of at least 4 hex digits), only that actor is shown, with
+its whole key history. An unknown or ambiguous id is a usage error (exit status 2) that lists the
+candidates. --role lists only the actors of that role: patient, provider, insurer, researcher, auditor
+or authority (repeat it, or separate roles with commas, for several).
+
+The file is opened read-only and replayed as by `info`, with the same exit statuses.
+
+Examples:
+  healthchain actors demo.ledger
+  healthchain actors demo.ledger --role provider,insurer
+  healthchain actors demo.ledger 32cd762be04e
+  healthchain actors demo.ledger --role patient --json")]
+    #[command(after_help = EXIT_CODES)]
+    Actors(actors::ActorsArgs),
+
+    /// Create a new ledger file holding a realistic synthetic workload.
+    #[command(long_about = "\
+Create a NEW ledger file (an existing file is refused) holding a realistic synthetic workload of about
+--transactions transactions: one hospital authority; --patients patients; providers, insurers, researchers
+and an auditor in proportion; registrations; consent grants (permits and denies, to actors and to whole
+roles, bounded and open-ended windows) and revocations; delegations to guardians and proxies (some
+revoked) and the grants and reads they make; recorded accesses by permitted actors; emergency
+break-glass accesses and their reviews; and a few key rotations. Blocks are sealed every --block-size
+transactions.
+
+Everything is deterministic: the genesis nonce, the keys and the workload all derive from --seed, so the
+same --seed and options write the same file, byte for byte (the same chain id, actor ids, transaction
+ids and tree root). The chain id and the actor ids depend on --seed alone: patient N has the same id
+whatever --patients and --transactions say. Time comes from a simulated clock starting at
+2026-01-01T00:00:00Z: each patient's record sees about four transactions a day (one transaction every
+20 s for 1,000 patients).
+
+A few patient ids are printed at the end: try them with `access-report`, and list everyone with `actors`.
+
+An existing file is a usage error (exit status 2); a directory, a missing directory or a file that
+cannot be created or written is exit status 5.
+
+Examples:
+  healthchain generate demo.ledger --patients 1000 --transactions 100000
+  healthchain generate small.ledger --patients 20 --transactions 500 --seed 42 --block-size 100 --json")]
+    #[command(after_help = EXIT_CODES)]
+    Generate(generate::GenerateArgs),
+
+    /// List who accessed a patient's record: when, who, what, why, and on what basis.
+    #[command(long_about = "\
+List every recorded access to a patient's record, in ledger order: the time (UTC, ISO 8601), the
+accessor's id and role, the action, the record section, the purpose of use, and the basis the access was
+permitted on: the patient themself (owner), a delegation, the consent rules, or BREAK-GLASS with its
+reason code and review status.
+
+PATIENT_ID is the patient's actor id: the 64 hex digits `generate` and `actors --full-ids` print, or any
+unique prefix of at least 4 of them, such as the 12-digit short id `actors` prints. An unknown or
+ambiguous id, or the id of an actor who is not a patient, is a usage error (exit status 2); an ambiguous
+prefix lists the candidates with their roles.
+
+The file is opened read-only and replayed as by `info`, with the same exit statuses.
+
+Examples:
+  healthchain access-report demo.ledger 32cd762be04e
+  healthchain access-report demo.ledger 32CD762B --json")]
+    #[command(after_help = EXIT_CODES)]
+    AccessReport(inspect::AccessReportArgs),
+}
+
+/// Arguments of the commands that take only a ledger file.
+#[derive(Debug, Args)]
+struct PathArgs {
+    /// The ledger file.
+    path: PathBuf,
+}
+
+/// What a successful (or verification-failed) command prints.
+struct Output {
+    /// The exit status (0, or 1 when the ledger does not verify).
+    code: u8,
+    /// The JSON document for `--json`.
+    json: Value,
+    /// The text for humans (stdout).
+    text: String,
+    /// A message for stderr in both modes (the verification failure).
+    stderr: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let json = error::json_requested(std::env::args_os());
+    match Cli::try_parse() {
+        Ok(cli) => finish(run(cli.command, cli.json), cli.json),
+        Err(error) => command_line_error(&error, json),
+    }
+}
+
+/// Runs a parsed command.
+fn run(command: Command, json: bool) -> Result<Output, CliError> {
+    match command {
+        Command::Verify(args) => inspect::verify(&args.path, json),
+        Command::Info(args) => inspect::info(&args.path, json),
+        Command::Actors(args) => actors::run(&args, json),
+        Command::Generate(args) => generate::run(&args, json),
+        Command::AccessReport(args) => inspect::access_report(&args, json),
+    }
+}
+
+/// Prints a command's output or error and gives its exit status.
+fn finish(result: Result<Output, CliError>, json: bool) -> ExitCode {
+    match result {
+        Ok(output) => {
+            let text = if json { pretty(&output.json) } else { output.text };
+            if let Some(message) = output.stderr {
+                eprintln!("error: {message}");
+            }
+            if let Err(code) = emit(&text) {
+                return ExitCode::from(code);
+            }
+            ExitCode::from(output.code)
+        }
+        Err(error) => report(&error, json),
+    }
+}
+
+/// Prints an error on stderr, and as JSON on stdout for `--json`; gives its exit status.
+fn report(error: &CliError, json: bool) -> ExitCode {
+    eprintln!("error: {}", error.message);
+    if json {
+        let _ = emit(&pretty(&error.to_json()));
+    }
+    ExitCode::from(error.code)
+}
+
+/// A command line clap refused (or `--help`, `--version`): clap's own output on stderr (stdout for help
+/// and version), and for `--json` the usage error as JSON on stdout too; exit status 2 (0 for help and
+/// version).
+fn command_line_error(error: &clap::Error, json: bool) -> ExitCode {
+    let _ = error.print();
+    if error.exit_code() == 0 {
+        return ExitCode::SUCCESS;
+    }
+    if json {
+        let _ = emit(&pretty(&error::from_clap(error).to_json()));
+    }
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+    text.push('\n');
+    text
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error, other failures exit 5.
+fn emit(text: &str) -> Result<(), u8> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => {
+            eprintln!("error: writing output: {e}");
+            Err(EXIT_UNREADABLE)
+        }
+    }
+}
+
+/// A progress bar on stderr, hidden for `--json` or when stderr is not a terminal.
+fn progress(len: u64, json: bool, unit: &str) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let template =
+        format!("{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} ({{rate}}/s, eta {{eta}})");
+    let style = ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()).with_key(
+        "rate",
+        |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+            let _ = write!(out, "{:.0}", state.per_sec());
+        },
+    );
+    ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr()).with_style(style.progress_chars("=> "))
+}
+
+/// The JSON form of what a read-only open found at the end of the file.
+fn recovery_json(recovery: Option<Recovery>) -> Value {
+    recovery.map_or(Value::Null, |r| {
+        json!({
+            "offset": r.offset,
+            "bytes_after": r.bytes_removed,
+            "lost_height": r.lost_height,
+            "cut": r.cut,
+        })
+    })
+}
+
+/// The text form of what a read-only open found at the end of the file.
+fn recovery_text(recovery: Option<Recovery>) -> Option<String> {
+    recovery.map(|r| {
+        format!(
+            "incomplete final frame at byte {} ({} bytes where block {} would start): the remains of an \
+             interrupted append; left in place (read-only), a writer's open would cut it",
+            group(r.offset),
+            group(r.bytes_removed),
+            r.lost_height
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,144 @@
+//! Opening ledger files read-only, never repairing them, with a progress bar while a ledger is replayed.
+
+use crate::error::CliError;
+use healthchain::{FileStore, Ledger, LedgerError, OpenOptions, Store, StoreError, SystemClock};
+use indicatif::{ProgressBar, ProgressDrawTarget};
+use serde_json::json;
+use std::path::Path;
+
+/// Opens a ledger file read-only, without repairs; refuses a directory or a file holding no block.
+pub fn open_read_only(path: &Path) -> Result<FileStore, CliError> {
+    if path.is_dir() {
+        return Err(CliError::is_a_directory(path));
+    }
+    let store =
+        FileStore::open(path, OpenOptions { read_only: true, strict: false }).map_err(|e| CliError::store(path, &e))?;
+    if store.is_empty() {
+        return Err(CliError::damaged(
+            "empty",
+            format!(
+                "{}: the file is empty: no ledger header and no block, not even genesis (an interrupted creation, \
+                 or not a ledger file)",
+                path.display()
+            ),
+            serde_json::Value::Null,
+        ));
+    }
+    Ok(store)
+}
+
+/// The file's real size (which includes an incomplete final frame that a read-only open leaves in place).
+pub fn file_size(path: &Path) -> Result<u64, CliError> {
+    std::fs::metadata(path).map(|m| m.len()).map_err(|e| CliError::io(path, &e))
+}
+
+/// A read-only file store that advances a progress bar for every block read (the replay of an open).
+#[derive(Debug)]
+pub struct Progressing {
+    /// The file store.
+    inner: FileStore,
+    /// One step per block read.
+    bar: ProgressBar,
+}
+
+impl Progressing {
+    /// The file store underneath.
+    pub fn file(&self) -> &FileStore {
+        &self.inner
+    }
+}
+
+impl Store for Progressing {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    fn read(&self, height: u64) -> Result<Vec<u8>, StoreError> {
+        let block = self.inner.read(height);
+        self.bar.inc(1);
+        block
+    }
+
+    fn append(&mut self, height: u64, block: &[u8]) -> Result<(), StoreError> {
+        self.inner.append(height, block)
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.inner.is_read_only()
+    }
+
+    fn location(&self, height: u64) -> Option<u64> {
+        self.inner.location(height)
+    }
+}
+
+/// Opens a ledger file read-only and replays it (rules, links and tree; not signatures), with a progress
+/// bar of the blocks replayed on stderr when stderr is a terminal and the output is not JSON.
+pub fn open_ledger(path: &Path, json: bool) -> Result<Ledger<Progressing>, CliError> {
+    let inner = open_read_only(path)?;
+    let bar = crate::progress(inner.len(), json, "blocks");
+    let store = Progressing { inner, bar: bar.clone() };
+    let opened = Ledger::open(store, Box::new(SystemClock));
+    bar.finish_and_clear();
+    // Nothing reads blocks after the replay; should anything do, it must not draw a finished bar again.
+    bar.set_draw_target(ProgressDrawTarget::hidden());
+    opened.map_err(|error| open_error(path, error))
+}
+
+/// Why a ledger file could not be opened and replayed.
+fn open_error(path: &Path, error: LedgerError) -> CliError {
+    match error {
+        LedgerError::Store(e) => CliError::store(path, &e),
+        LedgerError::Corrupt { failure, offset } => CliError::invalid(
+            "invalid",
+            format!(
+                "{}: ledger does not verify: {failure}{}; run `healthchain verify` for the full report",
+                path.display(),
+                offset.map(|o| format!(" (block at byte {o})")).unwrap_or_default()
+            ),
+            json!({
+                "height": failure.height,
+                "tx_index": failure.tx_index,
+                "reason": failure.reason.to_string(),
+                "offset": offset,
+            }),
+        ),
+        other => CliError::internal(format!("{}: opening the ledger: {other}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use healthchain::{LedgerSettings, ManualClock, Role, SigningKey};
+
+    #[test]
+    fn replaying_a_ledger_advances_the_progress_bar_once_per_block() {
+        let dir = std::env::temp_dir().join(format!("healthchain-cli-unit-{}-progress", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.ledger");
+        let clock = ManualClock::new(1_767_225_600_000);
+        let hospital = SigningKey::from_seed(&[1; 32]);
+        let mut ledger =
+            Ledger::create_file(&path, Box::new(clock.clone()), &LedgerSettings::new("p"), &[&hospital]).unwrap();
+        for seed in 2..5 {
+            clock.advance(1000);
+            ledger.register(&hospital, &SigningKey::from_seed(&[seed; 32]), Role::Patient).unwrap();
+            ledger.seal(&[&hospital]).unwrap();
+        }
+        drop(ledger);
+        // A hidden bar counts all the same.
+        let bar = ProgressBar::hidden();
+        let store = Progressing { inner: open_read_only(&path).unwrap(), bar: bar.clone() };
+        let ledger = Ledger::open(store, Box::new(SystemClock)).unwrap();
+        assert_eq!(bar.position(), 4);
+        assert_eq!(ledger.block_count(), 4);
+        assert!(ledger.store().file().recovery().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
