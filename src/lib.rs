@@ -69,6 +69,7 @@ pub mod ids;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
+pub mod proof;
 pub mod replay;
 pub mod state;
 pub mod store;
@@ -86,6 +87,7 @@ pub use ids::{AccessId, ActorId, BlockHash, ChainId, ConsentId, DelegationId, Tx
 pub use keys::{KeyError, PublicKey, Signature, SigningKey};
 pub use ledger::{BlockProposal, Granted, Ledger, LedgerError, LedgerSettings, SealedBlock};
 pub use merkle::MerkleTree;
+pub use proof::{ConsistencyProof, InclusionProof, ProofError};
 pub use replay::{BlockError, EncodedBlock, VerifyFailure, VerifyReport, verify_blocks};
 pub use state::{Access, Actor, Anchor, Consent, Delegation, KeyEpoch, Review, Stamp, State, View};
 pub use store::{FileStore, LedgerFile, MemoryStore, OpenOptions, Recovery, Store, StoreError};

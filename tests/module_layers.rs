@@ -11,7 +11,7 @@ const LAYERS: &[&str] = &[
     // bytes and values
     "hash", "codec", "keys", "ids", "codes", "clock", "store", //
     // transactions and blocks
-    "tx", "merkle", "block", //
+    "tx", "merkle", "proof", "block", //
     // the question and its answer, the refusals
     "consent", "error", //
     // the rules, verification, the ledger
