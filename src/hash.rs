@@ -188,6 +188,16 @@ mod tests {
     }
 
     #[test]
+    fn signed_messages_never_look_like_a_note() {
+        // A checkpoint's note text starts with `h`; a domain-tagged message with its tag's length byte,
+        // which stays below 0x40, so the two kinds of signed bytes never meet (docs/FORMAT.md, Checkpoints).
+        for domain in ALL_DOMAINS {
+            assert!(domain.prefix()[0] < 0x40, "{domain:?}'s length byte could begin a note text");
+        }
+        assert!(crate::checkpoint::ORIGIN_PREFIX.as_bytes()[0] >= 0x40);
+    }
+
+    #[test]
     fn domains_separate_equal_inputs() {
         let mut seen = std::collections::HashSet::new();
         for domain in ALL_DOMAINS {

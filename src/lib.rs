@@ -59,6 +59,7 @@ macro_rules! variant_names {
 }
 
 pub mod block;
+pub mod checkpoint;
 pub mod clock;
 pub mod codec;
 pub mod codes;
@@ -77,6 +78,7 @@ pub mod tx;
 
 // ---- public interface ----
 pub use block::{Block, BlockHeader, Seal};
+pub use checkpoint::{Checkpoint, CheckpointError, NoteVerifier};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Decode, DecodeError, DecodeErrorKind, Encode};
 pub use codes::{Action, Actions, Code, CodeError, CodeSet, Role};

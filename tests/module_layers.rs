@@ -9,13 +9,26 @@ use std::path::{Path, PathBuf};
 /// Lowest first: each module may import only the modules before it.
 const LAYERS: &[&str] = &[
     // bytes and values
-    "hash", "codec", "keys", "ids", "codes", "clock", "store", //
+    "hash",
+    "codec",
+    "keys",
+    "ids",
+    "codes",
+    "clock",
+    "store", //
     // transactions and blocks
-    "tx", "merkle", "proof", "block", //
+    "tx",
+    "merkle",
+    "proof",
+    "checkpoint",
+    "block", //
     // the question and its answer, the refusals
-    "consent", "error", //
+    "consent",
+    "error", //
     // the rules, verification, the ledger
-    "state", "replay", "ledger",
+    "state",
+    "replay",
+    "ledger",
 ];
 
 fn src() -> PathBuf {
