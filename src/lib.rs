@@ -78,7 +78,7 @@ pub mod tx;
 
 // ---- public interface ----
 pub use block::{Block, BlockHeader, Seal};
-pub use checkpoint::{Checkpoint, CheckpointError, NoteVerifier};
+pub use checkpoint::{Checkpoint, CheckpointError, CheckpointPolicy, NoteVerifier, VerifiedCheckpoint};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Decode, DecodeError, DecodeErrorKind, Encode};
 pub use codes::{Action, Actions, Code, CodeError, CodeSet, Role};

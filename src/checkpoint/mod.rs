@@ -1,9 +1,11 @@
 //! Checkpoints (C2SP `tlog-checkpoint`): a signed note whose text states a log's origin, tree size and
 //! root hash — here the ledger's transaction tree, with an origin derived from the chain id, signed by
-//! the ledger's authorities with Ed25519 note signatures ([`note`]).
+//! the ledger's authorities with Ed25519 note signatures and cosigned by witnesses (C2SP
+//! `tlog-cosignature`, [`note`]). A checkpoint is accepted by a [`CheckpointPolicy`]: signed by at least
+//! k of the ledger's authorities and cosigned by at least m of the given witnesses.
 //!
 //! ```
-//! use healthchain::checkpoint::{Checkpoint, NoteVerifier};
+//! use healthchain::checkpoint::{Checkpoint, CheckpointPolicy, NoteVerifier};
 //! use healthchain::{ChainId, SigningKey};
 //! use healthchain::hash::Hash256;
 //!
@@ -12,15 +14,25 @@
 //! let checkpoint = Checkpoint::for_chain(&chain, 42, Hash256([9; 32]));
 //! let note = checkpoint.sign(&[&authority])?; // the note's text, ready to publish
 //!
-//! let verifier = NoteVerifier::new(&checkpoint.origin, authority.public_key())?;
-//! let (checked, signers) = Checkpoint::verify(note.as_bytes(), &[verifier], 1)?;
-//! assert_eq!((checked.size, signers), (42, 1));
+//! // A witness (another hospital, an auditor) cosigns it at a time (seconds since the Unix epoch).
+//! let witness = SigningKey::generate()?;
+//! let note = Checkpoint::cosign(note.as_bytes(), "auditor.example/w1", &witness, 1_795_424_400)?;
+//!
+//! let policy = CheckpointPolicy {
+//!     authorities: vec![NoteVerifier::new(&checkpoint.origin, authority.public_key())?],
+//!     authority_threshold: 1,
+//!     witnesses: vec![NoteVerifier::cosigner("auditor.example/w1", witness.public_key())?],
+//!     witness_threshold: 1,
+//! };
+//! let checked = Checkpoint::verify(note.as_bytes(), &policy)?;
+//! assert_eq!((checked.checkpoint.size, checked.authorities), (42, 1));
+//! assert_eq!(checked.cosignatures, vec![("auditor.example/w1".to_owned(), 1_795_424_400)]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod note;
 
-pub use note::{NoteSignature, NoteVerifier, SignedNote};
+pub use note::{NoteSignature, NoteVerifier, SignatureKind, SignedNote};
 
 use crate::hash::Hash256;
 use crate::ids::ChainId;
@@ -50,14 +62,48 @@ pub enum CheckpointError {
     /// No signature by a known key is on the note.
     #[error("no signature by a known key")]
     NoKnownSignature,
-    /// Fewer known keys signed than the policy requires.
-    #[error("signed by {have} known keys, {need} required")]
+    /// Fewer of the ledger's authorities signed than the policy requires.
+    #[error("signed by {have} of the ledger's authorities, {need} required")]
     TooFewSignatures {
-        /// Known keys whose signatures verified.
+        /// Authorities whose signatures verified.
         have: usize,
         /// Required.
         need: usize,
     },
+    /// Fewer of the trusted witnesses cosigned than the policy requires.
+    #[error("cosigned by {have} trusted witnesses, {need} required")]
+    TooFewCosignatures {
+        /// Witnesses whose cosignatures verified.
+        have: usize,
+        /// Required.
+        need: usize,
+    },
+}
+
+/// Whom a checkpoint must be signed by: at least `authority_threshold` (and at least one) distinct
+/// `authorities` (plain signatures under the origin), and at least `witness_threshold` distinct
+/// `witnesses` (cosignatures).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckpointPolicy {
+    /// The ledger's authorities, as log keys ([`NoteVerifier::new`] under the origin).
+    pub authorities: Vec<NoteVerifier>,
+    /// How many of them must have signed (at least one is always required).
+    pub authority_threshold: usize,
+    /// Trusted witnesses ([`NoteVerifier::cosigner`]).
+    pub witnesses: Vec<NoteVerifier>,
+    /// How many of them must have cosigned.
+    pub witness_threshold: usize,
+}
+
+/// A checkpoint that a policy accepted, with who vouched for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedCheckpoint {
+    /// The checkpoint.
+    pub checkpoint: Checkpoint,
+    /// How many distinct authorities signed it.
+    pub authorities: usize,
+    /// The trusted witnesses that cosigned it, with the time of each cosignature (seconds).
+    pub cosignatures: Vec<(String, u64)>,
 }
 
 /// A checkpoint's statement: which log, how many leaves, which root.
@@ -125,21 +171,41 @@ impl Checkpoint {
         Ok(note.to_text())
     }
 
-    /// Parses and verifies a signed checkpoint: at least `threshold` distinct keys among `authorities`
-    /// signed it (signatures of other keys are ignored; a bad signature by a known key refuses it). The
-    /// checkpoint and the number of authorities whose signatures verified.
-    pub fn verify(
-        note: &[u8],
-        authorities: &[NoteVerifier],
-        threshold: usize,
-    ) -> Result<(Self, usize), CheckpointError> {
+    /// Parses and verifies a signed checkpoint against `policy`. Signatures of keys the policy does not
+    /// name are ignored; a signature by a key it names that does not verify refuses the checkpoint.
+    pub fn verify(note: &[u8], policy: &CheckpointPolicy) -> Result<VerifiedCheckpoint, CheckpointError> {
         let note = SignedNote::parse(note)?;
         let checkpoint = Self::parse_text(&note.text)?;
-        let signers = note.verified_by(authorities)?.len();
-        if signers < threshold.max(1) {
-            return Err(CheckpointError::TooFewSignatures { have: signers, need: threshold.max(1) });
+        let known: Vec<NoteVerifier> = policy.authorities.iter().chain(&policy.witnesses).cloned().collect();
+        let verified = note.verified_by(&known)?;
+        let is_authority = |v: &NoteVerifier| v.kind == SignatureKind::Ed25519 && policy.authorities.contains(v);
+        let authorities = verified.iter().filter(|(v, _)| is_authority(v)).count();
+        let need = policy.authority_threshold.max(1);
+        if authorities < need {
+            return Err(CheckpointError::TooFewSignatures { have: authorities, need });
         }
-        Ok((checkpoint, signers))
+        let cosignatures: Vec<(String, u64)> = verified
+            .iter()
+            .filter(|(v, _)| v.kind == SignatureKind::Cosignature && policy.witnesses.contains(v))
+            .filter_map(|(v, time)| time.map(|t| (v.name.clone(), t)))
+            .collect();
+        if cosignatures.len() < policy.witness_threshold {
+            return Err(CheckpointError::TooFewCosignatures {
+                have: cosignatures.len(),
+                need: policy.witness_threshold,
+            });
+        }
+        Ok(VerifiedCheckpoint { checkpoint, authorities, cosignatures })
+    }
+
+    /// Adds a witness's cosignature (named `name`, at `timestamp` seconds) to a signed checkpoint note,
+    /// after checking that the note is a well-formed checkpoint: the note as text. A witness checks the
+    /// log's signatures and the consistency with what it saw before calling this.
+    pub fn cosign(note: &[u8], name: &str, key: &SigningKey, timestamp: u64) -> Result<String, CheckpointError> {
+        let mut note = SignedNote::parse(note)?;
+        Self::parse_text(&note.text)?;
+        note.cosign(name, key, timestamp)?;
+        Ok(note.to_text())
     }
 }
 
