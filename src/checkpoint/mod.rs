@@ -31,8 +31,10 @@
 //! ```
 
 pub mod note;
+mod witness;
 
 pub use note::{NoteSignature, NoteVerifier, SignatureKind, SignedNote};
+pub use witness::{ForkEvidence, STATE_MAGIC, Witness, WitnessError};
 
 use crate::hash::Hash256;
 use crate::ids::ChainId;

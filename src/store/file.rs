@@ -119,7 +119,7 @@ impl FileStore<File> {
                 }
             }
         }
-        sync_parent_dir(path)?;
+        super::io::sync_parent_dir(path)?;
         Self::from_file(file, OpenOptions::default())
     }
 
@@ -142,21 +142,6 @@ fn lock(file: &File) -> Result<(), StoreError> {
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked),
         Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
     }
-}
-
-#[cfg(unix)]
-fn sync_parent_dir(path: &Path) -> Result<(), StoreError> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(parent)?.sync_all()?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn sync_parent_dir(_path: &Path) -> Result<(), StoreError> {
-    Ok(())
 }
 
 /// A frame header as read from the file, with its own checksum verified.

@@ -70,3 +70,20 @@ impl LedgerFile for std::fs::File {
         std::fs::File::set_len(self, len)
     }
 }
+
+/// Makes the directory entry of `path` durable (syncs its parent directory), so that a file just created
+/// or renamed there survives a crash. A no-op where directories cannot be synced.
+#[cfg(unix)]
+pub(crate) fn sync_parent_dir(path: &std::path::Path) -> io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::File::open(parent)?.sync_all()
+}
+
+/// Makes the directory entry of `path` durable: a no-op where directories cannot be synced.
+#[cfg(not(unix))]
+pub(crate) fn sync_parent_dir(_path: &std::path::Path) -> io::Result<()> {
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! Where blocks live: the [`Store`] trait, an in-memory store, and the embedded default, an append-only file.
 
 mod file;
-mod io;
+pub(crate) mod io;
 
 pub use file::{FILE_VERSION, FileStore, OpenOptions, Recovery, TORN_ZERO_RUN};
 pub use io::LedgerFile;
