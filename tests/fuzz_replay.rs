@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+#[path = "../fuzz/harness/checkpoint.rs"]
+mod checkpoint;
 #[path = "../fuzz/harness/decode.rs"]
 mod decode;
 #[path = "../fuzz/harness/ledger_file.rs"]
@@ -40,6 +42,11 @@ fn decode_inputs() {
 #[test]
 fn ledger_file_inputs() {
     assert!(replay::replay_kept(&fuzz_dir(), "ledger_file", ledger_file::run) >= 6);
+}
+
+#[test]
+fn checkpoint_inputs() {
+    assert!(replay::replay_kept(&fuzz_dir(), "checkpoint", checkpoint::run) >= 5);
 }
 
 #[test]

@@ -194,4 +194,18 @@ fn every_proof_of_every_small_tree() {
     assert!(huge.verify(&tree[0], &tree[1]).is_err());
     let huge = ConsistencyProof { old_size: u64::MAX - 1, new_size: u64::MAX, path: vec![tree[0]; 128] };
     assert!(huge.verify(&tree[0], &tree[1]).is_err());
+    // Regression (found by the `checkpoint` fuzz target): an index and a last leaf that differ in the top
+    // bit made the expected length shift by 64.
+    for (index, size) in [(0, u64::MAX), (1, 1 << 63 | 1), ((1 << 63) - 1, u64::MAX)] {
+        for len in [0, 63, 64, 65] {
+            let proof = InclusionProof { index, tree_size: size, path: vec![tree[0]; len] };
+            assert!(proof.verify(&tree[0], &tree[1]).is_err());
+        }
+    }
+    for (old, new) in [(1, u64::MAX), ((1 << 63) - 1, u64::MAX), (3, 1 << 63 | 7)] {
+        for len in [0, 1, 64, 127, 128] {
+            let proof = ConsistencyProof { old_size: old, new_size: new, path: vec![tree[0]; len] };
+            assert!(proof.verify(&tree[0], &tree[1]).is_err());
+        }
+    }
 }

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 pub mod c_api;
+pub mod checkpoint;
 pub mod decode;
 pub mod ledger_file;
 pub mod mem_file;

@@ -69,6 +69,40 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
     seeds.push(("ledger_file", "flip-in-last-block".into(), flip(file.len() as u32 - 40, 3, &blocks).concat()));
     seeds.push(("ledger_file", "flip-in-genesis-only".into(), flip(100, 0, &blocks[..1]).concat()));
 
+    // Checkpoints: one signed and cosigned as the harness's policy requires, one signed only, and proofs
+    // of a small tree.
+    let leaves: Vec<_> = (0u8..13).map(|i| healthchain::merkle::leaf_hash(&[i])).collect();
+    let checkpoint =
+        checkpoint::Checkpoint::for_chain(&super::checkpoint::chain(), 13, healthchain::merkle::root_of(&leaves));
+    let signed = checkpoint.sign(&[&super::checkpoint::authority()]).unwrap();
+    let cosigned = checkpoint::Checkpoint::cosign(
+        signed.as_bytes(),
+        super::checkpoint::WITNESS,
+        &super::checkpoint::witness(),
+        1_800_000_000,
+    )
+    .unwrap();
+    seeds.push(("checkpoint", "cosigned".into(), [vec![0], cosigned.into_bytes()].concat()));
+    seeds.push(("checkpoint", "signed".into(), [vec![0], signed.into_bytes()].concat()));
+    let inclusion = healthchain::proof::InclusionProof::generate(leaves.as_slice(), 5, 13).unwrap();
+    let root = healthchain::merkle::root_of(&leaves);
+    let mut bytes = vec![1];
+    bytes.extend_from_slice(&5u64.to_le_bytes());
+    bytes.extend_from_slice(&13u64.to_le_bytes());
+    bytes.extend_from_slice(&leaves[5].0);
+    bytes.extend_from_slice(&root.0);
+    inclusion.path.iter().for_each(|h| bytes.extend_from_slice(&h.0));
+    seeds.push(("checkpoint", "inclusion".into(), bytes));
+    let consistency = healthchain::proof::ConsistencyProof::generate(leaves.as_slice(), 6, 13).unwrap();
+    let mut bytes = vec![2];
+    bytes.extend_from_slice(&6u64.to_le_bytes());
+    bytes.extend_from_slice(&13u64.to_le_bytes());
+    bytes.extend_from_slice(&healthchain::merkle::root_of(&leaves[..6]).0);
+    bytes.extend_from_slice(&root.0);
+    consistency.path.iter().for_each(|h| bytes.extend_from_slice(&h.0));
+    seeds.push(("checkpoint", "consistency".into(), bytes));
+    seeds.push(("checkpoint", "empty-note".into(), b"\0text\n\n".to_vec()));
+
     for (i, pattern) in [[0u8; 64].to_vec(), (0..=255).collect(), (0..=255).rev().collect()].into_iter().enumerate() {
         seeds.push(("operations", format!("pattern-{i}"), pattern.clone()));
         seeds.push(("c_api", format!("pattern-{i}"), pattern));

@@ -103,7 +103,7 @@ fn expected_length(old: u64, new: u64) -> usize {
     // tree's last complete subtree (whose root stands for them), plus that root itself unless the old tree
     // is a power of two (then the verifier holds it: it is the old root).
     let inner = u64::BITS - ((old - 1) ^ (new - 1)).leading_zeros();
-    let border = ((old - 1) >> inner).count_ones();
+    let border = (old - 1).checked_shr(inner).unwrap_or(0).count_ones();
     let start = u32::from(!old.is_power_of_two());
     (start + inner.saturating_sub(old.trailing_zeros()) + border) as usize
 }

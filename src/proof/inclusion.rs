@@ -90,6 +90,7 @@ fn expected_length(index: u64, size: u64) -> usize {
     // Levels below the point where the paths to `index` and to the last leaf part, each with a sibling;
     // above it, the levels where the last leaf's ancestor is a right child.
     let inner = u64::BITS - (index ^ last).leading_zeros();
-    let border = (index >> inner).count_ones();
+    // `inner` reaches 64 when the index and the last leaf differ in the top bit.
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     (inner + border) as usize
 }
