@@ -110,6 +110,8 @@ fn cosigns_only_what_extends_what_it_cosigned() {
     ));
     assert_eq!(w.trusted(&checked.checkpoint.origin).map(|c| c.size), Some(40), "refusals changed nothing");
 
+    // One process at a time.
+    assert!(matches!(Witness::open(&path, "auditor.example/w1", key(50)), Err(WitnessError::Locked)));
     // The state survives a restart: the rollback is still refused, growth still accepted.
     drop(w);
     let mut w = witness(&path);

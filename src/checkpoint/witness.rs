@@ -54,6 +54,9 @@ pub enum WitnessError {
     /// one.
     #[error("the new checkpoint is not shown to extend the trusted one: {0}")]
     Inconsistent(ProofError),
+    /// Another witness process holds the state file (`<state file>.lock`).
+    #[error("the witness state file is in use by another process")]
+    Locked,
     /// The state file is damaged or not a witness state file: the witness refuses to start afresh.
     #[error("witness state file damaged: {0}")]
     Damaged(&'static str),
@@ -71,11 +74,14 @@ pub struct ForkEvidence {
     pub offered: String,
 }
 
-/// A witness and its durable state.
+/// A witness and its durable state. One process at a time: the witness holds an exclusive lock on
+/// `<state file>.lock` while it is open.
 pub struct Witness {
     name: String,
     key: SigningKey,
     path: PathBuf,
+    /// Held open (and locked) for the witness's lifetime.
+    _lock: std::fs::File,
     /// Per origin, the newest checkpoint cosigned (the signed note, as received).
     trusted: BTreeMap<String, String>,
     evidence: Vec<ForkEvidence>,
@@ -92,8 +98,22 @@ impl Witness {
     /// missing; a damaged file is an error, never a fresh start).
     pub fn open(path: &Path, name: &str, key: SigningKey) -> Result<Self, WitnessError> {
         super::NoteVerifier::cosigner(name, key.public_key())?;
-        let mut witness =
-            Self { name: name.to_owned(), key, path: path.to_owned(), trusted: BTreeMap::new(), evidence: Vec::new() };
+        let mut lock_path = path.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(WitnessError::Locked),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        let mut witness = Self {
+            name: name.to_owned(),
+            key,
+            path: path.to_owned(),
+            _lock: lock,
+            trusted: BTreeMap::new(),
+            evidence: Vec::new(),
+        };
         match std::fs::File::open(path) {
             Ok(file) => {
                 let mut text = String::new();
