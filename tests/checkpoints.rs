@@ -174,6 +174,12 @@ fn witnesses_cosign_and_a_policy_counts_them() {
     let cosigner = NoteVerifier::cosigner("w1.example", w1.public_key()).unwrap();
     assert_eq!(NoteVerifier::parse(&cosigner.to_vkey()).unwrap(), cosigner);
     assert_ne!(cosigner.key_id, NoteVerifier::new("w1.example", w1.public_key()).unwrap().key_id);
+    // Regression: a verifier key whose base64 holds `+` (the separator) was split there and refused.
+    let with_plus = (0..=255u8)
+        .map(|seed| NoteVerifier::cosigner("w.example", key(seed).public_key()).unwrap())
+        .find(|v| v.to_vkey().splitn(3, '+').nth(2).is_some_and(|b64| b64.contains('+')))
+        .unwrap();
+    assert_eq!(NoteVerifier::parse(&with_plus.to_vkey()).unwrap(), with_plus);
 }
 
 #[test]

@@ -210,25 +210,25 @@ impl Witness {
         if lines.next() != Some(STATE_MAGIC) {
             return Err(damaged("not a witness state file"));
         }
-        let note = |b64: &str| -> Result<String, WitnessError> {
+        // A note as stored, with its parsed form.
+        let note = |b64: &str| -> Result<(String, SignedNote), WitnessError> {
             let bytes = BASE64.decode(b64).map_err(|_| damaged("a note that is not base64"))?;
-            let note = String::from_utf8(bytes).map_err(|_| damaged("a note that is not UTF-8"))?;
-            SignedNote::parse(note.as_bytes()).map_err(|_| damaged("a malformed note"))?;
-            Ok(note)
+            let parsed = SignedNote::parse(&bytes).map_err(|_| damaged("a malformed note"))?;
+            let text = String::from_utf8(bytes).map_err(|_| damaged("a note that is not UTF-8"))?;
+            Ok((text, parsed))
         };
         for line in lines {
             let mut words = line.split(' ');
             match (words.next(), words.next(), words.next(), words.next()) {
                 (Some("trusted"), Some(a), None, None) => {
-                    let text = note(a)?;
-                    let parsed = SignedNote::parse(text.as_bytes()).map_err(|_| damaged("a malformed note"))?;
+                    let (text, parsed) = note(a)?;
                     let checkpoint = Checkpoint::parse_text(&parsed.text).map_err(|_| damaged("not a checkpoint"))?;
                     if self.trusted.insert(checkpoint.origin, text).is_some() {
                         return Err(damaged("two trusted checkpoints for one origin"));
                     }
                 }
                 (Some("fork"), Some(a), Some(b), None) => {
-                    self.evidence.push(ForkEvidence { trusted: note(a)?, offered: note(b)? });
+                    self.evidence.push(ForkEvidence { trusted: note(a)?.0, offered: note(b)?.0 });
                 }
                 _ => return Err(damaged("an unknown line")),
             }
