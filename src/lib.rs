@@ -71,9 +71,12 @@ pub mod keys;
 pub mod ledger;
 pub mod merkle;
 pub mod proof;
+pub mod receipt;
 pub mod replay;
 pub mod state;
 pub mod store;
+pub mod tiles;
+pub mod trust;
 pub mod tx;
 
 // ---- public interface ----

@@ -8,7 +8,7 @@ use crate::codes::Role;
 use crate::error::TxError;
 use crate::hash::Hash256;
 use crate::ids::ActorId;
-use crate::ids::{BlockHash, ChainId};
+use crate::ids::{BlockHash, ChainId, TxId};
 use crate::keys::{PublicKey, Signature};
 use crate::merkle::{MerkleTree, leaf_hash};
 use crate::state::{Position, State, View};
@@ -155,6 +155,8 @@ pub struct Replayer {
     head: Option<Head>,
     check_tx_signatures: bool,
     failed: Option<VerifyFailure>,
+    /// The last block's transactions: their ids and leaf hashes.
+    last_leaves: Vec<(TxId, Hash256)>,
 }
 
 impl Default for Replayer {
@@ -166,7 +168,14 @@ impl Default for Replayer {
 impl Replayer {
     /// A replayer before genesis that checks everything.
     pub fn new() -> Self {
-        Self { state: State::new(), tree: MerkleTree::new(), head: None, check_tx_signatures: true, failed: None }
+        Self {
+            state: State::new(),
+            tree: MerkleTree::new(),
+            head: None,
+            check_tx_signatures: true,
+            failed: None,
+            last_leaves: Vec::new(),
+        }
     }
 
     /// A replayer that checks everything but transaction signatures: for reopening a ledger from its own
@@ -189,6 +198,11 @@ impl Replayer {
     /// The tree over all transactions replayed so far.
     pub fn tree(&self) -> &MerkleTree {
         &self.tree
+    }
+
+    /// The ids and leaf hashes of the transactions of the last block replayed, in order.
+    pub fn last_leaves(&self) -> &[(TxId, Hash256)] {
+        &self.last_leaves
     }
 
     /// The last block replayed.
@@ -263,6 +277,7 @@ impl Replayer {
         // Every transaction lies strictly after the previous block: what is sealed stays as it was.
         let earliest = previous_time.map_or(0, |t| t.saturating_add(1));
         let first_index = self.tree.size();
+        self.last_leaves.clear();
         let mut signatures = Vec::with_capacity(block.txs.len());
         let mut proofs = Vec::new();
         for (index, tx) in block.txs.iter().enumerate() {
@@ -296,7 +311,9 @@ impl Replayer {
                     None => fail(Some(index), BlockError::Tx(error)),
                 });
             }
-            self.tree.push(leaf_hash(&tx.to_bytes()));
+            let leaf = leaf_hash(&tx.to_bytes());
+            self.tree.push(leaf);
+            self.last_leaves.push((id, leaf));
         }
         if let Some((bad, reason)) = first_bad_signature(&signatures) {
             return Err(fail(Some(bad), BlockError::Tx(reason)));
@@ -443,8 +460,19 @@ where
     I: IntoIterator,
     I::Item: EncodedBlock,
 {
+    verify_blocks_observed(blocks, |_, _| {})
+}
+
+/// [`verify_blocks`], calling `observe` after each block that verified with the tree as it was before
+/// the block and the replayer after it.
+pub(crate) fn verify_blocks_observed<I>(blocks: I, mut observe: impl FnMut(&MerkleTree, &Replayer)) -> VerifyReport
+where
+    I: IntoIterator,
+    I::Item: EncodedBlock,
+{
     let mut replayer = Replayer::new();
     for block in blocks {
+        let before = replayer.tree().clone();
         let result = match block.encoded() {
             Ok(bytes) => replayer.apply_block(bytes),
             Err(e) => {
@@ -454,6 +482,7 @@ where
         if let Err(failure) = result {
             return replayer.report(Some(failure));
         }
+        observe(&before, &replayer);
     }
     if replayer.head().is_none() {
         return replayer.report(Some(VerifyFailure { height: 0, tx_index: None, reason: BlockError::MissingGenesis }));

@@ -20,14 +20,17 @@ const LAYERS: &[&str] = &[
     "tx",
     "merkle",
     "proof",
+    "tiles",
     "checkpoint",
-    "block", //
+    "block",
+    "receipt", //
     // the question and its answer, the refusals
     "consent",
     "error", //
     // the rules, verification, the ledger
     "state",
     "replay",
+    "trust",
     "ledger",
 ];
 

@@ -7,13 +7,11 @@
 
 use super::note::SignedNote;
 use super::{Checkpoint, CheckpointError, CheckpointPolicy};
-use crate::hash::{Hash256, sha256};
 use crate::keys::SigningKey;
 use crate::proof::{ConsistencyProof, ProofError};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The first line of a witness state file.
@@ -182,8 +180,8 @@ impl Witness {
         Ok(cosigned)
     }
 
-    /// The state as text: the magic line; `trusted <base64 note>` per origin; `fork <base64 note>
-    /// <base64 note>` per piece of evidence; `sha256 <hex of everything before this line>`.
+    /// The state as text, before its checksum line: the magic line; `trusted <base64 note>` per origin;
+    /// `fork <base64 note> <base64 note>` per piece of evidence.
     fn to_text(&self) -> String {
         let mut text = format!("{STATE_MAGIC}\n");
         for note in self.trusted.values() {
@@ -192,20 +190,13 @@ impl Witness {
         for fork in &self.evidence {
             text.push_str(&format!("fork {} {}\n", BASE64.encode(&fork.trusted), BASE64.encode(&fork.offered)));
         }
-        let digest = sha256(&[text.as_bytes()]);
-        text.push_str(&format!("sha256 {digest}\n"));
         text
     }
 
     /// Reads the state written by `to_text`, refusing anything else.
     fn load(&mut self, text: &str) -> Result<(), WitnessError> {
         let damaged = WitnessError::Damaged;
-        let body_end = text.trim_end_matches('\n').rfind('\n').map(|i| i + 1).ok_or(damaged("too short"))?;
-        let (body, check) = text.split_at(body_end);
-        let digest = check.strip_prefix("sha256 ").and_then(|d| d.strip_suffix('\n')).ok_or(damaged("no checksum"))?;
-        if Hash256::from_hex(digest) != Some(sha256(&[body.as_bytes()])) {
-            return Err(damaged("checksum mismatch"));
-        }
+        let body = super::durable::checked_body(text).map_err(damaged)?;
         let mut lines = body.lines();
         if lines.next() != Some(STATE_MAGIC) {
             return Err(damaged("not a witness state file"));
@@ -238,15 +229,6 @@ impl Witness {
 
     /// Writes the state durably: a new file beside it, synced, renamed over the old one, directory synced.
     fn save(&self) -> Result<(), WitnessError> {
-        let mut partial = self.path.clone().into_os_string();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let mut file = std::fs::File::create(&partial)?;
-        file.write_all(self.to_text().as_bytes())?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&partial, &self.path)?;
-        crate::store::io::sync_parent_dir(&self.path)?;
-        Ok(())
+        Ok(super::durable::write_checksummed(&self.path, &self.to_text())?)
     }
 }

@@ -22,6 +22,14 @@ use crate::tx::{
 };
 use std::path::Path;
 
+mod carried;
+mod proofs;
+
+use carried::Carried;
+pub use carried::{CARRIED_MAGIC, MAX_CARRIED, checkpoints_path};
+use proofs::ProofIndex;
+pub use proofs::tiles_dir;
+
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -85,6 +93,30 @@ pub enum LedgerError {
     /// [`Ledger::fork_onto`] on a store that does not hold exactly this ledger's blocks.
     #[error("store does not hold this ledger's blocks (first difference at block {0})")]
     NotACopy(u64),
+    /// A proof that cannot be made: an index or size beyond the sealed tree, or sizes out of order.
+    #[error(transparent)]
+    Proof(#[from] crate::proof::ProofError),
+    /// A checkpoint that does not parse, or signing one failed.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    /// The transaction is not in a sealed block of this ledger.
+    #[error("transaction is not sealed in this ledger")]
+    NotSealed,
+    /// The checkpoint is not one of this ledger's: another origin, a larger tree, or another root at its size.
+    #[error("checkpoint is not of this ledger (origin, size or root differ)")]
+    ForeignCheckpoint,
+    /// No checkpoint given, and none carried holds the transaction.
+    #[error("no checkpoint holds the transaction; publish one first")]
+    NoCheckpoint,
+    /// The carried-checkpoints file is damaged or not one.
+    #[error("carried checkpoints file refused: {0}")]
+    CarriedCheckpoints(&'static str),
+    /// The ledger goes back on a checkpoint it carries: it was cut, rolled back or forked since.
+    #[error("ledger goes back on a checkpoint it published: {0:?}")]
+    BrokenCheckpoint(Box<crate::trust::Standing>),
+    /// The blocks do not give the tree their headers state (the store changed under the ledger).
+    #[error("the stored blocks no longer give the ledger's tree; reopen and verify it")]
+    TreeMismatch,
 }
 
 /// Settings of a new ledger.
@@ -167,13 +199,21 @@ impl Ledger<FileStore> {
         authorities: &[&SigningKey],
     ) -> Result<Self, LedgerError> {
         let settings = settings.ready_for(authorities)?;
-        Self::create(FileStore::create(path)?, clock, &settings, authorities)
+        let index = ProofIndex::in_dir(tiles_dir(path), false);
+        let mut ledger = Self::create_with(FileStore::create(path)?, clock, &settings, authorities, index)?;
+        ledger.carried = Carried::empty_at(checkpoints_path(path));
+        Ok(ledger)
     }
 
     /// Opens the ledger file at `path` (fast open; an interrupted final append is cut and reported by
     /// `store().recovery()` unless `options.strict`).
     pub fn open_file(path: &Path, clock: Box<dyn Clock>, options: OpenOptions) -> Result<Self, LedgerError> {
-        Self::open(FileStore::open(path, options)?, clock)
+        let index = ProofIndex::in_dir(tiles_dir(path), options.read_only);
+        let carried = Carried::load(checkpoints_path(path))?;
+        let mut ledger = Self::replay(FileStore::open(path, options)?, clock, Replayer::trusting_signatures(), index)?;
+        ledger.carried = carried;
+        ledger.check_carried()?;
+        Ok(ledger)
     }
 }
 
@@ -234,6 +274,8 @@ pub struct Ledger<S: Store> {
     pending: Vec<SignedTx>,
     pending_bytes: usize,
     poisoned: bool,
+    index: ProofIndex,
+    carried: Carried,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -255,6 +297,16 @@ impl<S: Store> Ledger<S> {
         clock: Box<dyn Clock>,
         settings: &LedgerSettings,
         authorities: &[&SigningKey],
+    ) -> Result<Self, LedgerError> {
+        Self::create_with(store, clock, settings, authorities, ProofIndex::in_memory())
+    }
+
+    fn create_with(
+        store: S,
+        clock: Box<dyn Clock>,
+        settings: &LedgerSettings,
+        authorities: &[&SigningKey],
+        index: ProofIndex,
     ) -> Result<Self, LedgerError> {
         if !store.is_empty() {
             return Err(LedgerError::StoreNotEmpty);
@@ -279,8 +331,16 @@ impl<S: Store> Ledger<S> {
             payload: Payload::Genesis(Genesis { params, proofs }),
         };
         let genesis = body.sign(founder);
-        let mut ledger =
-            Self { store, clock, replayer: Replayer::new(), pending: Vec::new(), pending_bytes: 0, poisoned: false };
+        let mut ledger = Self {
+            store,
+            clock,
+            replayer: Replayer::new(),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            poisoned: false,
+            index,
+            carried: Carried::default(),
+        };
         let position = Position { height: 0, earliest: 0, latest: genesis.body.time, first: true };
         ledger.replayer.state_mut().apply(&genesis, genesis.id(), position)?;
         ledger.pending.push(genesis);
@@ -294,15 +354,20 @@ impl<S: Store> Ledger<S> {
     /// bytes). Call [`Ledger::verify`] for full verification,
     /// or use [`Ledger::open_verified`].
     pub fn open(store: S, clock: Box<dyn Clock>) -> Result<Self, LedgerError> {
-        Self::replay(store, clock, Replayer::trusting_signatures())
+        Self::replay(store, clock, Replayer::trusting_signatures(), ProofIndex::in_memory())
     }
 
     /// Opens a ledger verifying everything, signatures included.
     pub fn open_verified(store: S, clock: Box<dyn Clock>) -> Result<Self, LedgerError> {
-        Self::replay(store, clock, Replayer::new())
+        Self::replay(store, clock, Replayer::new(), ProofIndex::in_memory())
     }
 
-    fn replay(store: S, clock: Box<dyn Clock>, mut replayer: Replayer) -> Result<Self, LedgerError> {
+    fn replay(
+        store: S,
+        clock: Box<dyn Clock>,
+        mut replayer: Replayer,
+        mut index: ProofIndex,
+    ) -> Result<Self, LedgerError> {
         if store.is_empty() {
             return Err(LedgerError::StoreEmpty);
         }
@@ -311,8 +376,19 @@ impl<S: Store> Ledger<S> {
             replayer
                 .apply_block(&bytes)
                 .map_err(|failure| LedgerError::Corrupt { failure, offset: store.location(height) })?;
+            index.record_block(&replayer.chain(), replayer.last_leaves());
         }
-        Ok(Self { store, clock, replayer, pending: Vec::new(), pending_bytes: 0, poisoned: false })
+        index.check_against(replayer.tree().size(), &replayer.tree().root());
+        Ok(Self {
+            store,
+            clock,
+            replayer,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            poisoned: false,
+            index,
+            carried: Carried::default(),
+        })
     }
 
     /// This ledger on `store`, which must hold byte for byte the same blocks (a copy of this ledger's store
@@ -340,6 +416,8 @@ impl<S: Store> Ledger<S> {
             pending: self.pending.clone(),
             pending_bytes: self.pending_bytes,
             poisoned: false,
+            index: self.index.duplicate(),
+            carried: self.carried.in_memory_copy(),
         })
     }
 
@@ -600,11 +678,12 @@ impl<S: Store> Ledger<S> {
             self.poisoned = true;
             return Err(e.into());
         }
-        let leaves: Vec<_> = block.txs.iter().map(|tx| leaf_hash(&tx.to_bytes())).collect();
+        let leaves: Vec<_> = block.txs.iter().map(|tx| (tx.id(), leaf_hash(&tx.to_bytes()))).collect();
         self.pending.clear();
         self.pending_bytes = 0;
         let hash = block.header.hash();
-        self.replayer.push_own_block(block.header.clone(), leaves);
+        self.replayer.push_own_block(block.header.clone(), leaves.iter().map(|(_, leaf)| *leaf));
+        self.index.record_block(&self.chain(), &leaves);
         Ok(SealedBlock { header: block.header, hash })
     }
 
@@ -635,7 +714,7 @@ impl<S: Store> Ledger<S> {
 
     /// The state whose authorities seal the next block: the state after the last sealed block (after the
     /// genesis transaction, for the genesis block).
-    fn sealing_view(&self) -> View<'_> {
+    pub(super) fn sealing_view(&self) -> View<'_> {
         match self.block_count() {
             0 => self.state().latest(),
             n => self.state().as_of(n - 1),

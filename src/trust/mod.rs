@@ -1,0 +1,160 @@
+//! A ledger measured against checkpoints one trusts (received earlier, from the ledger's authorities,
+//! perhaps cosigned by witnesses): does it still hold each checkpoint's tree, or was it cut, rolled back
+//! or forked since?
+//!
+//! A verifier that once accepted a checkpoint of size `n` and root `r` must never accept a ledger that goes
+//! back on it: a ledger of fewer than `n` transactions was cut or rolled back ([`Standing::Truncated`]); a
+//! ledger whose first `n` transactions give another root is a fork, a rewritten history
+//! ([`Standing::Forked`], with the evidence: the two roots, both vouched for — one by the checkpoint's
+//! signatures, the other by the seals of the block that covers size `n`).
+
+use crate::checkpoint::{Checkpoint, origin_of};
+use crate::hash::Hash256;
+use crate::ids::BlockHash;
+use crate::replay::{EncodedBlock, VerifyReport, verify_blocks_observed};
+
+/// Where a ledger stands against one trusted checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Standing {
+    /// The ledger holds the checkpoint's tree (the same root at its size), and may have grown since.
+    Extends {
+        /// The checkpoint's tree size.
+        checkpoint_size: u64,
+        /// The ledger's.
+        ledger_size: u64,
+    },
+    /// The ledger holds fewer transactions than the checkpoint: cut, or rolled back to an earlier state.
+    Truncated {
+        /// The checkpoint's tree size.
+        checkpoint_size: u64,
+        /// The ledger's.
+        ledger_size: u64,
+    },
+    /// The ledger's first `size` transactions give another root than the checkpoint's: a fork.
+    Forked(Fork),
+    /// The checkpoint is of another ledger (its origin names another chain id).
+    OtherLedger {
+        /// The checkpoint's origin.
+        origin: String,
+    },
+    /// Verification failed before the ledger reached the checkpoint's size: nothing is known.
+    NotReached {
+        /// The checkpoint's tree size.
+        checkpoint_size: u64,
+        /// The size of the part that verified.
+        verified_size: u64,
+    },
+}
+
+impl Standing {
+    /// Whether the ledger keeps the checkpoint's promise.
+    pub fn is_kept(&self) -> bool {
+        matches!(self, Self::Extends { .. })
+    }
+}
+
+/// Evidence of a fork: two roots for one tree size, the checkpoint's and the one the ledger's sealed
+/// blocks give.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Fork {
+    /// The tree size.
+    pub size: u64,
+    /// The root the checkpoint states.
+    pub checkpoint_root: Hash256,
+    /// The root of the ledger's first `size` transactions.
+    pub ledger_root: Hash256,
+    /// Height of the ledger's first block whose tree holds `size` transactions (its seals vouch for the
+    /// ledger's tree, whose prefix of `size` leaves has `ledger_root`).
+    pub block: u64,
+    /// That block's hash.
+    pub block_hash: BlockHash,
+}
+
+/// Where the ledger stands against `checkpoint`, given the ledger's origin and size, its root at the
+/// checkpoint's size (when it holds that many), and the block that covers that size.
+pub fn standing(
+    checkpoint: &Checkpoint,
+    origin: &str,
+    ledger_size: u64,
+    root_at_size: impl FnOnce() -> Option<(Hash256, u64, BlockHash)>,
+) -> Standing {
+    let checkpoint_size = checkpoint.size;
+    if checkpoint.origin != origin {
+        return Standing::OtherLedger { origin: checkpoint.origin.clone() };
+    }
+    if checkpoint_size > ledger_size {
+        return Standing::Truncated { checkpoint_size, ledger_size };
+    }
+    match root_at_size() {
+        Some((root, _, _)) if root == checkpoint.root => Standing::Extends { checkpoint_size, ledger_size },
+        Some((ledger_root, block, block_hash)) => Standing::Forked(Fork {
+            size: checkpoint_size,
+            checkpoint_root: checkpoint.root,
+            ledger_root,
+            block,
+            block_hash,
+        }),
+        None => Standing::NotReached { checkpoint_size, verified_size: 0 },
+    }
+}
+
+/// Verifies every block from genesis ([`crate::replay::verify_blocks`]) and measures the ledger against
+/// each of `checkpoints` on the way: one [`Standing`] per checkpoint, in the order given.
+///
+/// ```
+/// use healthchain::*;
+/// use healthchain::trust::{Standing, verify_blocks_against};
+///
+/// let hospital = SigningKey::generate()?;
+/// let mut ledger = Ledger::create(MemoryStore::new(), Box::new(ManualClock::new(1_700_000_000_000)),
+///                                 &LedgerSettings::new("trust-example"), &[&hospital])?;
+/// ledger.register(&hospital, &SigningKey::generate()?, Role::Patient)?;
+/// ledger.seal(&[&hospital])?;
+/// let published = ledger.checkpoint(); // the tree of 2 transactions, as published
+///
+/// let blocks = ledger.store().blocks().to_vec();
+/// let (report, standings) = verify_blocks_against(&blocks, &[published.clone()]);
+/// assert!(report.is_valid() && standings[0].is_kept());
+///
+/// // The operator cuts the last block: still a valid chain, but it goes back on the checkpoint.
+/// let (report, standings) = verify_blocks_against(&blocks[..1], &[published]);
+/// assert!(report.is_valid());
+/// assert_eq!(standings[0], Standing::Truncated { checkpoint_size: 2, ledger_size: 1 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn verify_blocks_against<I>(blocks: I, checkpoints: &[Checkpoint]) -> (VerifyReport, Vec<Standing>)
+where
+    I: IntoIterator,
+    I::Item: EncodedBlock,
+{
+    // The ledger's root at each checkpoint's size, with the block that covers it, once reached.
+    let mut roots: Vec<Option<(Hash256, u64, BlockHash)>> = vec![None; checkpoints.len()];
+    let mut chain = None;
+    let report = verify_blocks_observed(blocks, |before, replayer| {
+        chain = Some(replayer.chain());
+        let (Some(head), after) = (replayer.head(), replayer.tree().size()) else { return };
+        for (checkpoint, root) in checkpoints.iter().zip(&mut roots) {
+            let size = checkpoint.size;
+            if root.is_some() || size > after || (size <= before.size() && size != 0) {
+                continue;
+            }
+            let mut tree = before.clone();
+            let leaves = replayer.last_leaves().iter().take(usize::try_from(size - before.size()).unwrap_or(0));
+            leaves.for_each(|(_, leaf)| tree.push(*leaf));
+            *root = Some((tree.root(), head.header.height, head.hash));
+        }
+    });
+    let origin = chain.map(|chain| origin_of(&chain)).unwrap_or_default();
+    let standings = checkpoints
+        .iter()
+        .zip(roots)
+        .map(|(checkpoint, root)| {
+            if !report.is_valid() && root.is_none() && checkpoint.size > report.tree_size {
+                return Standing::NotReached { checkpoint_size: checkpoint.size, verified_size: report.tree_size };
+            }
+            standing(checkpoint, &origin, report.tree_size, || root)
+        })
+        .collect();
+    (report, standings)
+}
