@@ -110,7 +110,8 @@ fn every_transaction_proves_at_every_size_whatever_happened_to_the_tiles() {
 
     // A reader that may not write them uses them read-only, or rebuilds in memory.
     std::fs::write(&level0, &pristine[..48 + 3 * 32]).unwrap();
-    let reader = Ledger::open_file(&path, Box::new(SystemClock), OpenOptions { read_only: true, strict: true }).unwrap();
+    let reader =
+        Ledger::open_file(&path, Box::new(SystemClock), OpenOptions { read_only: true, strict: true }).unwrap();
     assert_all_proofs(&reader);
     assert_eq!(std::fs::read(&level0).unwrap(), pristine[..48 + 3 * 32], "a reader never writes");
     remove(&path);
@@ -155,7 +156,14 @@ fn receipts_verify_offline_and_refuse_every_change() {
     }
     // A receipt against a checkpoint of another ledger, or without the witness the policy wants.
     assert!(matches!(
-        ledger.receipt(&ids[1], Some(&Checkpoint::for_chain(&ChainId(hash::Hash256([1; 32])), 3, hash::Hash256([2; 32])).sign(&[&key(1)]).unwrap())),
+        ledger.receipt(
+            &ids[1],
+            Some(
+                &Checkpoint::for_chain(&ChainId(hash::Hash256([1; 32])), 3, hash::Hash256([2; 32]))
+                    .sign(&[&key(1)])
+                    .unwrap()
+            )
+        ),
         Err(LedgerError::ForeignCheckpoint)
     ));
     let unwitnessed = ledger.receipt(&ids[1], Some(&note)).unwrap();
@@ -179,14 +187,14 @@ fn a_cut_rolled_back_or_forked_ledger_is_caught_by_the_checkpoints_holder() {
     ledger.register(&key(1), &key(60), Role::Provider).unwrap();
     ledger.seal(&[&key(1)]).unwrap();
     let grown: Vec<Vec<u8>> = (0..ledger.store().len()).map(|h| ledger.store().read(h).unwrap()).collect();
-    let (report, standings) = verify_blocks_against(&grown, &[trusted.clone()]);
+    let (report, standings) = verify_blocks_against(&grown, std::slice::from_ref(&trusted));
     assert!(report.is_valid());
     assert_eq!(standings, vec![Standing::Extends { checkpoint_size: 9, ledger_size: 10 }]);
     drop(ledger);
 
     // Cut to every shorter whole number of blocks: a valid chain, but truncated, and it no longer opens.
     for keep in 1..blocks.len() {
-        let (report, standings) = verify_blocks_against(&blocks[..keep], &[trusted.clone()]);
+        let (report, standings) = verify_blocks_against(&blocks[..keep], std::slice::from_ref(&trusted));
         assert!(report.is_valid());
         assert!(matches!(standings[0], Standing::Truncated { checkpoint_size: 9, .. }), "{keep}: {standings:?}");
         let cut = temp("cut-copy");
@@ -203,13 +211,15 @@ fn a_cut_rolled_back_or_forked_ledger_is_caught_by_the_checkpoints_holder() {
     // Forked: the same genesis, then another history of the same size.
     let fork_path = temp("fork");
     let hospital = key(1);
-    let mut fork = Ledger::open(MemoryStore::from_blocks(blocks[..2].to_vec()), Box::new(ManualClock::new(1_700_000_000_000))).unwrap();
+    let mut fork =
+        Ledger::open(MemoryStore::from_blocks(blocks[..2].to_vec()), Box::new(ManualClock::new(1_700_000_000_000)))
+            .unwrap();
     while fork.tree().size() < 9 {
         fork.register(&hospital, &key(200u8.wrapping_add(fork.tree().size() as u8)), Role::Patient).unwrap();
         fork.seal(&[&hospital]).unwrap();
     }
     let forked: Vec<Vec<u8>> = fork.store().blocks().to_vec();
-    let (report, standings) = verify_blocks_against(&forked, &[trusted.clone()]);
+    let (report, standings) = verify_blocks_against(&forked, std::slice::from_ref(&trusted));
     assert!(report.is_valid());
     let Standing::Forked(evidence) = &standings[0] else { panic!("{standings:?}") };
     assert_eq!((evidence.size, evidence.checkpoint_root), (9, trusted.root));

@@ -39,7 +39,9 @@ impl Carried {
     pub(super) fn load(path: PathBuf) -> Result<Self, LedgerError> {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self { path: Some(path), notes: Vec::new() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self { path: Some(path), notes: Vec::new() });
+            }
             Err(e) => return Err(LedgerError::Store(e.into())),
         };
         let damaged = LedgerError::CarriedCheckpoints;

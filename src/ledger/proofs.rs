@@ -257,10 +257,10 @@ impl<S: Store> Ledger<S> {
     fn with_tiles<T>(&self, make: impl Fn(&TileStore) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
         let mut tiles = self.index.tiles();
         tiles.open(&self.chain());
-        if !tiles.stale {
-            if let Some(Ok(value)) = tiles.store.as_ref().map(&make) {
-                return Ok(value);
-            }
+        if !tiles.stale
+            && let Some(Ok(value)) = tiles.store.as_ref().map(&make)
+        {
+            return Ok(value);
         }
         self.rebuild_tiles(&mut tiles)?;
         let store = tiles.store.as_ref().ok_or(LedgerError::TreeMismatch)?;
@@ -274,11 +274,11 @@ impl<S: Store> Ledger<S> {
     /// memory.
     fn rebuild_tiles(&self, tiles: &mut Tiles) -> Result<(), LedgerError> {
         let writable = tiles.dir.is_some() && tiles.store.as_ref().is_some_and(|s| !s.is_read_only());
-        if let Some(store) = tiles.store.as_mut().filter(|_| writable) {
-            if self.fill(store).is_ok() {
-                tiles.stale = false;
-                return Ok(());
-            }
+        if let Some(store) = tiles.store.as_mut().filter(|_| writable)
+            && self.fill(store).is_ok()
+        {
+            tiles.stale = false;
+            return Ok(());
         }
         let mut memory = TileStore::in_memory();
         self.fill(&mut memory)?;

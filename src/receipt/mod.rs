@@ -80,11 +80,8 @@ pub struct VerifiedReceipt {
 impl Receipt {
     /// The receipt as text (version 1).
     pub fn to_text(&self) -> String {
-        let mut text = format!(
-            "{RECEIPT_HEADER}\nindex {}\ntransaction {}\n",
-            self.proof.index,
-            BASE64.encode(&self.transaction)
-        );
+        let mut text =
+            format!("{RECEIPT_HEADER}\nindex {}\ntransaction {}\n", self.proof.index, BASE64.encode(&self.transaction));
         for hash in &self.proof.path {
             text.push_str("path ");
             text.push_str(&BASE64.encode(hash.0));
@@ -110,7 +107,8 @@ impl Receipt {
         }
         let index = lines.next().and_then(|l| l.strip_prefix("index ")).ok_or(bad("no index line"))?;
         let index = parse_decimal(index).ok_or(bad("index is not a canonical decimal"))?;
-        let transaction = lines.next().and_then(|l| l.strip_prefix("transaction ")).ok_or(bad("no transaction line"))?;
+        let transaction =
+            lines.next().and_then(|l| l.strip_prefix("transaction ")).ok_or(bad("no transaction line"))?;
         if transaction.len() > MAX_TX_LEN.div_ceil(3) * 4 {
             return Err(bad("transaction longer than the largest transaction"));
         }
@@ -134,8 +132,8 @@ impl Receipt {
     /// transaction is one of that ledger's, and the proof leads from it to the checkpoint's root.
     pub fn verify(&self, policy: &CheckpointPolicy) -> Result<VerifiedReceipt, ReceiptError> {
         let checkpoint = Checkpoint::verify(self.checkpoint.as_bytes(), policy)?;
-        let transaction =
-            SignedTx::from_bytes(&self.transaction).map_err(|_| ReceiptError::Malformed("transaction does not decode"))?;
+        let transaction = SignedTx::from_bytes(&self.transaction)
+            .map_err(|_| ReceiptError::Malformed("transaction does not decode"))?;
         if transaction.to_bytes() != self.transaction {
             return Err(ReceiptError::Malformed("transaction is not canonically encoded"));
         }
@@ -152,7 +150,8 @@ impl Receipt {
 
 /// A decimal without sign or leading zeros that fits in 64 bits.
 fn parse_decimal(text: &str) -> Option<u64> {
-    let canonical = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    let canonical =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
     canonical.then(|| text.parse().ok()).flatten()
 }
 

@@ -112,7 +112,10 @@ impl Level {
         match self {
             Self::Memory(hashes) => {
                 let range = usize::try_from(start).ok().zip(usize::try_from(end).ok());
-                range.and_then(|(s, e)| hashes.get(s..e)).map(<[Hash256]>::to_vec).ok_or_else(|| invalid("beyond level"))
+                range
+                    .and_then(|(s, e)| hashes.get(s..e))
+                    .map(<[Hash256]>::to_vec)
+                    .ok_or_else(|| invalid("beyond level"))
             }
             Self::File { file, .. } => {
                 let bytes = usize::try_from(count * 32).map_err(|_| invalid("read too large"))?;

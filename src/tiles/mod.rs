@@ -199,7 +199,7 @@ impl TreeHashes for TileStore {
             return Err(ProofError::Unavailable { start, end });
         }
         let count = end - start;
-        if count.is_power_of_two() && start % count == 0 {
+        if count.is_power_of_two() && start.is_multiple_of(count) {
             return self.perfect(start, count.trailing_zeros());
         }
         // RFC 9162's split: the largest power of two below the count, then the rest.
