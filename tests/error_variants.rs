@@ -10,6 +10,8 @@
 //!   `NothingToSeal`, `UnknownKey`, `NotEnoughSealers`, `InvalidSettings`: `capi/tests/no_leakage.rs` (its final
 //!   `require`), most of them also `tests/ledger_flow.rs`;
 //! - `NotACopy`: `tests/ledger_flow.rs` (`Ledger::fork_onto`);
+//! - `Proof`, `Checkpoint`, `NotSealed`, `ForeignCheckpoint`, `NoCheckpoint`, `CarriedCheckpoints`,
+//!   `BrokenCheckpoint`, `TreeMismatch`: `tests/ledger_proofs.rs`;
 //! - `BlockFull`: here (`capi/tests/no_leakage.rs` only constructs it);
 //! - `Check`: no library call returns it (the consent queries return `CheckError` itself); it exists for
 //!   callers' `?`, and `capi/tests/no_leakage.rs` converts `CheckError`s into it;

@@ -232,3 +232,83 @@ fn a_cut_rolled_back_or_forked_ledger_is_caught_by_the_checkpoints_holder() {
     remove(&fork_path);
     remove(&path);
 }
+
+/// A store that serves its blocks while the ledger opens, then another ledger's (its medium changed
+/// under the ledger).
+struct Swapped {
+    blocks: Vec<Vec<u8>>,
+    others: Vec<Vec<u8>>,
+    swapped: std::cell::Cell<bool>,
+}
+
+impl Store for Swapped {
+    fn len(&self) -> u64 {
+        self.blocks.len() as u64
+    }
+
+    fn read(&self, height: u64) -> Result<Vec<u8>, StoreError> {
+        let blocks = if self.swapped.get() { &self.others } else { &self.blocks };
+        blocks.get(height as usize).cloned().ok_or(StoreError::Missing(height))
+    }
+
+    fn append(&mut self, height: u64, _: &[u8]) -> Result<(), StoreError> {
+        Err(StoreError::OutOfOrder { expected: self.len(), found: height })
+    }
+}
+
+#[test]
+fn every_refusal_of_the_proof_interface_is_its_own_error() {
+    let path = temp("refusals");
+    let (mut ledger, ids) = file_ledger(&path, 2, 2);
+    let note = ledger.publish_checkpoint(&[&key(1)]).unwrap();
+
+    // A transaction submitted but not sealed has no receipt; a malformed checkpoint is refused as such.
+    ledger.register(&key(1), &key(77), Role::Patient).unwrap();
+    let pending = ledger.pending()[0].id();
+    assert!(matches!(ledger.receipt(&pending, None), Err(LedgerError::NotSealed)));
+    assert!(matches!(ledger.receipt(&ids[1], Some("not a note")), Err(LedgerError::Checkpoint(_))));
+    // A tile beyond the sealed tree.
+    let size = ledger.tree().size();
+    assert!(matches!(
+        ledger.tile(tiles::TileId { level: 0, index: 0, width: size as u16 + 1 }),
+        Err(LedgerError::Proof(_))
+    ));
+    let tile = ledger.tile(tiles::TileId { level: 0, index: 0, width: size as u16 }).unwrap();
+    let leaves: Vec<u8> =
+        (0..size).flat_map(|i| leaf_hash(&ledger.transaction_at(i).unwrap().0.to_bytes()).0).collect();
+    assert_eq!(tile, leaves);
+    ledger.seal(&[&key(1)]).unwrap();
+    drop(ledger);
+
+    // Every byte of the carried-checkpoints file changed, and every truncation, refuses the open.
+    let carried = checkpoints_path(&path);
+    let pristine = std::fs::read(&carried).unwrap();
+    for at in 0..pristine.len() {
+        let mut changed = pristine.clone();
+        changed[at] ^= 0x01;
+        std::fs::write(&carried, &changed).unwrap();
+        assert!(matches!(open(&path), Err(LedgerError::CarriedCheckpoints(_))), "byte {at}");
+    }
+    for len in 0..pristine.len() {
+        std::fs::write(&carried, &pristine[..len]).unwrap();
+        assert!(matches!(open(&path), Err(LedgerError::CarriedCheckpoints(_))), "length {len}");
+    }
+    std::fs::write(&carried, &pristine).unwrap();
+    assert_eq!(open(&path).unwrap().carried_checkpoints(), vec![note]);
+
+    // The blocks changed under the ledger: its proofs are refused rather than made from other blocks.
+    let blocks: Vec<Vec<u8>> = {
+        let ledger = open(&path).unwrap();
+        (0..ledger.store().len()).map(|h| ledger.store().read(h).unwrap()).collect()
+    };
+    let other = temp("refusals-other");
+    let (other_ledger, _) = file_ledger(&other, 3, 1);
+    let others = (0..other_ledger.store().len()).map(|h| other_ledger.store().read(h).unwrap()).collect();
+    let store = Swapped { blocks, others, swapped: std::cell::Cell::new(false) };
+    let ledger = Ledger::open(store, Box::new(SystemClock)).unwrap();
+    ledger.store().swapped.set(true);
+    let size = ledger.tree().size();
+    assert!(matches!(ledger.prove_inclusion(1, size), Err(LedgerError::TreeMismatch)));
+    remove(&path);
+    remove(&other);
+}

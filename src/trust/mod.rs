@@ -136,7 +136,7 @@ where
         let (Some(head), after) = (replayer.head(), replayer.tree().size()) else { return };
         for (checkpoint, root) in checkpoints.iter().zip(&mut roots) {
             let size = checkpoint.size;
-            if root.is_some() || size > after || (size <= before.size() && size != 0) {
+            if root.is_some() || size > after {
                 continue;
             }
             let mut tree = before.clone();
