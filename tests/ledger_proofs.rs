@@ -312,3 +312,20 @@ fn every_refusal_of_the_proof_interface_is_its_own_error() {
     remove(&path);
     remove(&other);
 }
+
+#[test]
+fn a_ledger_in_memory_builds_its_tiles_when_first_asked_and_keeps_them_up_to_date() {
+    let hospital = key(1);
+    let clock = Box::new(ManualClock::new(1_700_000_000_000));
+    let mut ledger = Ledger::create(MemoryStore::new(), clock, &LedgerSettings::new("memory"), &[&hospital]).unwrap();
+    for round in 0..4u8 {
+        for i in 0..3u8 {
+            ledger.register(&hospital, &key(10 + round * 3 + i), Role::Provider).unwrap();
+        }
+        ledger.seal(&[&hospital]).unwrap();
+        assert_all_proofs(&ledger);
+    }
+    let copy =
+        ledger.fork_onto(MemoryStore::from_blocks(ledger.store().blocks().to_vec()), Box::new(SystemClock)).unwrap();
+    assert_all_proofs(&copy);
+}

@@ -51,25 +51,24 @@ pub fn tiles_dir(path: &Path) -> PathBuf {
 }
 
 impl ProofIndex {
-    /// An index whose tiles live in memory.
+    /// An index whose tiles live in memory, built from the blocks when a proof first needs them (a ledger
+    /// that never proves anything never holds them).
     pub(super) fn in_memory() -> Self {
-        Self::with_tiles(None, false)
+        Self::with_tiles(Tiles { store: None, dir: None, read_only: false, stale: true })
     }
 
     /// An index whose tiles live in `dir` (read-only: used if they match, never written).
     pub(super) fn in_dir(dir: PathBuf, read_only: bool) -> Self {
-        Self::with_tiles(Some(dir), read_only)
+        Self::with_tiles(Tiles { store: None, dir: Some(dir), read_only, stale: false })
     }
 
-    fn with_tiles(dir: Option<PathBuf>, read_only: bool) -> Self {
-        let tiles = Tiles { store: None, dir, read_only, stale: false };
+    fn with_tiles(tiles: Tiles) -> Self {
         Self { positions: HashMap::new(), block_ends: Vec::new(), tiles: Mutex::new(tiles) }
     }
 
-    /// A copy for a ledger on another store: the positions, and tiles rebuilt in memory on first use.
+    /// A copy for a ledger on another store: the positions, and tiles in memory, built on first use.
     pub(super) fn duplicate(&self) -> Self {
-        let tiles = Tiles { store: None, dir: None, read_only: false, stale: true };
-        Self { positions: self.positions.clone(), block_ends: self.block_ends.clone(), tiles: Mutex::new(tiles) }
+        Self { positions: self.positions.clone(), block_ends: self.block_ends.clone(), ..Self::in_memory() }
     }
 
     fn tiles(&self) -> MutexGuard<'_, Tiles> {
@@ -102,7 +101,7 @@ impl ProofIndex {
     /// what a cut ledger no longer holds), or they are rebuilt before use.
     pub(super) fn check_against(&mut self, size: u64, root: &Hash256) {
         let tiles = self.tiles.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let Some(store) = tiles.store.as_mut() else { return };
+        let Some(store) = tiles.store.as_mut().filter(|_| !tiles.stale) else { return };
         if store.size() > size && !store.is_read_only() && store.truncate(size).is_err() {
             tiles.stale = true;
         }
