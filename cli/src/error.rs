@@ -24,11 +24,25 @@ pub const EXIT_UNREADABLE: u8 = 5;
 /// an interrupted creation, no complete block).
 pub const EXIT_DAMAGED: u8 = 6;
 
+/// Exit status (verify, checkpoint cosign): the ledger holds fewer transactions than a trusted checkpoint
+/// (it was cut or rolled back since the checkpoint was published), or a witness was offered a smaller tree
+/// than one it cosigned.
+pub const EXIT_TRUNCATED: u8 = 7;
+/// Exit status (verify, checkpoint cosign): another root at a trusted checkpoint's size: a fork, a
+/// rewritten history (the evidence is printed), or a checkpoint a witness cannot see extend its own.
+pub const EXIT_FORKED: u8 = 8;
+/// Exit status (verify, checkpoint carry): a checkpoint of another ledger (its origin names another chain).
+pub const EXIT_OTHER_LEDGER: u8 = 9;
+/// Exit status: a checkpoint note is refused: malformed, or not signed (and cosigned) as the keys and
+/// thresholds given, or the ledger's own authorities, require.
+pub const EXIT_CHECKPOINT_REFUSED: u8 = 10;
+
 /// The exit-status table, for `--help`.
 pub const EXIT_CODES: &str = "\
 Exit status:
   0  success (verify: every block verified and the file holds nothing else)
-  1  the ledger does not verify: the first bad block, transaction and reason are printed
+  1  the ledger does not verify: the first bad block, transaction and reason are printed; verify-receipt:
+     the receipt does not verify (the reason is printed)
   2  usage error: bad or missing arguments, an unknown, ambiguous or malformed id, an existing file for
      generate
   3  internal error (please report it)
@@ -38,7 +52,17 @@ Exit status:
      cannot be read (permission, input/output error) or it is not a ledger file; generate: the file cannot
      be created or written; or the output cannot be written
   6  the file is a ledger file but damaged: a checksum or framing failure (offset and block printed), an
-     unknown format version, an interrupted creation (no complete genesis block), an empty file
+     unknown format version, an interrupted creation (no complete genesis block), an empty file; or a
+     damaged <file>.checkpoints or witness state file
+  7  TRUNCATED: the ledger holds fewer transactions than a trusted checkpoint (given with --checkpoint, or
+     carried in <file>.checkpoints): it was cut or rolled back after the checkpoint was published;
+     checkpoint cosign: the witness already cosigned a larger tree (a rollback)
+  8  FORKED: the ledger's first N transactions give another root than a trusted checkpoint of size N (both
+     roots and the block that covers N are printed); checkpoint cosign: another root for a size the
+     witness cosigned, or a tree not shown to extend it
+  9  OTHER LEDGER: a checkpoint of another ledger (its origin names another chain id)
+ 10  a checkpoint is refused: malformed, or not signed (and cosigned) as the --authority-key,
+     --witness-key and thresholds given, or the ledger's own authorities, require
 
 With --json, errors are printed on stdout too, command-line errors included, as
 {\"error\": {\"kind\": ..., \"message\": ..., \"exit_code\": ...}}.";

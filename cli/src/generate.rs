@@ -37,6 +37,10 @@ pub struct GenerateArgs {
     /// Seal a block every this many transactions.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     block_size: u64,
+    /// Also write the hospital authority's signing key to this NEW key file (mode 0600), to sign the
+    /// ledger's checkpoints with (`checkpoint create --key`).
+    #[arg(long, value_name = "KEYFILE")]
+    authority_key_out: Option<PathBuf>,
 }
 
 /// 2026-01-01T00:00:00Z: where the simulated clock starts.
@@ -185,6 +189,12 @@ struct Generator {
 pub fn run(args: &GenerateArgs, json: bool) -> Result<Output, CliError> {
     let path = &args.path;
     check_new_path(path)?;
+    if let Some(key_path) = &args.authority_key_out {
+        crate::keys::check_new_key_path(key_path)?;
+        if key_path == path {
+            return Err(CliError::usage("same-file", "--authority-key-out must not be the ledger file"));
+        }
+    }
     let started = Instant::now();
     let clock = ManualClock::new(START_MS);
     let hospital = derive_key(args.seed, "authority", 0);
@@ -226,7 +236,22 @@ pub fn run(args: &GenerateArgs, json: bool) -> Result<Output, CliError> {
     let result = result.and_then(|()| generator.seal_pending());
     generator.bar.finish_and_clear();
     result.map_err(|e| generation_error(path, e))?;
-    Ok(generator.summary(path, started.elapsed()))
+    if let Some(key_path) = &args.authority_key_out {
+        crate::keys::write_key_file(key_path, &generator.hospital)?;
+    }
+    let mut output = generator.summary(path, started.elapsed());
+    if let Some(key_path) = &args.authority_key_out {
+        let origin = healthchain::checkpoint::origin_of(&generator.ledger.chain());
+        let vkey = healthchain::checkpoint::NoteVerifier::new(&origin, generator.hospital.public_key())
+            .map(|v| v.to_vkey())
+            .unwrap_or_default();
+        let _ = writeln!(output.text, "authority key {} (mode 0600); verifier key {vkey}", key_path.display());
+        if let Some(map) = output.json.as_object_mut() {
+            map.insert("authority_key_file".to_owned(), json!(key_path.display().to_string()));
+            map.insert("authority_vkey".to_owned(), json!(vkey));
+        }
+    }
+    Ok(output)
 }
 
 /// Refuses a path where no new ledger file can be made: an existing file (usage error), a directory, a

@@ -3,11 +3,18 @@
 use crate::error::{CliError, EXIT_INCOMPLETE_TAIL, EXIT_INVALID, EXIT_OK};
 use crate::format::{counted, group, iso8601, millis, rate, seconds, short, table};
 use crate::ids::IdQuery;
-use crate::open::{file_size, open_ledger, open_read_only};
+use crate::open::{file_size, open_file_ledger, open_ledger, open_read_only};
+use crate::receipt::write_receipts;
+use crate::trust::{
+    Note, TrustArgs, authorities_only, base64_hash, broken_checkpoint, carried_notes, severity, standing_json,
+    standing_status, standing_text,
+};
 use crate::{Output, progress, recovery_json, recovery_text};
 use clap::Args;
-use healthchain::{AccessBasis, Actor, Role, Store as _, StoreError, verify_blocks};
-use serde_json::json;
+use healthchain::checkpoint::{Checkpoint, VerifiedCheckpoint, origin_of};
+use healthchain::trust::verify_blocks_against;
+use healthchain::{AccessBasis, AccessId, Actor, Ledger, Role, Store, StoreError};
+use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,11 +29,82 @@ pub struct AccessReportArgs {
     /// Print ids in full in the text report (JSON always has them in full).
     #[arg(long)]
     full_ids: bool,
+    /// Also write one receipt per access, `<access id>.receipt`, in this directory (created if missing),
+    /// against the newest checkpoint the ledger carries.
+    #[arg(long, value_name = "DIR")]
+    receipts: Option<PathBuf>,
 }
 
-/// `healthchain verify PATH`.
-pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The ledger file.
+    path: PathBuf,
+    /// A checkpoint you trust (a C2SP signed note, as `checkpoint create` writes it): the ledger must
+    /// still hold its tree (repeat for several).
+    #[arg(long = "checkpoint", value_name = "NOTE_FILE")]
+    checkpoints: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
+}
+
+/// Whose keys the checkpoints' signatures were checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CheckedAgainst {
+    /// The --authority-key keys.
+    Given,
+    /// The ledger's own authorities (no --authority-key given).
+    Ledger,
+    /// Not checked: the ledger does not open (it does not verify), so its authorities are unknown.
+    Unchecked,
+}
+
+/// One checkpoint verify measures the ledger against, and what its signatures said.
+struct Measured {
+    note: Note,
+    /// The authorities that signed and the trusted witnesses that cosigned, once checked.
+    signers: Option<VerifiedCheckpoint>,
+}
+
+/// `healthchain verify PATH [--checkpoint NOTE]…`.
+pub fn verify(args: &VerifyArgs, json: bool) -> Result<Output, CliError> {
+    let path = args.path.as_path();
+    let keys = args.trust.keys()?;
+    let given = args.checkpoints.iter().map(|p| Note::read(p)).collect::<Result<Vec<_>, _>>()?;
     let store = open_read_only(path)?;
+    let (_, carried) = carried_notes(path)?;
+    let notes: Vec<Note> = given.into_iter().chain(carried).collect();
+    let chain = store.chain_id().map_err(|e| CliError::store(path, &e))?;
+    let origin = chain.as_ref().map(origin_of).unwrap_or_default();
+    let ours = |note: &Note| note.checkpoint.origin == origin;
+
+    // The checkpoints' signatures are checked before the (long) verification: against the keys given, or
+    // else the ledger's own authorities, which a replay of the ledger gives.
+    let (policy, against) = match keys.policy() {
+        Some(policy) => (Some(policy), CheckedAgainst::Given),
+        None if notes.iter().any(ours) => match open_ledger(path, json) {
+            Ok(ledger) => (
+                Some(ledger.checkpoint_policy(keys.witnesses.clone(), keys.witnesses_required)),
+                CheckedAgainst::Ledger,
+            ),
+            Err(error) if error.code == EXIT_INVALID => (None, CheckedAgainst::Unchecked),
+            Err(error) => return Err(error),
+        },
+        None => (None, CheckedAgainst::Unchecked),
+    };
+    let mut measured = Vec::with_capacity(notes.len());
+    for note in notes {
+        let signers = match &policy {
+            Some(policy) if ours(&note) => {
+                let policy = if note.carried { authorities_only(policy) } else { policy.clone() };
+                Some(note.verify(&policy)?)
+            }
+            _ => None,
+        };
+        measured.push(Measured { note, signers });
+    }
+    let checkpoints: Vec<Checkpoint> = measured.iter().map(|m| m.note.checkpoint.clone()).collect();
+
     let recovery = store.recovery();
     let file_bytes = file_size(path)?;
     let bar = progress(store.len(), json, "blocks");
@@ -34,17 +112,20 @@ pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
     // A block that cannot be read (the file changed since it was opened) is damage, not a verification
     // failure: the blocks stop there and the store's error is reported.
     let mut read_error = None;
-    let report = verify_blocks((0..store.len()).map_while(|height| {
-        let block = store.read(height);
-        bar.inc(1);
-        match block {
-            Ok(bytes) => Some(Ok::<_, StoreError>(bytes)),
-            Err(error) => {
-                read_error = Some(error);
-                None
+    let (report, standings) = verify_blocks_against(
+        (0..store.len()).map_while(|height| {
+            let block = store.read(height);
+            bar.inc(1);
+            match block {
+                Ok(bytes) => Some(Ok::<_, StoreError>(bytes)),
+                Err(error) => {
+                    read_error = Some(error);
+                    None
+                }
             }
-        }
-    }));
+        }),
+        &checkpoints,
+    );
     bar.finish_and_clear();
     if let Some(error) = read_error {
         return Err(CliError::store(path, &error));
@@ -61,12 +142,40 @@ pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
         })
     });
     let head_hash = report.head_hash.map(|h| h.to_string());
-    // Never VALID about a file that a writer's open would change: a torn tail has its own status.
-    let (status, code) = match (report.is_valid(), recovery.is_some()) {
-        (false, _) => ("INVALID", EXIT_INVALID),
-        (true, true) => ("INCOMPLETE TAIL", EXIT_INCOMPLETE_TAIL),
-        (true, false) => ("VALID", EXIT_OK),
+    // The worst checkpoint standing, if any checkpoint is not kept.
+    let broken = measured.iter().zip(&standings).filter(|(_, s)| !s.is_kept()).max_by_key(|(_, s)| severity(s));
+    // Never VALID about a file that goes back on a checkpoint, or that a writer's open would change.
+    let (status, code) = match (report.is_valid(), broken, recovery.is_some()) {
+        (false, _, _) => ("INVALID", EXIT_INVALID),
+        (true, Some((_, standing)), _) => standing_status(standing),
+        (true, None, true) => ("INCOMPLETE TAIL", EXIT_INCOMPLETE_TAIL),
+        (true, None, false) => ("VALID", EXIT_OK),
     };
+    let checked_against = match against {
+        CheckedAgainst::Given => json!("given-keys"),
+        CheckedAgainst::Ledger => json!("ledger-authorities"),
+        CheckedAgainst::Unchecked => Value::Null,
+    };
+    let checkpoints_json: Vec<Value> = measured
+        .iter()
+        .zip(&standings)
+        .map(|(m, standing)| {
+            json!({
+                "source": m.note.source,
+                "carried": m.note.carried,
+                "origin": m.note.checkpoint.origin,
+                "size": m.note.checkpoint.size,
+                "root": base64_hash(&m.note.checkpoint.root),
+                "root_hex": m.note.checkpoint.root.to_hex(),
+                "signatures_checked": m.signers.is_some(),
+                "authorities": m.signers.as_ref().map(|s| s.authorities),
+                "cosignatures": m.signers.as_ref().map(|s| s.cosignatures.iter()
+                    .map(|(name, time)| json!({ "name": name, "time": time })).collect::<Vec<_>>()),
+                "kept": standing.is_kept(),
+                "standing": standing_json(standing),
+            })
+        })
+        .collect();
     let document = json!({
         "path": path.display().to_string(),
         "valid": code == EXIT_OK,
@@ -78,6 +187,8 @@ pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
         "tree_root": report.tree_root.to_hex(),
         "failure": failure,
         "recovery": recovery_json(recovery),
+        "checkpoints": checkpoints_json,
+        "signatures_checked_against": if measured.is_empty() { Value::Null } else { checked_against },
         "file_bytes": file_bytes,
         "verified_bytes": store.size(),
         "elapsed_ms": millis(elapsed),
@@ -106,24 +217,74 @@ pub fn verify(path: &Path, json: bool) -> Result<Output, CliError> {
     if let Some(line) = recovery_text(recovery) {
         let _ = writeln!(text, "recovery      {line}");
     }
+    for (m, standing) in measured.iter().zip(&standings) {
+        let carried = if m.note.carried { ", carried by the ledger" } else { "" };
+        let signed = match (&m.signers, against) {
+            (Some(s), _) => signers_text(s, against == CheckedAgainst::Ledger),
+            (None, _) if !ours(&m.note) => "signatures not checked: of another ledger".to_owned(),
+            (None, _) => {
+                "signatures not checked: the ledger does not verify, so its authorities are unknown".to_owned()
+            }
+        };
+        let _ = writeln!(
+            text,
+            "checkpoint    {} (tree size {}{carried}; {signed})",
+            m.note.source,
+            group(m.note.checkpoint.size)
+        );
+        let (word, _) = standing_status(standing);
+        let word = if standing.is_kept() { "kept".to_owned() } else { word.to_owned() };
+        let _ = writeln!(text, "              {word}: {}", standing_text(standing));
+    }
+    if against == CheckedAgainst::Ledger {
+        let _ = writeln!(
+            text,
+            "keys          signatures checked against the ledger's own authorities (no --authority-key given)"
+        );
+    }
     let _ =
         writeln!(text, "elapsed       {} ({:.0} transactions/s)", seconds(elapsed), rate(report.transactions, elapsed));
 
-    let stderr = match (&report.failure, recovery) {
-        (Some(f), _) => {
+    let stderr = (match (&report.failure, broken, recovery) {
+        (Some(f), _, _) => {
             let at = store.location(f.height).map(|o| format!(" (block at byte {o})")).unwrap_or_default();
             Some(format!("{}: ledger does not verify: {f}{at}", path.display()))
         }
-        (None, Some(r)) => Some(format!(
+        (None, Some((m, standing)), _) => Some(
+            broken_checkpoint(&format!("{} against checkpoint {}", path.display(), m.note.source), standing, "")
+                .message,
+        ),
+        (None, None, Some(r)) => Some(format!(
             "{}: the {} complete blocks verify, but the file ends with an incomplete final frame at byte {} \
              that opening it for writing would cut",
             path.display(),
             report.blocks,
             r.offset
         )),
-        (None, None) => None,
-    };
+        (None, None, None) => None,
+    })
+    .map(|message| format!("error: {message}"));
     Ok(Output { code, json: document, text, stderr })
+}
+
+/// Who signed a checkpoint, in words: `signed by 1 authority, cosigned by w1 at …`.
+fn signers_text(signers: &VerifiedCheckpoint, own: bool) -> String {
+    let n = signers.authorities;
+    let mut text = match (own, n) {
+        (true, 1) => "signed by an authority of the ledger".to_owned(),
+        (true, _) => format!("signed by {n} authorities of the ledger"),
+        (false, 1) => "signed by 1 authority key given".to_owned(),
+        (false, _) => format!("signed by {n} authority keys given"),
+    };
+    if !signers.cosignatures.is_empty() {
+        let names: Vec<String> = signers
+            .cosignatures
+            .iter()
+            .map(|(name, time)| format!("{name} at {}", iso8601(time.saturating_mul(1000))))
+            .collect();
+        text.push_str(&format!(", cosigned by {}", names.join(", ")));
+    }
+    text
 }
 
 /// `healthchain info PATH`.
@@ -216,7 +377,20 @@ pub fn info(path: &Path, json: bool) -> Result<Output, CliError> {
 pub fn access_report(args: &AccessReportArgs, json: bool) -> Result<Output, CliError> {
     // The id's form is checked before a possibly long replay.
     let query = IdQuery::parse(&args.patient_id, "patient id")?;
-    let ledger = open_ledger(&args.path, json)?;
+    match &args.receipts {
+        // Receipts need the checkpoints the ledger carries, and its stored tree hashes: the core's open.
+        Some(dir) => report(&open_file_ledger(&args.path, false)?, args, &query, Some(dir)),
+        None => report(&open_ledger(&args.path, json)?, args, &query, None),
+    }
+}
+
+/// The access report of the patient `query` names, with receipts written to `receipts`.
+fn report<S: Store>(
+    ledger: &Ledger<S>,
+    args: &AccessReportArgs,
+    query: &IdQuery,
+    receipts: Option<&Path>,
+) -> Result<Output, CliError> {
     let actor = query.resolve(ledger.state(), &args.path)?;
     let patient = actor.id;
     if actor.role != Role::Patient {
@@ -228,6 +402,13 @@ pub fn access_report(args: &AccessReportArgs, json: bool) -> Result<Output, CliE
     let full = args.full_ids;
     let history = ledger.access_history(&patient);
     let erased = ledger.state().latest().erased(&patient);
+    let written = match receipts {
+        Some(dir) => {
+            let ids: Vec<AccessId> = history.iter().map(|entry| entry.id).collect();
+            Some(write_receipts(ledger, &args.path, &ids, dir)?)
+        }
+        None => None,
+    };
 
     let mut entries = Vec::with_capacity(history.len());
     let mut lines = Vec::with_capacity(history.len());
@@ -302,6 +483,7 @@ pub fn access_report(args: &AccessReportArgs, json: bool) -> Result<Output, CliE
             "purpose": access.purpose.as_str(),
             "basis": basis_json,
             "recorded_height": entry.recorded.height,
+            "receipt": written.as_ref().and_then(|w| w.file_of(&entry.id)).map(|p| p.display().to_string()),
         }));
         lines.push([
             iso8601(access.at),
@@ -325,6 +507,12 @@ pub fn access_report(args: &AccessReportArgs, json: bool) -> Result<Output, CliE
         "accesses": entries.len(),
         "break_glass": { "total": break_glass, "justified": justified, "not_justified": unjustified, "pending": pending },
         "entries": entries,
+        "receipts": written.as_ref().map(|w| json!({
+            "dir": w.dir.display().to_string(),
+            "checkpoint_size": w.checkpoint_size,
+            "written": w.files.len(),
+            "missing": w.missing.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })),
     });
 
     let mut text = String::new();
@@ -345,11 +533,33 @@ pub fn access_report(args: &AccessReportArgs, json: bool) -> Result<Output, CliE
         unjustified,
         pending
     );
+    let mut stderr = None;
+    if let Some(w) = &written {
+        let against = w.checkpoint_size.map(|size| format!(" (against the checkpoint of tree size {})", group(size)));
+        let _ = writeln!(
+            text,
+            "{} receipt{} written to {}{}",
+            group(w.files.len() as u64),
+            if w.files.len() == 1 { "" } else { "s" },
+            w.dir.display(),
+            against.unwrap_or_default()
+        );
+        if !w.missing.is_empty() {
+            let message = format!(
+                "{} access{} sealed after the newest carried checkpoint have no receipt yet: publish a newer one \
+                 with `healthchain checkpoint create`",
+                w.missing.len(),
+                if w.missing.len() == 1 { "" } else { "es" }
+            );
+            let _ = writeln!(text, "{message}");
+            stderr = Some(format!("warning: {message}"));
+        }
+    }
     if !lines.is_empty() {
         text.push('\n');
         text.push_str(&table(["time (UTC)", "accessor", "role", "action", "section", "purpose", "basis"], &lines));
     }
-    Ok(Output { code: EXIT_OK, json: document, text, stderr: None })
+    Ok(Output { code: EXIT_OK, json: document, text, stderr })
 }
 
 /// `a` or `an` before a role's name.

@@ -8,12 +8,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod actors;
+mod checkpoint;
 mod error;
 mod format;
 mod generate;
 mod ids;
 mod inspect;
+mod keys;
 mod open;
+mod prove;
+mod receipt;
+mod trust;
 
 use clap::{Args, Parser, Subcommand};
 use error::{CliError, EXIT_CODES, EXIT_UNREADABLE, EXIT_USAGE};
@@ -30,9 +35,18 @@ const LONG_ABOUT: &str = "\
 Inspect, verify and generate healthchain ledger files: tamper-evident, patient-controlled ledgers of
 consent to and access of personal health data.
 
-Every command opens ledger files read-only (except `generate`, which creates a new file) and can print
+Every command opens ledger files read-only and never changes them, except `generate`, which creates a new
+file, and `checkpoint create` and `checkpoint carry`, which add a checkpoint to the ones the ledger carries
+in <file>.checkpoints (and may store its tree hashes in <file>.tiles/). Every command can print
 machine-readable JSON on stdout with --json (errors too, command-line errors included). Progress bars
 (only when stderr is a terminal, never with --json) and error messages go to stderr.
+
+A ledger's checkpoint (`checkpoint create`: its size and Merkle root, signed by its authorities) lets
+anyone who holds it catch a copy of the ledger cut, rolled back or rewritten since: `verify --checkpoint`.
+Witnesses cosign checkpoints (`checkpoint cosign`), `prove` prints inclusion and consistency proofs, and
+receipts (`access-report --receipts`) prove single accesses to anyone with the authorities' keys
+(`verify-receipt`). Keys live in key files: 64 hex digits of an Ed25519 seed, owner-only (`key generate`,
+`generate --authority-key-out`); verifiers get their verifier keys (`key vkey`).
 
 Wherever a command takes an actor id, the full 64 hexadecimal digits or any unique prefix of at least 4
 (in either case) will do, as with git: the 12-digit short ids the tool prints are accepted back.
@@ -42,7 +56,9 @@ Examples:
   healthchain verify demo.ledger
   healthchain info demo.ledger --json
   healthchain actors demo.ledger --role patient
-  healthchain access-report demo.ledger 32cd762be04e (a patient id, or its first digits)";
+  healthchain access-report demo.ledger 32cd762be04e (a patient id, or its first digits)
+  healthchain checkpoint create demo.ledger --key hospital.key --out published.note
+  healthchain verify copy.ledger --checkpoint published.note --authority-key hospital.vkey";
 
 #[derive(Debug, Parser)]
 #[command(name = "healthchain", version, about = "Inspect, verify and generate healthchain ledger files")]
@@ -71,11 +87,30 @@ anywhere (a complete frame whose checksum fails, the last one included; a broken
 format version) is an error with exit status 6 naming its offset and block; a file that cannot be read
 as a ledger (missing, a directory, not a ledger file) is exit status 5.
 
+Checkpoints: each --checkpoint NOTE_FILE (a checkpoint you trust: a signed note of the ledger's size and
+Merkle root, as `checkpoint create` writes it), and each checkpoint the ledger carries in
+<file>.checkpoints, if that file exists, is checked, and the ledger measured against it. A ledger that
+holds fewer transactions than a checkpoint was cut or rolled back since it was published: TRUNCATED,
+exit status 7. One whose first N transactions give another root than a checkpoint of size N is a fork, a
+rewritten history: FORKED, exit status 8, with the evidence (the size, both roots, the block whose seals
+vouch for the ledger's root). A checkpoint of another ledger: OTHER LEDGER, exit status 9. The status is
+never VALID when a checkpoint is not kept; a ledger that does not verify is INVALID first.
+
+Signatures: a checkpoint's signatures are checked, before the blocks, against the --authority-key keys
+(at least --authorities-required of them, default 1) and --witness-key cosigners (at least
+--witnesses-required, default all); without --authority-key, against the ledger's own authorities (a
+replay of the ledger finds them; the output says so) — give the keys you trust to rule out a ledger that
+vouches for itself. A checkpoint not signed as required, or malformed, is exit status 10. The checkpoints
+the ledger carries need the authorities' signatures only.
+
 Examples:
   healthchain verify demo.ledger
-  healthchain verify demo.ledger --json")]
+  healthchain verify demo.ledger --json
+  healthchain verify copy.ledger --checkpoint published.note
+  healthchain verify copy.ledger --checkpoint cosigned.note --authority-key hospital.vkey \\
+      --witness-key witness.vkey --witnesses-required 1")]
     #[command(after_help = EXIT_CODES)]
-    Verify(PathArgs),
+    Verify(inspect::VerifyArgs),
 
     /// Show a ledger's chain id, name, height, transactions, tree, policy and authorities.
     #[command(long_about = "\
@@ -133,13 +168,17 @@ whatever --patients and --transactions say. Time comes from a simulated clock st
 20 s for 1,000 patients).
 
 A few patient ids are printed at the end: try them with `access-report`, and list everyone with `actors`.
+With --authority-key-out KEYFILE, the hospital authority's signing key (derived from --seed too) is
+written to a new key file, readable by its owner only, to publish checkpoints with (`checkpoint create`);
+its verifier key, for verifiers, is printed.
 
 An existing file is a usage error (exit status 2); a directory, a missing directory or a file that
 cannot be created or written is exit status 5.
 
 Examples:
   healthchain generate demo.ledger --patients 1000 --transactions 100000
-  healthchain generate small.ledger --patients 20 --transactions 500 --seed 42 --block-size 100 --json")]
+  healthchain generate small.ledger --patients 20 --transactions 500 --seed 42 --block-size 100 --json
+  healthchain generate demo.ledger --patients 50 --transactions 2000 --authority-key-out hospital.key")]
     #[command(after_help = EXIT_CODES)]
     Generate(generate::GenerateArgs),
 
@@ -157,11 +196,50 @@ prefix lists the candidates with their roles.
 
 The file is opened read-only and replayed as by `info`, with the same exit statuses.
 
+With --receipts DIR, one receipt per access is also written to DIR (created if missing), named
+`<access id>.receipt`: the access's transaction, its inclusion proof and the newest checkpoint the ledger
+carries (see `checkpoint create`), which anyone holding the authorities' verifier keys checks on its own,
+offline (`verify-receipt`). A ledger that carries no checkpoint is a usage error (exit status 2);
+accesses sealed after its newest checkpoint get no receipt, and a warning says how many. With --receipts
+the ledger is opened as by `prove` (refused if it goes back on a checkpoint it carries: 7, 8 or 9).
+
 Examples:
   healthchain access-report demo.ledger 32cd762be04e
-  healthchain access-report demo.ledger 32CD762B --json")]
+  healthchain access-report demo.ledger 32CD762B --json
+  healthchain access-report demo.ledger 32cd762be04e --receipts receipts/")]
     #[command(after_help = EXIT_CODES)]
     AccessReport(inspect::AccessReportArgs),
+
+    /// Publish, cosign, carry and show checkpoints: a ledger's size and Merkle root, signed.
+    #[command(subcommand)]
+    Checkpoint(checkpoint::CheckpointCommand),
+
+    /// Print inclusion and consistency proofs (RFC 9162) from a ledger file.
+    #[command(subcommand)]
+    Prove(prove::ProveCommand),
+
+    /// Check a receipt offline: a transaction, its inclusion proof and a signed checkpoint.
+    #[command(long_about = "\
+Check a receipt (as `access-report --receipts` writes them) offline, with nothing of the ledger: the
+checkpoint it holds must be signed by at least --authorities-required (default 1) of the --authority-key
+keys (required: the keys you trust, as `key vkey --ledger` prints them) and cosigned by at least
+--witnesses-required (default all) of the --witness-key witnesses; the transaction must be of that
+ledger, and its inclusion proof must lead from it to the checkpoint's root.
+
+Exit status 0 with the transaction's id, kind, signer, time (for an access: whose record, which section,
+why), its index and the checkpoint; 1 with the reason if the receipt does not verify (malformed, a
+checkpoint not signed as required, a transaction of another ledger, a proof that does not lead to the
+root); 5 if the file cannot be read.
+
+Examples:
+  healthchain verify-receipt receipts/3f0c…e1.receipt --authority-key hospital.vkey
+  healthchain verify-receipt r.receipt --authority-key hospital.vkey --witness-key witness.vkey --json")]
+    #[command(after_help = EXIT_CODES)]
+    VerifyReceipt(receipt::VerifyReceiptArgs),
+
+    /// Make key files and print verifier keys (C2SP vkeys).
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
 }
 
 /// Arguments of the commands that take only a ledger file.
@@ -179,7 +257,8 @@ struct Output {
     json: Value,
     /// The text for humans (stdout).
     text: String,
-    /// A message for stderr in both modes (the verification failure).
+    /// A message for stderr in both modes, with its `error: ` or `warning: ` prefix (the verification
+    /// failure).
     stderr: Option<String>,
 }
 
@@ -194,11 +273,15 @@ fn main() -> ExitCode {
 /// Runs a parsed command.
 fn run(command: Command, json: bool) -> Result<Output, CliError> {
     match command {
-        Command::Verify(args) => inspect::verify(&args.path, json),
+        Command::Verify(args) => inspect::verify(&args, json),
         Command::Info(args) => inspect::info(&args.path, json),
         Command::Actors(args) => actors::run(&args, json),
         Command::Generate(args) => generate::run(&args, json),
         Command::AccessReport(args) => inspect::access_report(&args, json),
+        Command::Checkpoint(command) => checkpoint::run(&command),
+        Command::Prove(command) => prove::run(&command),
+        Command::VerifyReceipt(args) => receipt::verify_receipt(&args),
+        Command::Key(command) => keys::run(&command),
     }
 }
 
@@ -208,7 +291,7 @@ fn finish(result: Result<Output, CliError>, json: bool) -> ExitCode {
         Ok(output) => {
             let text = if json { pretty(&output.json) } else { output.text };
             if let Some(message) = output.stderr {
-                eprintln!("error: {message}");
+                eprintln!("{message}");
             }
             if let Err(code) = emit(&text) {
                 return ExitCode::from(code);

@@ -89,10 +89,42 @@ pub fn open_ledger(path: &Path, json: bool) -> Result<Ledger<Progressing>, CliEr
     opened.map_err(|error| open_error(path, error))
 }
 
+/// Opens a ledger file with the core's `Ledger::open_file`: its stored tree hashes (`<file>.tiles/`, read
+/// only unless `writable`) and the checkpoints it carries (`<file>.checkpoints`), refusing a ledger that
+/// goes back on one of them (exit status 7, 8 or 9). Read-only, it never repairs; writable, it takes the
+/// writer's lock and refuses (strict) a file with an incomplete final frame rather than cut it. No
+/// progress bar: the core replays the blocks itself.
+pub fn open_file_ledger(path: &Path, writable: bool) -> Result<Ledger<FileStore>, CliError> {
+    if path.is_dir() {
+        return Err(CliError::is_a_directory(path));
+    }
+    let options = OpenOptions { read_only: !writable, strict: writable };
+    Ledger::open_file(path, Box::new(SystemClock), options).map_err(|error| open_error(path, error))
+}
+
 /// Why a ledger file could not be opened and replayed.
-fn open_error(path: &Path, error: LedgerError) -> CliError {
+pub fn open_error(path: &Path, error: LedgerError) -> CliError {
     match error {
         LedgerError::Store(e) => CliError::store(path, &e),
+        LedgerError::StoreEmpty => CliError::damaged(
+            "empty",
+            format!("{}: the file holds no block, not even genesis (an interrupted creation)", path.display()),
+            serde_json::Value::Null,
+        ),
+        LedgerError::CarriedCheckpoints(reason) => crate::trust::damaged_file(
+            "carried-checkpoints",
+            &healthchain::ledger::checkpoints_path(path),
+            &format!("carried checkpoints refused: {reason}"),
+        ),
+        LedgerError::BrokenCheckpoint(standing) => crate::trust::broken_checkpoint(
+            &format!(
+                "{}: the ledger goes back on a checkpoint it carries (in {})",
+                path.display(),
+                healthchain::ledger::checkpoints_path(path).display()
+            ),
+            &standing,
+            "; run `healthchain verify` for the full report",
+        ),
         LedgerError::Corrupt { failure, offset } => CliError::invalid(
             "invalid",
             format!(

@@ -967,3 +967,640 @@ fn json_output_and_a_pipe_get_no_progress_bar() {
         }
     }
 }
+
+// ---- checkpoints, proofs, witnesses and receipts (issue 10) ----
+
+/// Generates a small ledger (`patients` patients, `transactions` transactions, blocks of 100) whose
+/// authority key goes to `<path>.key`; returns generate's JSON.
+fn generate_with_key(path: &Path, seed: &str, patients: &str, transactions: &str) -> Value {
+    let key = format!("{}.key", text(path));
+    let run = healthchain(&[
+        "generate",
+        text(path),
+        "--patients",
+        patients,
+        "--transactions",
+        transactions,
+        "--seed",
+        seed,
+        "--block-size",
+        "100",
+        "--authority-key-out",
+        &key,
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "generate failed: {}", run.stderr);
+    run.json()
+}
+
+/// Publishes the checkpoint of the ledger at `path` (signed with `<path>.key`) to `note`; returns the JSON.
+fn publish(path: &Path, note: &Path) -> Value {
+    let key = format!("{}.key", text(path));
+    let run = healthchain(&["checkpoint", "create", text(path), "--key", &key, "--out", text(note), "--json"]);
+    assert_eq!(run.code, 0, "checkpoint create failed: {}", run.stderr);
+    run.json()
+}
+
+/// The verifier key of the authority key `key` of the ledger at `ledger`.
+fn authority_vkey(key: &str, ledger: &Path) -> String {
+    let run = healthchain(&["key", "vkey", key, "--ledger", text(ledger)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout.trim().to_owned()
+}
+
+/// A copy of `from` at `to` cut to its first `len` bytes (without its carried checkpoints).
+fn cut_copy(from: &Path, to: &Path, len: u64) {
+    std::fs::copy(from, to).unwrap();
+    std::fs::OpenOptions::new().write(true).open(to).unwrap().set_len(len).unwrap();
+}
+
+#[test]
+fn generate_writes_the_authority_key_file_owner_only() {
+    let dir = temp_dir("authority-key");
+    let path = dir.join("demo.ledger");
+    let generated = generate_with_key(&path, "3", "5", "60");
+    let key = dir.join("demo.ledger.key");
+    let content = std::fs::read_to_string(&key).unwrap();
+    assert!(content.len() == 65 && content.ends_with('\n') && content[..64].bytes().all(|b| b.is_ascii_hexdigit()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // The verifier key generate prints is the one `key vkey` gives, named by the ledger's origin.
+    let vkey = authority_vkey(text(&key), &path);
+    assert_eq!(generated["authority_vkey"], vkey.as_str());
+    assert!(vkey.starts_with(&format!("healthchain/{}+", generated["chain_id"].as_str().unwrap())), "{vkey}");
+    // The same seed gives the same key; an existing key file is refused before anything is generated.
+    let again = dir.join("again.ledger");
+    let run = healthchain(&[
+        "generate",
+        text(&again),
+        "--patients",
+        "5",
+        "--transactions",
+        "60",
+        "--seed",
+        "3",
+        "--authority-key-out",
+        text(&key),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("file exists"), "{}", run.stderr);
+    assert!(!again.exists(), "no ledger generated");
+}
+
+#[test]
+fn verify_with_a_checkpoint_catches_a_cut_at_every_block_and_mid_frame() {
+    let dir = temp_dir("cut");
+    let path = dir.join("demo.ledger");
+    let generated = generate_with_key(&path, "3", "20", "500");
+    let note = dir.join("published.note");
+    let published = publish(&path, &note);
+    assert_eq!(published["size"], generated["transactions"]);
+    assert_eq!(published["root_hex"], generated["tree_root"]);
+    let vkey = authority_vkey(&format!("{}.key", text(&path)), &path);
+
+    // The ledger itself keeps the checkpoint, given or carried.
+    let run = healthchain(&["verify", text(&path), "--checkpoint", text(&note), "--authority-key", &vkey, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!((report["status"].as_str(), report["valid"].as_bool()), (Some("valid"), Some(true)));
+    let checkpoints = report["checkpoints"].as_array().unwrap();
+    assert_eq!(checkpoints.len(), 2, "the one given and the one carried: {report}");
+    assert_eq!(checkpoints[1]["carried"], true);
+    for checkpoint in checkpoints {
+        assert_eq!(checkpoint["kept"], true);
+        assert_eq!(checkpoint["standing"]["status"], "extends");
+        assert_eq!(checkpoint["authorities"], 1);
+    }
+    assert_eq!(report["signatures_checked_against"], "given-keys");
+
+    // Cut to every whole number of blocks, and in the middle of a frame: TRUNCATED, exit status 7.
+    let bytes = std::fs::read(&path).unwrap();
+    let frames = frames(&bytes);
+    let cut = dir.join("cut.ledger");
+    let mut lengths: Vec<u64> = frames.iter().skip(1).map(|(offset, _)| *offset as u64).collect();
+    lengths.push(bytes.len() as u64 - 1);
+    lengths.push(frames[2].0 as u64 + 100);
+    for len in lengths {
+        cut_copy(&path, &cut, len);
+        let run = healthchain(&["verify", text(&cut), "--checkpoint", text(&note), "--authority-key", &vkey, "--json"]);
+        assert_eq!(run.code, 7, "cut to {len} bytes: {}", run.stdout);
+        let report = run.json();
+        assert_eq!((report["status"].as_str(), report["valid"].as_bool()), (Some("truncated"), Some(false)));
+        let standing = &report["checkpoints"][0]["standing"];
+        assert_eq!(standing["status"], "truncated");
+        assert_eq!(standing["checkpoint_size"], 500);
+        assert_eq!(standing["ledger_size"], report["tree_size"]);
+        assert!(run.stderr.contains("TRUNCATED"), "{}", run.stderr);
+        // Without --authority-key: the ledger's own authorities, and the output says so.
+        let run = healthchain(&["verify", text(&cut), "--checkpoint", text(&note)]);
+        assert_eq!(run.code, 7);
+        assert!(run.stdout.contains("status        TRUNCATED"), "{}", run.stdout);
+        assert!(!run.stdout.contains("VALID"), "{}", run.stdout);
+        assert!(run.stdout.contains("checked against the ledger's own authorities"), "{}", run.stdout);
+        // A copy that carries its checkpoints is caught with no --checkpoint at all, and no longer opens.
+        std::fs::copy(dir.join("demo.ledger.checkpoints"), dir.join("cut.ledger.checkpoints")).unwrap();
+        let run = healthchain(&["verify", text(&cut)]);
+        assert_eq!(run.code, 7, "{}", run.stdout);
+        assert!(run.stdout.contains("carried by the ledger"), "{}", run.stdout);
+        let run = healthchain(&["prove", "inclusion", text(&cut), "--index", "1"]);
+        assert_eq!(run.code, 7, "{}", run.stderr);
+        assert!(run.stderr.contains("goes back on a checkpoint it carries"), "{}", run.stderr);
+        std::fs::remove_file(dir.join("cut.ledger.checkpoints")).unwrap();
+    }
+    // Without any checkpoint the cut copy is just a shorter (or torn) ledger: what the checkpoint is for.
+    cut_copy(&path, &cut, frames[3].0 as u64);
+    assert_eq!(healthchain(&["verify", text(&cut)]).code, 0);
+}
+
+#[test]
+fn verify_reports_forks_with_their_evidence_and_checkpoints_of_other_ledgers() {
+    let dir = temp_dir("fork");
+    let path = dir.join("demo.ledger");
+    generate_with_key(&path, "3", "20", "500");
+    let note = dir.join("published.note");
+    publish(&path, &note);
+    let vkey = authority_vkey(&format!("{}.key", text(&path)), &path);
+
+    // The same seed and authority, one more patient: the same genesis, then another history.
+    let fork = dir.join("fork.ledger");
+    generate_with_key(&fork, "3", "21", "500");
+    let run = healthchain(&["verify", text(&fork), "--checkpoint", text(&note), "--authority-key", &vkey, "--json"]);
+    let run_text = healthchain(&["verify", text(&fork), "--checkpoint", text(&note), "--authority-key", &vkey]);
+    assert_eq!(run.code, 8, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(report["status"], "forked");
+    let evidence = &report["checkpoints"][0]["standing"];
+    assert_eq!(evidence["status"], "forked");
+    assert_eq!(evidence["size"], 500);
+    assert_eq!(evidence["checkpoint_root"], report["checkpoints"][0]["root_hex"]);
+    assert_eq!(evidence["ledger_root"], report["tree_root"], "the fork is as long as the checkpoint");
+    assert_ne!(evidence["ledger_root"], evidence["checkpoint_root"]);
+    assert!(evidence["block"].as_u64().is_some() && is_hex_id(&evidence["block_hash"]), "{evidence}");
+    assert_eq!(run_text.code, 8);
+    assert!(run_text.stdout.contains("status        FORKED"), "{}", run_text.stdout);
+    for needle in [
+        "another root at size 500",
+        evidence["checkpoint_root"].as_str().unwrap(),
+        evidence["ledger_root"].as_str().unwrap(),
+        evidence["block_hash"].as_str().unwrap(),
+    ] {
+        assert!(run_text.stdout.contains(needle), "{needle}: {}", run_text.stdout);
+    }
+
+    // Another ledger altogether.
+    let other = dir.join("other.ledger");
+    generate(&other, "4");
+    let run = healthchain(&["verify", text(&other), "--checkpoint", text(&note), "--authority-key", &vkey, "--json"]);
+    assert_eq!(run.code, 9, "{}", run.stdout);
+    assert_eq!(run.json()["status"], "other-ledger");
+    let run = healthchain(&["verify", text(&other), "--checkpoint", text(&note)]);
+    assert_eq!(run.code, 9);
+    assert!(run.stdout.contains("OTHER LEDGER") && run.stdout.contains("signatures not checked"), "{}", run.stdout);
+}
+
+#[test]
+fn verify_refuses_checkpoints_not_signed_as_required() {
+    let dir = temp_dir("refused");
+    let path = dir.join("demo.ledger");
+    generate_with_key(&path, "3", "20", "500");
+    let note = dir.join("published.note");
+    publish(&path, &note);
+    let key = format!("{}.key", text(&path));
+    let vkey = authority_vkey(&key, &path);
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", text(&path), "--checkpoint", text(&note), "--json"];
+        args.extend_from_slice(extra);
+        healthchain(&args)
+    };
+    // The right key, in a file or given twice, with a threshold it meets.
+    let vkey_file = dir.join("hospital.vkey");
+    std::fs::write(&vkey_file, format!("# the hospital\n{vkey}\n")).unwrap();
+    assert_eq!(verify(&["--authority-key", text(&vkey_file), "--authorities-required", "1"]).code, 0);
+    // Another key under the ledger's name: exit status 10, before the blocks are read.
+    let other = dir.join("other.key");
+    assert_eq!(healthchain(&["key", "generate", text(&other)]).code, 0);
+    let wrong = authority_vkey(text(&other), &path);
+    let run = verify(&["--authority-key", &wrong]);
+    assert_eq!(run.code, 10, "{}", run.stdout);
+    assert_eq!(run.json()["error"]["kind"], "checkpoint-refused");
+    // A witness the note lacks.
+    let witness = healthchain(&["key", "vkey", text(&other), "--witness", "w.example"]).stdout.trim().to_owned();
+    let run = verify(&["--authority-key", &vkey, "--witness-key", &witness]);
+    assert_eq!(run.code, 10);
+    assert!(run.json()["error"]["message"].as_str().unwrap().contains("cosigned by 0"), "{}", run.stdout);
+    // A changed root: the signature no longer verifies.
+    let mut changed = std::fs::read_to_string(&note).unwrap();
+    let root_line = changed.lines().nth(2).unwrap().to_owned();
+    let flipped =
+        if root_line.starts_with('A') { root_line.replacen('A', "B", 1) } else { format!("A{}", &root_line[1..]) };
+    changed = changed.replacen(&root_line, &flipped, 1);
+    std::fs::write(dir.join("changed.note"), &changed).unwrap();
+    let run = healthchain(&["verify", text(&path), "--checkpoint", text(&dir.join("changed.note"))]);
+    assert_eq!(run.code, 10, "{}", run.stdout);
+    // Malformed, missing; keys of the wrong kind, thresholds above the keys given: usage errors.
+    std::fs::write(dir.join("garbage.note"), "not a note\n").unwrap();
+    let run = healthchain(&["verify", text(&path), "--checkpoint", text(&dir.join("garbage.note")), "--json"]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (10, Some("malformed-checkpoint")));
+    assert_eq!(healthchain(&["verify", text(&path), "--checkpoint", text(&dir.join("none.note"))]).code, 5);
+    assert_eq!(verify(&["--authority-key", &witness]).code, 2);
+    assert_eq!(verify(&["--authority-key", "not-a-key"]).code, 2);
+    assert_eq!(verify(&["--authority-key", &vkey, "--authorities-required", "2"]).code, 2);
+    assert_eq!(verify(&["--witnesses-required", "1"]).code, 2);
+}
+
+#[test]
+fn checkpoint_create_show_and_key_files() {
+    let dir = temp_dir("checkpoint");
+    let path = dir.join("demo.ledger");
+    let generated = generate_with_key(&path, "3", "20", "500");
+    let key = format!("{}.key", text(&path));
+    // Without --out the note itself is printed.
+    let run = healthchain(&["checkpoint", "create", text(&path), "--key", &key]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let origin = format!("healthchain/{}", generated["chain_id"].as_str().unwrap());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(&lines[..2], [origin.as_str(), "500"]);
+    assert_eq!(lines[3], "");
+    assert!(lines[4].starts_with(&format!("\u{2014} {origin} ")), "{}", run.stdout);
+    let note = dir.join("published.note");
+    std::fs::write(&note, &run.stdout).unwrap();
+    assert!(dir.join("demo.ledger.checkpoints").is_file());
+
+    let run = healthchain(&["checkpoint", "show", text(&note), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let shown = run.json();
+    assert_eq!((shown["origin"].as_str(), shown["size"].as_u64()), (Some(origin.as_str()), Some(500)));
+    assert_eq!(shown["root_hex"], generated["tree_root"]);
+    assert_eq!(shown["signatures"][0]["kind"], "signature");
+    assert_eq!(shown["verified"], Value::Null);
+    let vkey = authority_vkey(&key, &path);
+    let run = healthchain(&["checkpoint", "show", text(&note), "--authority-key", &vkey]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("verified      signed by 1 of the authority keys given"), "{}", run.stdout);
+
+    // A key that is not an authority's; a key file others may read; a key file that is not one.
+    let stranger = dir.join("stranger.key");
+    assert_eq!(healthchain(&["key", "generate", text(&stranger)]).code, 0);
+    let run = healthchain(&["checkpoint", "create", text(&path), "--key", text(&stranger), "--json"]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (2, Some("not-an-authority")));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&stranger, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let run = healthchain(&["checkpoint", "create", text(&path), "--key", text(&stranger)]);
+        assert_eq!(run.code, 2);
+        assert!(run.stderr.contains("too open"), "{}", run.stderr);
+    }
+    assert_eq!(healthchain(&["key", "generate", text(&stranger)]).code, 2, "never overwritten");
+    let run = healthchain(&["checkpoint", "create", text(&path), "--key", text(&note)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // The help lists the new exit statuses.
+    let run = healthchain(&["verify", "--help"]);
+    for needle in ["TRUNCATED", "FORKED", "OTHER LEDGER", " 10  a checkpoint is refused"] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_witness_cosigns_only_checkpoints_that_extend_what_it_cosigned() {
+    let dir = temp_dir("witness");
+    // The same seed: the ledger of 300 transactions is a prefix of the one of 500; one more patient forks it.
+    let small = dir.join("small.ledger");
+    let big = dir.join("big.ledger");
+    let fork = dir.join("fork.ledger");
+    generate_with_key(&small, "3", "20", "300");
+    generate_with_key(&big, "3", "20", "500");
+    generate_with_key(&fork, "3", "21", "500");
+    let (small_note, big_note, fork_note) = (dir.join("small.note"), dir.join("big.note"), dir.join("fork.note"));
+    publish(&small, &small_note);
+    publish(&big, &big_note);
+    publish(&fork, &fork_note);
+    let vkey = authority_vkey(&format!("{}.key", text(&big)), &big);
+    let witness_key = dir.join("witness.key");
+    assert_eq!(healthchain(&["key", "generate", text(&witness_key)]).code, 0);
+    let run = healthchain(&["key", "vkey", text(&witness_key), "--witness", "auditor.example/w1", "--json"]);
+    let witness_vkey = run.json()["vkey"].as_str().unwrap().to_owned();
+    let state = dir.join("witness.state");
+    let cosign = |note: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "checkpoint",
+            "cosign",
+            text(note),
+            "--name",
+            "auditor.example/w1",
+            "--key",
+            text(&witness_key),
+            "--state",
+            text(&state),
+            "--authority-key",
+            &vkey,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        healthchain(&args)
+    };
+
+    // The first checkpoint needs no proof; the next one does.
+    let run = cosign(&small_note, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["previous_size"], Value::Null);
+    let run = cosign(&big_note, &[]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (2, Some("missing-proof")));
+    // A proof for other sizes is refused; the right one, from `prove consistency --json`, is accepted.
+    let proof = dir.join("proof.json");
+    let wrong = healthchain(&["prove", "consistency", text(&big), "--from", "299", "--json"]);
+    std::fs::write(&proof, &wrong.stdout).unwrap();
+    assert_eq!(cosign(&big_note, &["--proof", text(&proof)]).code, 2);
+    let right = healthchain(&["prove", "consistency", text(&big), "--from", "300", "--json"]);
+    assert_eq!(right.code, 0, "{}", right.stderr);
+    std::fs::write(&proof, &right.stdout).unwrap();
+    let cosigned_note = dir.join("cosigned.note");
+    let run = cosign(&big_note, &["--proof", text(&proof), "--out", text(&cosigned_note)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let cosigned = run.json();
+    assert_eq!((cosigned["previous_size"].as_u64(), cosigned["size"].as_u64()), (Some(300), Some(500)));
+    assert_eq!(cosigned["witness_vkey"], witness_vkey.as_str());
+    assert_eq!(std::fs::read_to_string(&cosigned_note).unwrap(), cosigned["note"].as_str().unwrap());
+
+    // The cosigned note satisfies a policy that wants the witness; the ledger carries it.
+    let run = healthchain(&[
+        "verify",
+        text(&big),
+        "--checkpoint",
+        text(&cosigned_note),
+        "--authority-key",
+        &vkey,
+        "--witness-key",
+        &witness_vkey,
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.json()["checkpoints"][0]["cosignatures"][0]["name"], "auditor.example/w1");
+    let run = healthchain(&["checkpoint", "carry", text(&big), text(&cosigned_note)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = healthchain(&["checkpoint", "carry", text(&small), text(&cosigned_note), "--json"]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (9, Some("foreign-checkpoint")));
+
+    // Going back: a rollback (7); another root for the size it cosigned: a fork (8), evidence kept.
+    let run = cosign(&small_note, &[]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (7, Some("rollback")));
+    let run = cosign(&fork_note, &[]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (8, Some("fork")));
+    assert!(std::fs::read_to_string(&state).unwrap().contains("\nfork "));
+    // A fresh witness that saw the small ledger is shown the fork: the fork's own proof does not connect.
+    let state2 = dir.join("witness2.state");
+    let cosign2 = |note: &Path, ledger: &Path| {
+        healthchain(&[
+            "checkpoint",
+            "cosign",
+            text(note),
+            "--name",
+            "w2",
+            "--key",
+            text(&witness_key),
+            "--state",
+            text(&state2),
+            "--ledger",
+            text(ledger),
+            "--json",
+        ])
+    };
+    assert_eq!(cosign2(&small_note, &small).code, 0);
+    let run = cosign2(&fork_note, &fork);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (8, Some("inconsistent")));
+    // With --ledger, the witness computes the proof itself.
+    let run = cosign2(&big_note, &big);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Without keys or a ledger to take the authorities from: a usage error.
+    let run = healthchain(&[
+        "checkpoint",
+        "cosign",
+        text(&big_note),
+        "--name",
+        "w3",
+        "--key",
+        text(&witness_key),
+        "--state",
+        text(&dir.join("w3.state")),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn prove_prints_proofs_that_check_against_the_printed_roots() {
+    use base64::Engine as _;
+    use healthchain::hash::Hash256;
+    let b64 = |v: &Value| {
+        Hash256(base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap().try_into().unwrap())
+    };
+    let hashes = |v: &Value| v.as_array().unwrap().iter().map(b64).collect::<Vec<_>>();
+    let dir = temp_dir("prove");
+    let path = dir.join("demo.ledger");
+    let generated = generate(&path, "3");
+    for (index, size) in [(0, 500), (1, 500), (499, 500), (137, 200), (0, 1), (99, 100)] {
+        let run = healthchain(&[
+            "prove",
+            "inclusion",
+            text(&path),
+            "--index",
+            &index.to_string(),
+            "--size",
+            &size.to_string(),
+            "--json",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let proof = run.json();
+        let inclusion = healthchain::InclusionProof { index, tree_size: size, path: hashes(&proof["proof"]) };
+        inclusion.verify(&b64(&proof["leaf_hash"]), &b64(&proof["root"])).unwrap();
+        if size == 500 {
+            assert_eq!(proof["root_hex"], generated["tree_root"]);
+        }
+        // By id, the same proof.
+        let tx = proof["tx"].as_str().unwrap();
+        let by_id = healthchain(&[
+            "prove",
+            "inclusion",
+            text(&path),
+            "--tx",
+            &tx.to_uppercase(),
+            "--size",
+            &size.to_string(),
+            "--json",
+        ]);
+        assert_eq!(by_id.json()["proof"], proof["proof"]);
+    }
+    for (from, to) in [(1, 500), (300, 500), (499, 500), (500, 500), (64, 128), (3, 7)] {
+        let run = healthchain(&[
+            "prove",
+            "consistency",
+            text(&path),
+            "--from",
+            &from.to_string(),
+            "--to",
+            &to.to_string(),
+            "--json",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let proof = run.json();
+        let consistency = healthchain::ConsistencyProof { old_size: from, new_size: to, path: hashes(&proof["proof"]) };
+        consistency.verify(&b64(&proof["old_root"]), &b64(&proof["new_root"])).unwrap();
+    }
+    let run = healthchain(&["prove", "consistency", text(&path), "--from", "100"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("new size      500"), "{}", run.stdout);
+    // Out of range, out of order, unknown: usage errors.
+    for args in [
+        vec!["inclusion", "--index", "500"],
+        vec!["inclusion", "--index", "10", "--size", "10"],
+        vec!["inclusion", "--index", "0", "--size", "501"],
+        vec!["inclusion", "--index", "0", "--size", "0"],
+        vec!["inclusion", "--tx", "abcd"],
+        vec!["inclusion"],
+        vec!["consistency", "--from", "0"],
+        vec!["consistency", "--from", "300", "--to", "200"],
+        vec!["consistency", "--from", "1", "--to", "501"],
+    ] {
+        let mut full = vec!["prove", args[0], text(&path)];
+        full.extend_from_slice(&args[1..]);
+        let run = healthchain(&full);
+        assert_eq!(run.code, 2, "{full:?}: {}", run.stderr);
+    }
+    let zeros = "0".repeat(64);
+    let run = healthchain(&["prove", "inclusion", text(&path), "--tx", &zeros, "--json"]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (2, Some("unknown-transaction")));
+}
+
+#[test]
+fn access_report_receipts_verify_on_their_own_and_refuse_changes() {
+    let dir = temp_dir("receipts");
+    let path = dir.join("demo.ledger");
+    let generated = generate_with_key(&path, "42", "20", "500");
+    let patient = generated["sample_patients"][0].as_str().unwrap().to_owned();
+    let receipts = dir.join("receipts");
+    // No checkpoint yet: nothing to write receipts against.
+    let run = healthchain(&["access-report", text(&path), &patient, "--receipts", text(&receipts), "--json"]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (2, Some("no-checkpoint")));
+    publish(&path, &dir.join("published.note"));
+    let run = healthchain(&["access-report", text(&path), &patient, "--receipts", text(&receipts), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let entries = report["entries"].as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert_eq!(report["receipts"]["written"].as_u64(), Some(entries.len() as u64));
+    assert_eq!(report["receipts"]["checkpoint_size"], 500);
+    let vkey = authority_vkey(&format!("{}.key", text(&path)), &path);
+    for entry in entries {
+        let file = entry["receipt"].as_str().unwrap();
+        let id = entry["access_id"].as_str().unwrap();
+        assert!(file.ends_with(&format!("{id}.receipt")), "{file}");
+        let run = healthchain(&["verify-receipt", file, "--authority-key", &vkey, "--json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let verified = run.json();
+        assert_eq!((verified["tx"].as_str(), verified["kind"].as_str()), (Some(id), Some("record-access")));
+        assert_eq!(verified["access"]["patient"], patient.as_str());
+        assert_eq!(verified["access"]["section"], entry["section"]);
+        assert_eq!(verified["checkpoint"]["size"], 500);
+    }
+    let first = entries[0]["receipt"].as_str().unwrap();
+    let run = healthchain(&["verify-receipt", first, "--authority-key", &vkey]);
+    assert!(run.stdout.contains("status        VERIFIED"), "{}", run.stdout);
+
+    // Any changed byte is refused (exit status 1); so is a receipt checked against other keys.
+    let bytes = std::fs::read(first).unwrap();
+    let changed = dir.join("changed.receipt");
+    for at in (0..bytes.len()).step_by(37) {
+        let mut copy = bytes.clone();
+        copy[at] ^= 0x04;
+        std::fs::write(&changed, &copy).unwrap();
+        let run = healthchain(&["verify-receipt", text(&changed), "--authority-key", &vkey]);
+        assert_eq!(run.code, 1, "byte {at}: {}", run.stdout);
+        assert!(run.stderr.contains("receipt does not verify"), "{}", run.stderr);
+    }
+    let stranger = dir.join("stranger.key");
+    healthchain(&["key", "generate", text(&stranger)]);
+    let wrong = authority_vkey(text(&stranger), &path);
+    let run = healthchain(&["verify-receipt", first, "--authority-key", &wrong, "--json"]);
+    assert_eq!((run.code, run.json()["error"]["kind"].as_str()), (1, Some("checkpoint-refused")));
+    assert_eq!(healthchain(&["verify-receipt", first]).code, 2, "the keys are required");
+    assert_eq!(healthchain(&["verify-receipt", text(&dir.join("none.receipt")), "--authority-key", &vkey]).code, 5);
+
+    // Accesses sealed after the newest carried checkpoint get no receipt, and a warning: the ledger of 300
+    // transactions of the same seed is a prefix of this one, so its checkpoint is this one's too.
+    let early = dir.join("early.ledger");
+    generate_with_key(&early, "42", "20", "300");
+    publish(&early, &dir.join("early.note"));
+    std::fs::copy(dir.join("early.ledger.checkpoints"), dir.join("demo.ledger.checkpoints")).unwrap();
+    let later = dir.join("later");
+    let run = healthchain(&["access-report", text(&path), &patient, "--receipts", text(&later), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let (written, missing) = (&report["receipts"]["written"], report["receipts"]["missing"].as_array().unwrap());
+    assert_eq!(report["receipts"]["checkpoint_size"], 300);
+    assert!(!missing.is_empty() && written.as_u64().unwrap() > 0, "{report}");
+    assert_eq!(written.as_u64().unwrap() + missing.len() as u64, entries.len() as u64);
+    assert!(run.stderr.starts_with("warning: ") && run.stderr.contains("no receipt yet"), "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(&later).unwrap().count() as u64, written.as_u64().unwrap());
+}
+
+/// The commands of README's "Catching a cut ledger", run as written (each line by `sh`, in a new directory,
+/// with the tool on the PATH): every line succeeds, and what the transcript shows is what they print.
+#[test]
+fn readme_catching_a_cut_ledger_runs_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let start = readme.find("### Catching a cut ledger").expect("README has the worked example");
+    let section = &readme[start..];
+    let section = &section[..section[4..].find("\n## ").map_or(section.len(), |end| end + 4)];
+    let blocks = |fence: &str| -> Vec<String> {
+        let mut found = Vec::new();
+        let mut rest = section;
+        while let Some(at) = rest.find(fence) {
+            let body = &rest[at + fence.len()..];
+            let end = body.find("```").unwrap();
+            found.push(body[..end].to_owned());
+            rest = &body[end..];
+        }
+        found
+    };
+    let commands: Vec<String> = blocks("```sh\n")
+        .iter()
+        .flat_map(|block| block.replace("\\\n", " ").lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert!(commands.len() >= 6, "{commands:?}");
+    let dir = temp_dir("readme");
+    let bin = Path::new(env!("CARGO_BIN_EXE_healthchain")).parent().unwrap();
+    let path_var = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut printed: HashMap<String, String> = HashMap::new();
+    for command in &commands {
+        let output =
+            Command::new("sh").arg("-c").arg(command).current_dir(&dir.0).env("PATH", &path_var).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap());
+        assert!(output.status.success(), "{command}: {stderr}{stdout}");
+        // The tool writes stderr before stdout: a terminal shows them in this order.
+        printed.insert(command.split(" #").next().unwrap().trim().to_owned(), format!("{stderr}{stdout}"));
+    }
+    // Elapsed times differ from run to run.
+    let masked = |text: &str| -> String {
+        text.lines()
+            .map(|line| if line.starts_with("elapsed ") { "elapsed" } else { line })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let transcripts = blocks("```text\n");
+    assert!(!transcripts.is_empty());
+    let mut shown = 0;
+    for transcript in transcripts {
+        let mut parts = transcript.split("$ ").filter(|p| !p.is_empty());
+        for part in &mut parts {
+            let (command, expected) = part.split_once('\n').unwrap();
+            let actual = printed.get(command.trim()).unwrap_or_else(|| panic!("{command:?} is not in the sh blocks"));
+            assert_eq!(masked(expected.trim_end()), masked(actual.trim_end()), "README's output of {command} is stale");
+            shown += 1;
+        }
+    }
+    assert!(shown >= 2);
+    assert!(printed.values().any(|out| out.contains("status        TRUNCATED") && out.contains("exit status 7")));
+}
