@@ -460,12 +460,15 @@ where
     I: IntoIterator,
     I::Item: EncodedBlock,
 {
-    verify_blocks_observed(blocks, |_, _| {})
+    verify_blocks_observed(blocks, |_, _| {}).0
 }
 
 /// [`verify_blocks`], calling `observe` after each block that verified with the tree as it was before
-/// the block and the replayer after it.
-pub(crate) fn verify_blocks_observed<I>(blocks: I, mut observe: impl FnMut(&MerkleTree, &Replayer)) -> VerifyReport
+/// the block and the replayer after it; also gives the replayer as it ended.
+pub(crate) fn verify_blocks_observed<I>(
+    blocks: I,
+    mut observe: impl FnMut(&MerkleTree, &Replayer),
+) -> (VerifyReport, Replayer)
 where
     I: IntoIterator,
     I::Item: EncodedBlock,
@@ -480,14 +483,15 @@ where
             }
         };
         if let Err(failure) = result {
-            return replayer.report(Some(failure));
+            return (replayer.report(Some(failure)), replayer);
         }
         observe(&before, &replayer);
     }
     if replayer.head().is_none() {
-        return replayer.report(Some(VerifyFailure { height: 0, tx_index: None, reason: BlockError::MissingGenesis }));
+        let failure = VerifyFailure { height: 0, tx_index: None, reason: BlockError::MissingGenesis };
+        return (replayer.report(Some(failure)), replayer);
     }
-    replayer.report(None)
+    (replayer.report(None), replayer)
 }
 
 #[cfg(test)]

@@ -131,6 +131,10 @@ fn receipts_verify_offline_and_refuse_every_change() {
     let cosigned = Checkpoint::cosign(note.as_bytes(), "auditor.example/w", &witness, 1_800_000_000).unwrap();
     ledger.carry_checkpoint(&cosigned).unwrap();
     assert_eq!(ledger.carried_checkpoints(), vec![cosigned.clone()]);
+    // Publishing the same tree again keeps the cosignature; the file holds what the ledger carries.
+    assert_eq!(ledger.publish_checkpoint(&[&key(1)]).unwrap(), note);
+    assert_eq!(ledger.carried_checkpoints(), vec![cosigned.clone()]);
+    assert_eq!(healthchain::ledger::read_carried_checkpoints(&path).unwrap(), vec![cosigned.clone()]);
 
     let witnesses = vec![NoteVerifier::cosigner("auditor.example/w", witness.public_key()).unwrap()];
     let policy = ledger.checkpoint_policy(witnesses, 1);
@@ -187,14 +191,16 @@ fn a_cut_rolled_back_or_forked_ledger_is_caught_by_the_checkpoints_holder() {
     ledger.register(&key(1), &key(60), Role::Provider).unwrap();
     ledger.seal(&[&key(1)]).unwrap();
     let grown: Vec<Vec<u8>> = (0..ledger.store().len()).map(|h| ledger.store().read(h).unwrap()).collect();
-    let (report, standings) = verify_blocks_against(&grown, std::slice::from_ref(&trusted));
-    assert!(report.is_valid());
-    assert_eq!(standings, vec![Standing::Extends { checkpoint_size: 9, ledger_size: 10 }]);
+    let measured = verify_blocks_against(&grown, std::slice::from_ref(&trusted));
+    assert!(measured.report.is_valid());
+    assert_eq!(measured.standings, vec![Standing::Extends { checkpoint_size: 9, ledger_size: 10 }]);
+    assert_eq!(measured.policy, policy);
     drop(ledger);
 
     // Cut to every shorter whole number of blocks: a valid chain, but truncated, and it no longer opens.
     for keep in 1..blocks.len() {
-        let (report, standings) = verify_blocks_against(&blocks[..keep], std::slice::from_ref(&trusted));
+        let measured = verify_blocks_against(&blocks[..keep], std::slice::from_ref(&trusted));
+        let (report, standings) = (measured.report, measured.standings);
         assert!(report.is_valid());
         assert!(matches!(standings[0], Standing::Truncated { checkpoint_size: 9, .. }), "{keep}: {standings:?}");
         let cut = temp("cut-copy");
@@ -219,7 +225,8 @@ fn a_cut_rolled_back_or_forked_ledger_is_caught_by_the_checkpoints_holder() {
         fork.seal(&[&hospital]).unwrap();
     }
     let forked: Vec<Vec<u8>> = fork.store().blocks().to_vec();
-    let (report, standings) = verify_blocks_against(&forked, std::slice::from_ref(&trusted));
+    let measured = verify_blocks_against(&forked, std::slice::from_ref(&trusted));
+    let (report, standings) = (measured.report, measured.standings);
     assert!(report.is_valid());
     let Standing::Forked(evidence) = &standings[0] else { panic!("{standings:?}") };
     assert_eq!((evidence.size, evidence.checkpoint_root), (9, trusted.root));

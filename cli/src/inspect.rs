@@ -11,7 +11,7 @@ use crate::trust::{
 };
 use crate::{Output, progress, recovery_json, recovery_text};
 use clap::Args;
-use healthchain::checkpoint::{Checkpoint, VerifiedCheckpoint, origin_of};
+use healthchain::checkpoint::{Checkpoint, CheckpointPolicy, VerifiedCheckpoint, origin_of};
 use healthchain::trust::verify_blocks_against;
 use healthchain::{AccessBasis, AccessId, Actor, Ledger, Role, Store, StoreError};
 use serde_json::{Value, json};
@@ -78,33 +78,6 @@ pub fn verify(args: &VerifyArgs, json: bool) -> Result<Output, CliError> {
     let origin = chain.as_ref().map(origin_of).unwrap_or_default();
     let ours = |note: &Note| note.checkpoint.origin == origin;
 
-    // The checkpoints' signatures are checked before the (long) verification: against the keys given, or
-    // else the ledger's own authorities, which a replay of the ledger gives.
-    let (policy, against) = match keys.policy() {
-        Some(policy) => (Some(policy), CheckedAgainst::Given),
-        None if notes.iter().any(ours) => match open_ledger(path, json) {
-            Ok(ledger) => (
-                Some(ledger.checkpoint_policy(keys.witnesses.clone(), keys.witnesses_required)),
-                CheckedAgainst::Ledger,
-            ),
-            Err(error) if error.code == EXIT_INVALID => (None, CheckedAgainst::Unchecked),
-            Err(error) => return Err(error),
-        },
-        None => (None, CheckedAgainst::Unchecked),
-    };
-    let mut measured = Vec::with_capacity(notes.len());
-    for note in notes {
-        let signers = match &policy {
-            Some(policy) if ours(&note) => {
-                let policy = if note.carried { authorities_only(policy) } else { policy.clone() };
-                Some(note.verify(&policy)?)
-            }
-            _ => None,
-        };
-        measured.push(Measured { note, signers });
-    }
-    let checkpoints: Vec<Checkpoint> = measured.iter().map(|m| m.note.checkpoint.clone()).collect();
-
     let recovery = store.recovery();
     let file_bytes = file_size(path)?;
     let bar = progress(store.len(), json, "blocks");
@@ -112,7 +85,8 @@ pub fn verify(args: &VerifyArgs, json: bool) -> Result<Output, CliError> {
     // A block that cannot be read (the file changed since it was opened) is damage, not a verification
     // failure: the blocks stop there and the store's error is reported.
     let mut read_error = None;
-    let (report, standings) = verify_blocks_against(
+    let checkpoints: Vec<Checkpoint> = notes.iter().map(|note| note.checkpoint.clone()).collect();
+    let verified = verify_blocks_against(
         (0..store.len()).map_while(|height| {
             let block = store.read(height);
             bar.inc(1);
@@ -131,6 +105,29 @@ pub fn verify(args: &VerifyArgs, json: bool) -> Result<Output, CliError> {
         return Err(CliError::store(path, &error));
     }
     let elapsed = started.elapsed();
+    let (report, standings) = (verified.report, verified.standings);
+
+    // The checkpoints' signatures: against the keys given, or else the authorities of the ledger as its
+    // verification found them (unknown if it does not verify).
+    let (policy, against) = match keys.policy() {
+        Some(policy) => (Some(policy), CheckedAgainst::Given),
+        None if report.is_valid() => {
+            let (witnesses, witness_threshold) = (keys.witnesses.clone(), keys.witnesses_required);
+            (Some(CheckpointPolicy { witnesses, witness_threshold, ..verified.policy }), CheckedAgainst::Ledger)
+        }
+        None => (None, CheckedAgainst::Unchecked),
+    };
+    let mut measured = Vec::with_capacity(notes.len());
+    for note in notes {
+        let signers = match &policy {
+            Some(policy) if ours(&note) => {
+                let policy = if note.carried { authorities_only(policy) } else { policy.clone() };
+                Some(note.verify(&policy)?)
+            }
+            _ => None,
+        };
+        measured.push(Measured { note, signers });
+    }
 
     let failure = report.failure.as_ref().map(|f| {
         json!({

@@ -13,9 +13,10 @@ use clap::Args;
 use healthchain::checkpoint::{
     Checkpoint, CheckpointError, CheckpointPolicy, NoteVerifier, SignatureKind, SignedNote, VerifiedCheckpoint,
 };
-use healthchain::hash::{Hash256, sha256};
-use healthchain::ledger::{CARRIED_MAGIC, checkpoints_path};
+use healthchain::hash::Hash256;
+use healthchain::ledger::{checkpoints_path, read_carried_checkpoints};
 use healthchain::trust::Standing;
+use healthchain::{LedgerError, StoreError};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -232,15 +233,10 @@ pub fn refused(source: &str, error: &CheckpointError, kind: &'static str) -> Cli
 }
 
 /// The checkpoints the ledger file at `ledger` carries in `<file>.checkpoints`, smallest tree first (none
-/// when the file does not exist). The format is docs/FORMAT.md's "Carried checkpoints": a damaged file,
-/// or one that is not a carried-checkpoints file, is refused (exit status 6), as opening the ledger does.
+/// when the file does not exist), read as opening the ledger reads them (docs/FORMAT.md, "Carried
+/// checkpoints"): a damaged file, or one that is not a carried-checkpoints file, is refused (exit status 6).
 pub fn carried_notes(ledger: &Path) -> Result<(PathBuf, Vec<Note>), CliError> {
     let path = checkpoints_path(ledger);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((path, Vec::new())),
-        Err(e) => return Err(CliError::io(&path, &e)),
-    };
     let damaged = |reason: &str| {
         CliError::damaged(
             "carried-checkpoints",
@@ -248,29 +244,18 @@ pub fn carried_notes(ledger: &Path) -> Result<(PathBuf, Vec<Note>), CliError> {
             json!({ "file": path.display().to_string(), "reason": reason }),
         )
     };
-    let body = checked_body(&text).ok_or_else(|| damaged("checksum missing or wrong (damaged)"))?;
-    let mut lines = body.lines();
-    if lines.next() != Some(CARRIED_MAGIC) {
-        return Err(damaged("not a carried-checkpoints file"));
-    }
+    let texts = match read_carried_checkpoints(ledger) {
+        Ok(texts) => texts,
+        Err(LedgerError::CarriedCheckpoints(reason)) => return Err(damaged(reason)),
+        Err(LedgerError::Store(StoreError::Io(e))) => return Err(CliError::io(&path, &e)),
+        Err(other) => return Err(damaged(&other.to_string())),
+    };
     let mut notes = Vec::new();
-    for (number, line) in (1..).zip(lines) {
-        let encoded = line.strip_prefix("checkpoint ").ok_or_else(|| damaged("an unknown line"))?;
-        let bytes = BASE64.decode(encoded).map_err(|_| damaged("a note that is not base64"))?;
-        let text = String::from_utf8(bytes).map_err(|_| damaged("a note that is not UTF-8"))?;
+    for (number, text) in (1..).zip(texts) {
         let source = format!("{} #{number}", path.display());
-        let note = Note::parse(source, true, text).map_err(|_| damaged("a malformed note"))?;
-        notes.push(note);
+        notes.push(Note::parse(source, true, text).map_err(|_| damaged("a malformed note"))?);
     }
     Ok((path, notes))
-}
-
-/// The body of a checksummed file (`… sha256 <hex of the body's SHA-256>\n`), if the checksum is right.
-fn checked_body(text: &str) -> Option<&str> {
-    let body_end = text.trim_end_matches('\n').rfind('\n')? + 1;
-    let (body, check) = text.split_at(body_end);
-    let digest = check.strip_prefix("sha256 ")?.strip_suffix('\n')?;
-    (Hash256::from_hex(digest)? == sha256(&[body.as_bytes()])).then_some(body)
 }
 
 /// How bad a standing is, for choosing the status of several: the larger, the worse.
@@ -403,14 +388,5 @@ mod tests {
         bytes.extend_from_slice(&[0; 64]);
         assert_eq!(cosignature_time(&bytes), Some(1_800_000_000));
         assert_eq!(cosignature_time(&[0; 64]), None);
-    }
-
-    #[test]
-    fn checksummed_bodies_are_checked() {
-        let body = "healthchain-checkpoints v1\n";
-        let text = format!("{body}sha256 {}\n", sha256(&[body.as_bytes()]));
-        assert_eq!(checked_body(&text), Some(body));
-        assert_eq!(checked_body(&text.replace("v1", "v2")), None);
-        assert_eq!(checked_body("sha256 00\n"), None);
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Ledger, LedgerError};
 use crate::checkpoint::durable::{checked_body, write_checksummed};
+use crate::checkpoint::note::MAX_NOTE_SIGNATURES;
 use crate::checkpoint::{Checkpoint, SignedNote};
 use crate::keys::SigningKey;
 use crate::store::Store;
@@ -24,6 +25,13 @@ pub fn checkpoints_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(std::ffi::OsString::from).unwrap_or_default();
     name.push(".checkpoints");
     path.with_file_name(name)
+}
+
+/// The checkpoints carried beside the ledger file at `ledger_path`, smallest tree first, as opening the
+/// ledger reads them: none without the file; a damaged file is refused.
+pub fn read_carried_checkpoints(ledger_path: &Path) -> Result<Vec<String>, LedgerError> {
+    let carried = Carried::load(checkpoints_path(ledger_path))?;
+    Ok(carried.notes.into_iter().map(|(_, note)| note).collect())
 }
 
 /// Carried checkpoints, smallest tree first, one per size, and where they are kept.
@@ -105,7 +113,8 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Carries a checkpoint of this ledger — typically one published here and cosigned since by witnesses
-    /// — replacing the one carried for its size. It must be signed as [`Ledger::checkpoint_policy`]
+    /// — in place of the one carried for its size (keeping that one's signatures if it states the same
+    /// tree). It must be signed as [`Ledger::checkpoint_policy`]
     /// requires and state this ledger's root at its size.
     pub fn carry_checkpoint(&mut self, note: &str) -> Result<(), LedgerError> {
         let policy = self.checkpoint_policy(Vec::new(), 0);
@@ -113,8 +122,22 @@ impl<S: Store> Ledger<S> {
         if !self.standing(&checkpoint)?.is_kept() {
             return Err(LedgerError::ForeignCheckpoint);
         }
-        let note = SignedNote::parse(note.as_bytes())?.to_text();
-        self.carried.insert(checkpoint.size, note)
+        let mut note = SignedNote::parse(note.as_bytes())?;
+        // The same checkpoint again (signed anew, or cosigned by other witnesses): keep every signature.
+        let carried = self.carried.notes.iter().find(|(size, _)| *size == checkpoint.size);
+        if let Some(carried) = carried.and_then(|(_, text)| SignedNote::parse(text.as_bytes()).ok())
+            && carried.text == note.text
+        {
+            let mut merged = carried.signatures;
+            for signature in note.signatures {
+                let known = merged.iter().any(|m| m.name == signature.name && m.key_id == signature.key_id);
+                if !known && merged.len() < MAX_NOTE_SIGNATURES {
+                    merged.push(signature);
+                }
+            }
+            note.signatures = merged;
+        }
+        self.carried.insert(checkpoint.size, note.to_text())
     }
 
     /// The checkpoints this ledger carries, smallest tree first (signed notes, as text).

@@ -26,7 +26,7 @@ mod carried;
 mod proofs;
 
 use carried::Carried;
-pub use carried::{CARRIED_MAGIC, MAX_CARRIED, checkpoints_path};
+pub use carried::{CARRIED_MAGIC, MAX_CARRIED, checkpoints_path, read_carried_checkpoints};
 use proofs::ProofIndex;
 pub use proofs::tiles_dir;
 

@@ -334,19 +334,8 @@ impl<S: Store> Ledger<S> {
     /// `witnesses`.
     pub fn checkpoint_policy(&self, witnesses: Vec<NoteVerifier>, witness_threshold: usize) -> CheckpointPolicy {
         let origin = self.checkpoint().origin;
-        let view = self.sealing_view();
-        let authorities = view
-            .actors()
-            .iter()
-            .filter_map(|actor| crate::replay::sealing_key(&view, &actor.id))
-            .filter_map(|key| NoteVerifier::new(&origin, key).ok())
-            .collect();
-        CheckpointPolicy {
-            authorities,
-            authority_threshold: self.state().seal_threshold(),
-            witnesses,
-            witness_threshold,
-        }
+        let policy = crate::trust::authorities_policy(&self.sealing_view(), &origin, self.state().seal_threshold());
+        CheckpointPolicy { witnesses, witness_threshold, ..policy }
     }
 
     /// A receipt for the sealed transaction `tx`: its bytes, its inclusion proof, and a checkpoint (a

@@ -8,10 +8,11 @@
 //! ([`Standing::Forked`], with the evidence: the two roots, both vouched for — one by the checkpoint's
 //! signatures, the other by the seals of the block that covers size `n`).
 
-use crate::checkpoint::{Checkpoint, origin_of};
+use crate::checkpoint::{Checkpoint, CheckpointPolicy, NoteVerifier, origin_of};
 use crate::hash::Hash256;
 use crate::ids::BlockHash;
-use crate::replay::{EncodedBlock, VerifyReport, verify_blocks_observed};
+use crate::replay::{EncodedBlock, VerifyReport, sealing_key, verify_blocks_observed};
+use crate::state::View;
 
 /// Where a ledger stands against one trusted checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -71,6 +72,30 @@ pub struct Fork {
     pub block_hash: BlockHash,
 }
 
+/// A full verification measured against trusted checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Measured {
+    /// The verification, as [`crate::replay::verify_blocks`] reports it.
+    pub report: VerifyReport,
+    /// One standing per checkpoint, in the order given.
+    pub standings: Vec<Standing>,
+    /// The policy that accepts the verified ledger's own checkpoints: its authorities active after the last
+    /// block that verified, at least its seal threshold of them, no witness (add those one trusts).
+    pub policy: CheckpointPolicy,
+}
+
+/// The policy that accepts checkpoints of the ledger `origin` signed by at least `threshold` of the
+/// authorities active in `view`, with no witness.
+pub(crate) fn authorities_policy(view: &View<'_>, origin: &str, threshold: usize) -> CheckpointPolicy {
+    let authorities = view
+        .actors()
+        .iter()
+        .filter_map(|actor| sealing_key(view, &actor.id))
+        .filter_map(|key| NoteVerifier::new(origin, key).ok())
+        .collect();
+    CheckpointPolicy { authorities, authority_threshold: threshold, witnesses: Vec::new(), witness_threshold: 0 }
+}
+
 /// Where the ledger stands against `checkpoint`, given the ledger's origin and size, its root at the
 /// checkpoint's size (when it holds that many), and the block that covers that size.
 pub fn standing(
@@ -100,7 +125,9 @@ pub fn standing(
 }
 
 /// Verifies every block from genesis ([`crate::replay::verify_blocks`]) and measures the ledger against
-/// each of `checkpoints` on the way: one [`Standing`] per checkpoint, in the order given.
+/// each of `checkpoints` on the way: one [`Standing`] per checkpoint, in the order given, and the policy
+/// of the ledger's own authorities (to check the checkpoints' signatures with, when one trusts no other
+/// keys).
 ///
 /// ```
 /// use healthchain::*;
@@ -114,16 +141,16 @@ pub fn standing(
 /// let published = ledger.checkpoint(); // the tree of 2 transactions, as published
 ///
 /// let blocks = ledger.store().blocks().to_vec();
-/// let (report, standings) = verify_blocks_against(&blocks, &[published.clone()]);
-/// assert!(report.is_valid() && standings[0].is_kept());
+/// let measured = verify_blocks_against(&blocks, &[published.clone()]);
+/// assert!(measured.report.is_valid() && measured.standings[0].is_kept());
 ///
 /// // The operator cuts the last block: still a valid chain, but it goes back on the checkpoint.
-/// let (report, standings) = verify_blocks_against(&blocks[..1], &[published]);
-/// assert!(report.is_valid());
-/// assert_eq!(standings[0], Standing::Truncated { checkpoint_size: 2, ledger_size: 1 });
+/// let measured = verify_blocks_against(&blocks[..1], &[published]);
+/// assert!(measured.report.is_valid());
+/// assert_eq!(measured.standings[0], Standing::Truncated { checkpoint_size: 2, ledger_size: 1 });
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn verify_blocks_against<I>(blocks: I, checkpoints: &[Checkpoint]) -> (VerifyReport, Vec<Standing>)
+pub fn verify_blocks_against<I>(blocks: I, checkpoints: &[Checkpoint]) -> Measured
 where
     I: IntoIterator,
     I::Item: EncodedBlock,
@@ -131,7 +158,7 @@ where
     // The ledger's root at each checkpoint's size, with the block that covers it, once reached.
     let mut roots: Vec<Option<(Hash256, u64, BlockHash)>> = vec![None; checkpoints.len()];
     let mut chain = None;
-    let report = verify_blocks_observed(blocks, |before, replayer| {
+    let (report, replayer) = verify_blocks_observed(blocks, |before, replayer| {
         chain = Some(replayer.chain());
         let (Some(head), after) = (replayer.head(), replayer.tree().size()) else { return };
         for (checkpoint, root) in checkpoints.iter().zip(&mut roots) {
@@ -156,5 +183,6 @@ where
             standing(checkpoint, &origin, report.tree_size, || root)
         })
         .collect();
-    (report, standings)
+    let policy = authorities_policy(&replayer.state().latest(), &origin, replayer.state().seal_threshold());
+    Measured { report, standings, policy }
 }
