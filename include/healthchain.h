@@ -94,6 +94,22 @@
 // a requester not yet registered at the instant asked about is `HC_UNKNOWN_ACTOR`; it is never reused.)
 #define HC_BASIS_REQUESTER_DEACTIVATED 8
 
+// The longest signed note accepted or made, in bytes (without the terminating NUL): a buffer of
+// `HC_MAX_NOTE_LEN + 1` bytes holds any note.
+#define HC_MAX_NOTE_LEN 65536
+
+// The longest verifier key accepted, in bytes.
+#define HC_MAX_VERIFIER_KEY_LEN 512
+
+// The longest witness name accepted, in bytes (a name is non-empty, without white space or `+`).
+#define HC_MAX_KEY_NAME_LEN 256
+
+// The most verifier keys in each list of an `hc_checkpoint_policy`.
+#define HC_MAX_POLICY_KEYS 64
+
+// The largest cosignature time (seconds since the Unix epoch): 2^63 - 1.
+#define HC_MAX_COSIGNATURE_TIME 9223372036854775807
+
 // Review state: not a break-glass access (no review needed).
 #define HC_REVIEW_NONE 0
 
@@ -146,6 +162,20 @@
 
 // Delegation scope bit: read the patient's record.
 #define HC_SCOPE_READ 2
+
+// Size of one proof element (a SHA-256 hash), in bytes.
+#define HC_HASH_LEN 32
+
+// The most bytes a proof's path can hold: 128 elements of 32 bytes (a consistency proof in a tree of
+// 2^64 leaves; an inclusion proof holds at most half as many). A buffer of this size always suffices.
+#define HC_MAX_PROOF_BYTES 4096
+
+// The largest canonical transaction, in bytes: a buffer of this size holds any transaction's bytes.
+#define HC_MAX_TX_LEN 65536
+
+// The longest receipt accepted, in bytes (without the terminating NUL): a buffer of
+// `HC_MAX_RECEIPT_LEN + 1` bytes holds any receipt.
+#define HC_MAX_RECEIPT_LEN 262144
 
 // Success.
 #define HC_OK 0
@@ -265,6 +295,14 @@
 
 // A block the file store cannot hold (the ledger never builds one; nothing was written).
 #define HC_BLOCK_NOT_STORABLE 123
+
+// The file of the checkpoints a ledger file carries (`<path>.checkpoints`) is damaged or not one: the
+// ledger was not opened (restore the file, or check the ledger against a checkpoint you hold).
+#define HC_CARRIED_CHECKPOINTS_DAMAGED 124
+
+// The stored blocks no longer give the ledger's Merkle tree (the file changed under the open ledger):
+// close it, reopen and verify it.
+#define HC_TREE_MISMATCH 125
 
 // The transaction does not encode canonically.
 #define HC_MALFORMED 200
@@ -416,6 +454,73 @@
 // The genesis block holds more than the genesis transaction.
 #define HC_VERIFY_GENESIS_NOT_ALONE 313
 
+// A leaf index that is not below the tree size.
+#define HC_INDEX_BEYOND_SIZE 400
+
+// Tree sizes out of order: a consistency proof needs `0 < old size <= new size`, and a ledger proves
+// nothing beyond its sealed tree.
+#define HC_BAD_SIZES 401
+
+// A proof with more or fewer elements than its index and sizes call for.
+#define HC_PROOF_WRONG_LENGTH 402
+
+// A proof that does not lead to the expected root.
+#define HC_PROOF_MISMATCH 403
+
+// A subtree needed for a proof is not available (the stored hashes could not be rebuilt).
+#define HC_PROOF_UNAVAILABLE 404
+
+// A note that breaks the C2SP signed-note format.
+#define HC_MALFORMED_NOTE 410
+
+// A note whose text is not a checkpoint (origin, tree size, root).
+#define HC_MALFORMED_CHECKPOINT 411
+
+// A verifier key that is not `name+hex(key id)+base64(type || key)` with a matching id, or of the wrong
+// type (an authority's is type 0x01, a witness's 0x04).
+#define HC_BAD_VERIFIER_KEY 412
+
+// A signature on the note by a key the policy names does not verify: the whole note is refused.
+#define HC_BAD_NOTE_SIGNATURE 413
+
+// No signature on the note is by a key the policy names.
+#define HC_NO_KNOWN_SIGNATURE 414
+
+// Fewer of the ledger's authorities signed the checkpoint than the policy requires.
+#define HC_TOO_FEW_SIGNATURES 415
+
+// Fewer of the trusted witnesses cosigned the checkpoint than the policy requires.
+#define HC_TOO_FEW_COSIGNATURES 416
+
+// A receipt that breaks its format (docs/FORMAT.md, "Receipts").
+#define HC_MALFORMED_RECEIPT 420
+
+// A receipt whose transaction is of another ledger than its checkpoint.
+#define HC_RECEIPT_WRONG_LEDGER 421
+
+// The transaction is not in a sealed block of this ledger (unknown, or submitted and not yet sealed).
+#define HC_NOT_SEALED 425
+
+// The checkpoint is not one of this ledger's: another origin, a larger tree, or another root at its size.
+#define HC_FOREIGN_CHECKPOINT 426
+
+// No checkpoint given and none carried holds the transaction (publish one first), or no carried
+// checkpoint at that index.
+#define HC_NO_CHECKPOINT 427
+
+// The ledger holds fewer transactions than a checkpoint one trusts: it was cut or rolled back since.
+#define HC_TRUNCATED 440
+
+// The ledger's first transactions give another root than a checkpoint one trusts, at its size: a fork (a
+// rewritten history).
+#define HC_FORKED 441
+
+// The checkpoint is of another ledger (its origin names another chain id).
+#define HC_OTHER_LEDGER 442
+
+// Verification failed before the ledger reached the checkpoint's size: nothing is known of it.
+#define HC_NOT_REACHED 443
+
 // Longest code, in bytes (without the terminating NUL).
 #define HC_MAX_CODE_LEN 32
 
@@ -548,11 +653,61 @@ typedef struct hc_actor_info {
     uint32_t key_count;
 } hc_actor_info;
 
+// A ledger's chain id.
+typedef struct hc_chain_id {
+    // The 32 bytes.
+    uint8_t bytes[32];
+} hc_chain_id;
+
 // An ed25519 public key.
 typedef struct hc_public_key {
     // The 32 bytes (compressed Edwards point).
     uint8_t bytes[32];
 } hc_public_key;
+
+// Whom a checkpoint must be signed by: at least `authority_threshold` of the ledger's `authorities`, and
+// at least `witness_threshold` of the trusted `witnesses` (cosignatures). Signatures by keys it does not
+// name are ignored; a signature by a key it names that does not verify refuses the note.
+typedef struct hc_checkpoint_policy {
+    // The ledger's authorities' verifier keys (`hc_authority_verifier_key`: type 0x01, named by the
+    // ledger's origin): an array of `authority_count` NUL-terminated strings.
+    const char *const *authorities;
+    // Number of authority keys (1 to `HC_MAX_POLICY_KEYS`).
+    size_t authority_count;
+    // How many distinct authorities must have signed (1 to `authority_count`; the ledger's seal threshold
+    // is the usual value).
+    uint32_t authority_threshold;
+    // The trusted witnesses' verifier keys (`hc_witness_verifier_key`: type 0x04): an array of
+    // `witness_count` NUL-terminated strings; (NULL, 0) for none.
+    const char *const *witnesses;
+    // Number of witness keys (0 to `HC_MAX_POLICY_KEYS`).
+    size_t witness_count;
+    // How many distinct witnesses must have cosigned (0 to `witness_count`).
+    uint32_t witness_threshold;
+} hc_checkpoint_policy;
+
+// A SHA-256 value: a Merkle root or a commitment to off-ledger data.
+typedef struct hc_hash {
+    // The 32 bytes.
+    uint8_t bytes[32];
+} hc_hash;
+
+// A checkpoint that a policy accepted, and who vouched for it.
+typedef struct hc_checkpoint_info {
+    // The ledger's chain id, from the origin `healthchain/<chain id>` (all zero for an origin of another
+    // form).
+    struct hc_chain_id chain;
+    // The tree size: how many transactions the checkpoint vouches for.
+    uint64_t size;
+    // The Merkle root of the first `size` transactions.
+    struct hc_hash root;
+    // How many distinct authorities of the policy signed it.
+    uint32_t authorities;
+    // How many distinct trusted witnesses cosigned it.
+    uint32_t cosignatures;
+    // The newest of their cosignature times (seconds since the Unix epoch; 0 without cosignatures).
+    uint64_t newest_cosignature;
+} hc_checkpoint_info;
 
 // An ed25519 signature.
 typedef struct hc_signature {
@@ -603,12 +758,6 @@ typedef struct hc_delegation_grant {
     // First instant after the delegation, or `HC_UNTIL_REVOKED`.
     uint64_t not_after;
 } hc_delegation_grant;
-
-// A SHA-256 value: a Merkle root or a commitment to off-ledger data.
-typedef struct hc_hash {
-    // The 32 bytes.
-    uint8_t bytes[32];
-} hc_hash;
 
 // A recorded access's id (the id of the transaction that recorded it).
 typedef struct hc_access_id {
@@ -706,12 +855,6 @@ typedef struct hc_settings {
     uint64_t max_clock_skew_ms;
 } hc_settings;
 
-// A ledger's chain id.
-typedef struct hc_chain_id {
-    // The 32 bytes.
-    uint8_t bytes[32];
-} hc_chain_id;
-
 // A snapshot of a ledger's head.
 typedef struct hc_ledger_info {
     // The chain id.
@@ -782,6 +925,51 @@ typedef struct hc_granted {
     uint64_t until;
 } hc_granted;
 
+// A receipt that verified: which transaction, where, and the checkpoint that vouches for it.
+typedef struct hc_receipt_info {
+    // The transaction's leaf index in the ledger's tree.
+    uint64_t index;
+    // The transaction id.
+    struct hc_tx_id tx;
+    // Who signed the transaction.
+    struct hc_actor_id signer;
+    // The transaction's time (ms since the Unix epoch).
+    uint64_t time;
+    // The checkpoint (its `chain` is the transaction's chain).
+    struct hc_checkpoint_info checkpoint;
+} hc_receipt_info;
+
+// Where a ledger stands against a trusted checkpoint.
+typedef struct hc_standing {
+    // `HC_OK`: the ledger holds the checkpoint's tree (the same root at its size) and may have grown
+    // since. `HC_TRUNCATED`: it holds fewer transactions (cut, or rolled back). `HC_FORKED`: its first
+    // `checkpoint_size` transactions give another root. `HC_OTHER_LEDGER`: the checkpoint is of another
+    // ledger. `HC_NOT_REACHED`: verification failed before the ledger reached the checkpoint's size.
+    int32_t status;
+    // The checkpoint's tree size.
+    uint64_t checkpoint_size;
+    // The checkpoint's root.
+    struct hc_hash checkpoint_root;
+    // The ledger's tree size (for `HC_NOT_REACHED`, the size of the part that verified).
+    uint64_t ledger_size;
+    // The root of the ledger's first `checkpoint_size` transactions, where known: equal to
+    // `checkpoint_root` for `HC_OK`, the other root for `HC_FORKED`, all zero otherwise.
+    struct hc_hash ledger_root;
+    // For `HC_FORKED`: the height of the ledger's first block whose tree holds `checkpoint_size`
+    // transactions (its seals vouch for `ledger_root`); 0 otherwise.
+    uint64_t fork_height;
+    // For `HC_FORKED`: that block's hash; all zero otherwise.
+    struct hc_block_hash fork_block_hash;
+} hc_standing;
+
+// Full verification of a ledger file and where it stands against a trusted checkpoint.
+typedef struct hc_verify_against_report {
+    // The verification from genesis, as `hc_verify_file` reports it.
+    struct hc_verify_report report;
+    // Where the ledger stands against the checkpoint.
+    struct hc_standing standing;
+} hc_verify_against_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -823,6 +1011,145 @@ int32_t hc_ledger_actor(const struct hc_ledger *ledger,
 
 // The lower-case name of a role ("patient", "provider", ...), or "unknown" (static, never NULL).
 const char *hc_role_name(uint32_t role);
+
+// Copies the verifier key of a ledger's authority into `buf`: `healthchain/<chain id>+<key id>+<base64>`
+// (type 0x01), the form `hc_checkpoint_policy.authorities` takes. `chain` is the ledger's chain id
+// (`hc_ledger_info.chain`), `key` the authority's public key (`hc_key_public`).
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_INVALID_KEY`.
+//
+// # Safety
+// `chain` and `key` are NULL or valid; `buf` is NULL or valid for writes of `len` bytes (NULL with `len` 0
+// asks for the size); `out_len` is NULL or valid for writes.
+int32_t hc_authority_verifier_key(const struct hc_chain_id *chain,
+                                  const struct hc_public_key *key,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *out_len);
+
+// Copies the verifier key of a witness named `name` (for example `auditor.example/w1`: non-empty, without
+// white space or `+`) into `buf`: `<name>+<key id>+<base64>` (type 0x04, cosignatures), the form
+// `hc_checkpoint_policy.witnesses` takes. `key` is the witness's public key.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_INVALID_ARGUMENT` (an invalid name), `HC_TOO_LONG` (a name above
+// `HC_MAX_KEY_NAME_LEN`), `HC_INVALID_UTF8`, `HC_INVALID_KEY`.
+//
+// # Safety
+// `name` is NULL or a NUL-terminated string; `key` is NULL or valid; `buf`, `len` and `out_len` as for
+// `hc_authority_verifier_key`.
+int32_t hc_witness_verifier_key(const char *name,
+                                const struct hc_public_key *key,
+                                char *buf,
+                                size_t len,
+                                size_t *out_len);
+
+// Copies the checkpoint of the ledger's last sealed block, signed by `authorities` (active authorities,
+// at least the seal threshold), into `buf`: a C2SP signed note to hand to witnesses. Nothing is kept:
+// `hc_ledger_publish_checkpoint` also carries it.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_TOO_LONG` (more than 64 keys), `HC_UNKNOWN_KEY` (a key of no active
+// authority), `HC_NOT_ENOUGH_SEALERS`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `authorities` is NULL or points to `count` pointers, each NULL
+// or a live `hc_key`; `buf`, `len` and `out_len` as for `hc_authority_verifier_key`.
+int32_t hc_ledger_sign_checkpoint(const struct hc_ledger *ledger,
+                                  const struct hc_key *const *authorities,
+                                  size_t count,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *out_len);
+
+// Signs the checkpoint of the ledger's last sealed block with `authorities` (as
+// `hc_ledger_sign_checkpoint`), carries it — beside a ledger file, in `<path>.checkpoints`, so that the
+// file no longer opens once cut, rolled back or forked below it — and copies the note into `buf`, to
+// publish and to hand to witnesses. A call that gives `HC_BUFFER_TOO_SMALL` (such as the size query)
+// carries nothing.
+//
+// Errors: as `hc_ledger_sign_checkpoint`, and `HC_READ_ONLY`, `HC_IO`.
+//
+// # Safety
+// As for `hc_ledger_sign_checkpoint`.
+int32_t hc_ledger_publish_checkpoint(struct hc_ledger *ledger,
+                                     const struct hc_key *const *authorities,
+                                     size_t count,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_len);
+
+// Carries `note`, a checkpoint of this ledger — typically one it published, cosigned since by witnesses
+// (`hc_checkpoint_cosign`) — in place of the one carried for its tree size (the newest 32 sizes are kept).
+// It must be signed by at least the seal threshold of the ledger's active authorities and state this
+// ledger's root at its size.
+//
+// Errors: `HC_TOO_LONG` (above `HC_MAX_NOTE_LEN`), `HC_INVALID_UTF8`, `HC_MALFORMED_NOTE`,
+// `HC_MALFORMED_CHECKPOINT`, `HC_NO_KNOWN_SIGNATURE` (signed by none of the ledger's authorities, as a
+// note of another ledger is), `HC_BAD_NOTE_SIGNATURE`, `HC_TOO_FEW_SIGNATURES`,
+// `HC_FOREIGN_CHECKPOINT` (another ledger's, or another root or a larger tree than this ledger's),
+// `HC_READ_ONLY`, `HC_IO`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `note` is NULL or a NUL-terminated string.
+int32_t hc_ledger_carry_checkpoint(struct hc_ledger *ledger,
+                                   const char *note);
+
+// Writes how many checkpoints the ledger carries (at most 32, one per tree size).
+//
+// Errors: none beyond those of every call.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `out` is NULL or valid for writes.
+int32_t hc_ledger_carried_count(const struct hc_ledger *ledger,
+                                uint64_t *out);
+
+// Copies the carried checkpoint at `index` (0 = the smallest tree; `hc_ledger_carried_count` - 1 = the
+// newest) into `buf`: a signed note, with the cosignatures carried with it.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_NO_CHECKPOINT` (no checkpoint at `index`).
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `buf`, `len` and `out_len` as for `hc_authority_verifier_key`.
+int32_t hc_ledger_carried_checkpoint(const struct hc_ledger *ledger,
+                                     uint64_t index,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_len);
+
+// Adds a witness's cosignature (C2SP `tlog-cosignature`: the witness `name` and `key`, at `timestamp`
+// seconds since the Unix epoch) to the signed checkpoint `note`, and copies the cosigned note into `buf`.
+// Only the note's form is checked here: a witness first checks the note with `hc_checkpoint_verify` and
+// that it extends the newest checkpoint it cosigned before (`hc_verify_consistency`), and never cosigns a
+// smaller tree or another root for a size it cosigned.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_TOO_LONG` (`note` above `HC_MAX_NOTE_LEN`, `name` above
+// `HC_MAX_KEY_NAME_LEN`, or a cosigned note that would be), `HC_INVALID_UTF8`, `HC_INVALID_ARGUMENT` (an
+// invalid name, `timestamp` above `HC_MAX_COSIGNATURE_TIME`), `HC_MALFORMED_NOTE`,
+// `HC_MALFORMED_CHECKPOINT`.
+//
+// # Safety
+// `note` and `name` are NULL or NUL-terminated strings; `key` is NULL or a live `hc_key`; `buf`, `len`
+// and `out_len` as for `hc_authority_verifier_key`.
+int32_t hc_checkpoint_cosign(const char *note,
+                             const char *name,
+                             const struct hc_key *key,
+                             uint64_t timestamp,
+                             char *buf,
+                             size_t len,
+                             size_t *out_len);
+
+// Verifies the signed checkpoint `note` against `policy` (signed by enough of the ledger's authorities,
+// cosigned by enough trusted witnesses) and writes what it vouches for.
+//
+// Errors: `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_MALFORMED_NOTE`, `HC_MALFORMED_CHECKPOINT`,
+// `HC_NO_KNOWN_SIGNATURE`, `HC_BAD_NOTE_SIGNATURE`, `HC_TOO_FEW_SIGNATURES`, `HC_TOO_FEW_COSIGNATURES`, and
+// the policy's: `HC_BAD_VERIFIER_KEY`, `HC_INVALID_ARGUMENT` (a threshold out of range), `HC_TOO_LONG`.
+//
+// # Safety
+// `note` is NULL or a NUL-terminated string; `policy` is NULL or points to an `hc_checkpoint_policy` whose
+// arrays are as documented there; `out` is NULL or valid for writes.
+int32_t hc_checkpoint_verify(const char *note,
+                             const struct hc_checkpoint_policy *policy,
+                             struct hc_checkpoint_info *out);
 
 // Describes registering the holder of `key` with `role`; `proof` is the key's signature over the bytes
 // `hc_ledger_possession_bytes` gives. Submit it signed by an authority.
@@ -1251,7 +1578,8 @@ int32_t hc_commitment(const struct hc_secret *salt,
 
 // Creates a ledger in a new file at `path`, with a genesis block naming `authorities` (the first is the
 // founder) sealed by all of them. The file is locked for this writer until
-// `hc_ledger_close`. `time_ms` is `HC_SYSTEM_CLOCK` or a fixed time (see `hc_ledger_set_time`).
+// `hc_ledger_close`. The tree's stored hashes are kept beside it in `<path>.tiles/`, and the checkpoints it
+// publishes in `<path>.checkpoints`. `time_ms` is `HC_SYSTEM_CLOCK` or a fixed time (see `hc_ledger_set_time`).
 //
 // Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_SETTINGS` (including duplicate
 // authority keys), `HC_INVALID_ARGUMENT`, `HC_ALREADY_EXISTS`, `HC_NOT_FOUND` (no such directory),
@@ -1285,11 +1613,14 @@ int32_t hc_ledger_create_memory(const struct hc_settings *settings,
 
 // Opens the ledger file at `path`, replaying it from genesis. Unless `HC_OPEN_STRICT` is given, an
 // interrupted final append (provably one: see docs/FORMAT.md) is cut: `hc_ledger_recovery` reports it.
-// `flags` is a mix of `HC_OPEN_*`; `time_ms` as for `hc_ledger_create_file`.
+// `flags` is a mix of `HC_OPEN_*`; `time_ms` as for `hc_ledger_create_file`. A ledger that goes back on
+// a checkpoint it carries (`<path>.checkpoints`, see `hc_ledger_publish_checkpoint`) is refused: cut or
+// rolled back since (`HC_TRUNCATED`), forked (`HC_FORKED`), or another ledger (`HC_OTHER_LEDGER`).
 //
 // Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_ARGUMENT` (unknown flag),
 // `HC_NOT_FOUND`, `HC_LOCKED`, `HC_NOT_A_LEDGER`, `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_TORN_TAIL`,
-// `HC_EMPTY_LEDGER`, `HC_CORRUPT`, `HC_IO`.
+// `HC_EMPTY_LEDGER`, `HC_CORRUPT`, `HC_IO`, `HC_TRUNCATED`, `HC_FORKED`, `HC_OTHER_LEDGER`,
+// `HC_CARRIED_CHECKPOINTS_DAMAGED`.
 //
 // # Safety
 // `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.
@@ -1577,6 +1908,204 @@ int32_t hc_ledger_erase_subject(struct hc_ledger *ledger,
                                 const struct hc_key *signer,
                                 const struct hc_actor_id *patient,
                                 struct hc_tx_id *out);
+
+// Writes the leaf index of a sealed transaction in the ledger's tree (its position in ledger order, from
+// 0, the genesis transaction first).
+//
+// Errors: `HC_NOT_SEALED` (unknown here, or submitted and not yet sealed).
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `tx` is NULL or points to an `hc_tx_id`; `out` is NULL or valid
+// for writes.
+int32_t hc_ledger_position(const struct hc_ledger *ledger,
+                           const struct hc_tx_id *tx,
+                           uint64_t *out);
+
+// Copies the canonical bytes of the sealed transaction at leaf `index` (what its leaf hash is computed
+// from: give them to `hc_verify_inclusion`) into `buf`, `*out_len` receiving their size (at most
+// `HC_MAX_TX_LEN`).
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_INDEX_BEYOND_SIZE`, `HC_TREE_MISMATCH`, `HC_IO`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `buf` is NULL or valid for writes of `len` bytes (NULL with `len`
+// 0 asks for the size); `out_len` is NULL or valid for writes.
+int32_t hc_ledger_transaction_bytes(const struct hc_ledger *ledger,
+                                    uint64_t index,
+                                    uint8_t *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+// Writes the Merkle root of the ledger's first `size` sealed transactions (0 gives the empty tree's
+// root; the ledger's tree size gives `hc_ledger_info.tree_root`). A root below the current size comes
+// from the stored hashes and is confirmed by a consistency proof to the ledger's own root first.
+//
+// Errors: `HC_BAD_SIZES` (`size` beyond the sealed tree), `HC_TREE_MISMATCH`, `HC_IO`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `out` is NULL or valid for writes.
+int32_t hc_ledger_root_at(const struct hc_ledger *ledger,
+                          uint64_t size,
+                          struct hc_hash *out);
+
+// Copies the inclusion proof of the sealed transaction at leaf `index` in the tree of the first
+// `tree_size` sealed transactions into `buf` (the path's 32-byte hashes, leaf first), `*out_len`
+// receiving its size (a multiple of 32, at most `HC_MAX_PROOF_BYTES`; 0 for a tree of one leaf). The
+// proof is checked against `hc_ledger_root_at(tree_size)` before it is given.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_INDEX_BEYOND_SIZE` (`index >= tree_size`), `HC_BAD_SIZES`
+// (`tree_size` beyond the sealed tree), `HC_TREE_MISMATCH`, `HC_IO`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `buf` is NULL or valid for writes of `len` bytes (NULL with `len`
+// 0 asks for the size); `out_len` is NULL or valid for writes.
+int32_t hc_ledger_prove_inclusion(const struct hc_ledger *ledger,
+                                  uint64_t index,
+                                  uint64_t tree_size,
+                                  uint8_t *buf,
+                                  size_t len,
+                                  size_t *out_len);
+
+// Copies the consistency proof from the tree of the first `old_size` sealed transactions to that of the
+// first `new_size` into `buf` (the path's 32-byte hashes, in RFC 9162's order), `*out_len` receiving its
+// size (a multiple of 32, at most `HC_MAX_PROOF_BYTES`; 0 when the sizes are equal). The proof is checked
+// against both roots before it is given.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_BAD_SIZES` (`old_size` 0, `old_size > new_size`, or `new_size`
+// beyond the sealed tree), `HC_TREE_MISMATCH`, `HC_IO`.
+//
+// # Safety
+// As for `hc_ledger_prove_inclusion`.
+int32_t hc_ledger_prove_consistency(const struct hc_ledger *ledger,
+                                    uint64_t old_size,
+                                    uint64_t new_size,
+                                    uint8_t *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+// Checks, with nothing of the ledger, that the `leaf_len` bytes at `leaf` (a transaction's canonical
+// bytes, `hc_ledger_transaction_bytes`) are the leaf at `index` of the tree of `tree_size` leaves whose
+// root is `root` (a checkpoint's, `hc_checkpoint_verify`), by the inclusion proof of `path_len` bytes at
+// `path`. `HC_OK` means it is; every element of the path is checked, and a path of any other length than
+// the index and size call for is refused.
+//
+// Errors: `HC_PROOF_MISMATCH` (the proof leads to another root), `HC_PROOF_WRONG_LENGTH`,
+// `HC_INDEX_BEYOND_SIZE`, `HC_INVALID_ARGUMENT` (`path_len` not a multiple of 32), `HC_TOO_LONG` (`path_len`
+// above `HC_MAX_PROOF_BYTES`, or an impossible `leaf_len`). `leaf` and `path` may be NULL only with a
+// length of 0.
+//
+// # Safety
+// `leaf` is NULL or points to `leaf_len` readable bytes; `path` is NULL or points to `path_len` readable
+// bytes; `root` is NULL or points to an `hc_hash`.
+int32_t hc_verify_inclusion(const uint8_t *leaf,
+                            size_t leaf_len,
+                            uint64_t index,
+                            uint64_t tree_size,
+                            const uint8_t *path,
+                            size_t path_len,
+                            const struct hc_hash *root);
+
+// Checks, with nothing of the ledger, that the tree of `old_size` leaves with root `old_root` is a prefix
+// of the tree of `new_size` leaves with root `new_root` (nothing in it was changed or removed), by the
+// consistency proof of `path_len` bytes at `path`. `HC_OK` means it is; every element of the path is
+// checked, and a path of any other length than the sizes call for is refused.
+//
+// Errors: `HC_PROOF_MISMATCH`, `HC_PROOF_WRONG_LENGTH`, `HC_BAD_SIZES` (`old_size` 0 or above
+// `new_size`), `HC_INVALID_ARGUMENT` (`path_len` not a multiple of 32), `HC_TOO_LONG` (`path_len` above
+// `HC_MAX_PROOF_BYTES`). `path` may be NULL only with a length of 0.
+//
+// # Safety
+// `path` is NULL or points to `path_len` readable bytes; `old_root` and `new_root` are NULL or point to
+// an `hc_hash`.
+int32_t hc_verify_consistency(uint64_t old_size,
+                              uint64_t new_size,
+                              const uint8_t *path,
+                              size_t path_len,
+                              const struct hc_hash *old_root,
+                              const struct hc_hash *new_root);
+
+// Copies a receipt for the sealed transaction `tx` into `buf`: its bytes, its inclusion proof, and the
+// newest checkpoint the ledger carries that holds it (with the cosignatures carried with it; see
+// `hc_ledger_publish_checkpoint` and `hc_ledger_carry_checkpoint`).
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_NOT_SEALED`, `HC_NO_CHECKPOINT` (none carried holds it: publish one),
+// `HC_TREE_MISMATCH`, `HC_IO`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `tx` is NULL or points to an `hc_tx_id`; `buf` is NULL or valid
+// for writes of `len` bytes (NULL with `len` 0 asks for the size); `out_len` is NULL or valid for writes.
+int32_t hc_ledger_receipt(const struct hc_ledger *ledger,
+                          const struct hc_tx_id *tx,
+                          char *buf,
+                          size_t len,
+                          size_t *out_len);
+
+// Copies a receipt for the sealed transaction `tx` against `checkpoint` — a signed note of this ledger at
+// a size that holds it, such as one a witness cosigned — into `buf`.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_NOT_SEALED`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_MALFORMED_NOTE`,
+// `HC_MALFORMED_CHECKPOINT`, `HC_FOREIGN_CHECKPOINT` (another ledger's, a larger tree than this one's, or
+// another root at its size), `HC_INDEX_BEYOND_SIZE` (its tree does not hold `tx`), `HC_TREE_MISMATCH`,
+// `HC_IO`.
+//
+// # Safety
+// As for `hc_ledger_receipt`; `checkpoint` is NULL or a NUL-terminated string.
+int32_t hc_ledger_receipt_at(const struct hc_ledger *ledger,
+                             const struct hc_tx_id *tx,
+                             const char *checkpoint,
+                             char *buf,
+                             size_t len,
+                             size_t *out_len);
+
+// Verifies a receipt offline, with nothing of the ledger: its checkpoint is signed and cosigned as
+// `policy` requires, its transaction is one of that ledger's, and the inclusion proof leads from the
+// transaction to the checkpoint's root. Writes which transaction it proves, and where.
+//
+// Errors: `HC_TOO_LONG` (above `HC_MAX_RECEIPT_LEN`), `HC_INVALID_UTF8`, `HC_MALFORMED_RECEIPT`,
+// `HC_RECEIPT_WRONG_LEDGER`, `HC_PROOF_MISMATCH`, `HC_PROOF_WRONG_LENGTH`, `HC_INDEX_BEYOND_SIZE`, the
+// checkpoint's (`HC_MALFORMED_NOTE`, `HC_MALFORMED_CHECKPOINT`, `HC_NO_KNOWN_SIGNATURE`,
+// `HC_BAD_NOTE_SIGNATURE`, `HC_TOO_FEW_SIGNATURES`, `HC_TOO_FEW_COSIGNATURES`), and the policy's
+// (`HC_BAD_VERIFIER_KEY`, `HC_INVALID_ARGUMENT`, `HC_TOO_LONG`).
+//
+// # Safety
+// `receipt` is NULL or a NUL-terminated string; `policy` as for `hc_checkpoint_verify`; `out` is NULL or
+// valid for writes.
+int32_t hc_receipt_verify(const char *receipt,
+                          const struct hc_checkpoint_policy *policy,
+                          struct hc_receipt_info *out);
+
+// Writes where the open ledger stands against the checkpoint `note`, which must satisfy `policy` (a
+// checkpoint one trusts). A standing other than `HC_OK` is an answer, not an error: the call returns
+// `HC_OK` and `out->status` tells.
+//
+// Errors: `HC_TOO_LONG`, `HC_INVALID_UTF8`, the checkpoint's and the policy's (as `hc_checkpoint_verify`),
+// `HC_TREE_MISMATCH`, `HC_IO`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `note` is NULL or a NUL-terminated string; `policy` as for
+// `hc_checkpoint_verify`; `out` is NULL or valid for writes.
+int32_t hc_ledger_standing(const struct hc_ledger *ledger,
+                           const char *note,
+                           const struct hc_checkpoint_policy *policy,
+                           struct hc_standing *out);
+
+// Verifies the ledger file at `path` from genesis, as `hc_verify_file` does (read-only, without opening it
+// as a ledger), and measures it against the checkpoint `note`, which must satisfy `policy`: a file cut
+// after the checkpoint was published is `HC_TRUNCATED`, one rewritten below it `HC_FORKED` with both
+// roots and the block that vouches for the other one. Returns `HC_OK` with the report whether or not the
+// file is valid and keeps the checkpoint: `out->report.valid` and `out->standing.status` tell. The
+// checkpoints the file carries beside it play no part.
+//
+// Errors: `HC_TOO_LONG`, `HC_INVALID_UTF8`, the checkpoint's and the policy's (as
+// `hc_checkpoint_verify`), and the file's (as `hc_verify_file`).
+//
+// # Safety
+// `path` and `note` are NULL or NUL-terminated strings; `policy` as for `hc_checkpoint_verify`; `out` is
+// NULL or valid for writes.
+int32_t hc_verify_file_against(const char *path,
+                               const char *note,
+                               const struct hc_checkpoint_policy *policy,
+                               struct hc_verify_against_report *out);
 
 // Static English text for a status code (never NULL; "unknown status" for numbers not listed).
 const char *hc_status_str(int32_t status);

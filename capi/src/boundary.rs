@@ -233,6 +233,11 @@ impl OutBuffer {
         Ok(Self { buf, len, out_len })
     }
 
+    /// How many bytes the caller's buffer holds.
+    pub fn capacity(&self) -> usize {
+        self.len
+    }
+
     /// Copies `bytes` in, or reports the size needed.
     pub fn fill(self, bytes: &[u8]) -> FfiResult {
         let needed = bytes.len();
@@ -245,6 +250,14 @@ impl OutBuffer {
             unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.buf, needed) };
         }
         Ok(())
+    }
+
+    /// Copies `text` in followed by a NUL (counted in the size), or reports the size needed.
+    pub fn fill_text(self, text: &str) -> FfiResult {
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(0);
+        self.fill(&bytes)
     }
 }
 

@@ -2,12 +2,11 @@
 //! decision and its basis; and who an actor is.
 
 use super::boundary::{FfiResult, Out, arg, run, run_value};
-use super::ledger::{AnyStore, hc_ledger};
+use super::ledger::{hc_ledger, read_ledger};
 use super::values::{
     HC_MAX_LISTED_RULES, action_from, code_arg, hc_actor_id, hc_consent_id, hc_delegation_id, listed_rules, role_to,
 };
 use healthchain::consent::{CheckRequest, Decision, DenyReason, PermitBasis};
-use healthchain::ledger::Ledger;
 use std::ffi::c_char;
 
 /// A consent question (also what `hc_ledger_record_access` records).
@@ -133,7 +132,7 @@ pub unsafe extern "C" fn hc_ledger_check(
     out: *mut hc_decision,
 ) -> i32 {
     // SAFETY: contract above.
-    unsafe { answer(ledger, request, out, |l, request| l.check(request)) }
+    unsafe { answer(ledger, request, out, None) }
 }
 
 /// Answers a consent question on the state after block `height` (what was known then).
@@ -150,11 +149,11 @@ pub unsafe extern "C" fn hc_ledger_check_as_of(
     out: *mut hc_decision,
 ) -> i32 {
     // SAFETY: contract above.
-    unsafe { answer(ledger, request, out, |l, request| l.check_as_of(height, request)) }
+    unsafe { answer(ledger, request, out, Some(height)) }
 }
 
-/// The body of the check exports: checks the pointers, parses the request and writes the decision `ask`
-/// gives.
+/// The body of the check exports: checks the pointers, parses the request and writes the decision on the
+/// latest state (`height` `None`) or as of block `height`.
 ///
 /// # Safety
 /// As for `hc_ledger_check`.
@@ -162,7 +161,7 @@ unsafe fn answer(
     ledger: *const hc_ledger,
     request: *const hc_request,
     out: *mut hc_decision,
-    ask: impl FnOnce(&Ledger<AnyStore>, &CheckRequest) -> Result<Decision, healthchain::error::CheckError>,
+    height: Option<u64>,
 ) -> i32 {
     run(|| {
         // SAFETY: forwarded contract.
@@ -170,7 +169,13 @@ unsafe fn answer(
             unsafe { (arg(ledger, "ledger")?, arg(request, "request")?, Out::new(out, "out")?) };
         // SAFETY: forwarded contract.
         let request = unsafe { request.parse()? };
-        out.write(ledger.read(|l| Ok((&ask(l, &request)?).into()))?);
+        out.write(read_ledger!(ledger, |l| {
+            let decision = match height {
+                None => l.check(&request)?,
+                Some(height) => l.check_as_of(height, &request)?,
+            };
+            Ok((&decision).into())
+        })?);
         Ok(())
     })
 }
@@ -209,7 +214,7 @@ pub unsafe extern "C" fn hc_ledger_actor(
     run(|| {
         // SAFETY: contract above.
         let (ledger, actor, out) = unsafe { (arg(ledger, "ledger")?, arg(actor, "actor")?, Out::new(out, "out")?) };
-        let info = ledger.read(|l| {
+        let info = read_ledger!(ledger, |l| {
             let found = l.actor(&(*actor).into()).ok_or(healthchain::error::TxError::UnknownActor)?;
             Ok(hc_actor_info {
                 id: found.id.into(),

@@ -7,7 +7,7 @@ use super::boundary::{
 };
 use super::check::hc_request;
 use super::keys::hc_key;
-use super::ledger::{hc_block_info, hc_ledger};
+use super::ledger::{hc_block_info, hc_ledger, read_ledger, write_ledger};
 use super::operations::{
     access_payload, anchor_payload, break_glass_payload, hc_consent_grant, hc_delegation_grant, submit,
 };
@@ -201,7 +201,7 @@ pub unsafe extern "C" fn hc_payload_record_access(
             unsafe { (arg(ledger, "ledger")?, arg(request, "request")?, Out::new(out, "out")?) };
         // SAFETY: contract above.
         let request = unsafe { request.parse()? };
-        payload_out(out, ledger.read(|l| access_payload(l, &request))?)
+        payload_out(out, read_ledger!(ledger, |l| access_payload(l, &request))?)
     })
 }
 
@@ -346,7 +346,7 @@ pub unsafe extern "C" fn hc_ledger_possession_bytes(
         let (ledger, key, buffer) =
             unsafe { (arg(ledger, "ledger")?, value(key, "key")?, OutBuffer::new(buf, len, out_len)?) };
         let key = key.key()?;
-        let chain = ledger.read(|l| Ok(l.chain()))?;
+        let chain = read_ledger!(ledger, |l| Ok(l.chain()))?;
         buffer.fill(&healthchain::tx::proof_of_possession_message(&chain, &key))
     })
 }
@@ -374,7 +374,7 @@ pub unsafe extern "C" fn hc_ledger_prepare(
             (arg(ledger, "ledger")?, value(signer, "signer")?, arg(payload, "payload")?, Out::new(out, "out")?)
         };
         let payload = payload.poison.guard(|| Ok(payload.payload.clone()))?;
-        let body = ledger.read(|l| Ok(l.prepare(signer.into(), payload)))?;
+        let body = read_ledger!(ledger, |l| Ok(l.prepare(signer.into(), payload)))?;
         out.write(into_handle(hc_tx { poison: Poison::default(), body, signature: None }));
         Ok(())
     })
@@ -450,7 +450,7 @@ pub unsafe extern "C" fn hc_ledger_submit(ledger: *mut hc_ledger, tx: *const hc_
             let signature = tx.signature.ok_or_else(|| Failure::new(HC_MISUSE, "no signature attached"))?;
             Ok(tx.body.clone().attach_signature(signature))
         })?;
-        out.write(ledger.write(|l| Ok(l.submit(signed)?))?.into());
+        out.write(write_ledger!(ledger, |l| Ok(l.submit(signed)?))?.into());
         Ok(())
     })
 }
@@ -484,7 +484,7 @@ pub unsafe extern "C" fn hc_ledger_propose_block(
         // SAFETY: contract above.
         let (ledger, proposer, out) =
             unsafe { (arg(ledger, "ledger")?, value(proposer, "proposer")?, Out::new(out, "out")?) };
-        let proposal = ledger.read(|l| Ok(l.propose_block(proposer.into())?))?;
+        let proposal = read_ledger!(ledger, |l| Ok(l.propose_block(proposer.into())?))?;
         out.write(into_handle(hc_proposal { poison: Poison::default(), proposal, seals: Vec::new() }));
         Ok(())
     })
@@ -564,7 +564,7 @@ pub unsafe extern "C" fn hc_ledger_commit_block(
         let (ledger, proposal, out) =
             unsafe { (arg(ledger.cast_const(), "ledger")?, arg(proposal, "proposal")?, Out::new(out, "out")?) };
         let (header, seals) = proposal.poison.guard(|| Ok((proposal.proposal.clone(), proposal.seals.clone())))?;
-        let committed = ledger.write(|l| match l.commit_block(&header, seals) {
+        let committed = write_ledger!(ledger, |l| match l.commit_block(&header, seals) {
             Ok(block) => Ok(block.into()),
             // The seals break the verifier's rule: say which rule (HC_VERIFY_*), not "does not verify".
             Err(healthchain::ledger::LedgerError::Corrupt { failure, .. }) => {

@@ -3,7 +3,7 @@
 //! it and the ledger stays unlocked between steps.
 
 use super::boundary::{FfiResult, Out, Poison, arg, arg_mut, free_handle, into_handle, run, run_free, run_status};
-use super::ledger::hc_ledger;
+use super::ledger::{hc_ledger, read_ledger};
 use super::status::{HC_DONE, HC_ROW};
 use super::values::{
     HC_MAX_LISTED_RULES, action_to, hc_access_id, hc_actor_id, hc_code, hc_consent_id, hc_delegation_id, hc_hash,
@@ -136,7 +136,7 @@ pub unsafe extern "C" fn hc_ledger_access_history(
         // SAFETY: contract above.
         let (ledger, patient, out) =
             unsafe { (arg(ledger, "ledger")?, arg(patient, "patient")?, Out::new(out, "out")?) };
-        let rows = ledger.read(|l| Ok(l.access_history(&(*patient).into())))?;
+        let rows = read_ledger!(ledger, |l| Ok(l.access_history(&(*patient).into())))?;
         out.write(new_history(rows));
         Ok(())
     })
@@ -154,7 +154,7 @@ pub unsafe extern "C" fn hc_ledger_pending_reviews(ledger: *const hc_ledger, out
     run(|| {
         // SAFETY: contract above.
         let (ledger, out) = unsafe { (arg(ledger, "ledger")?, Out::new(out, "out")?) };
-        let rows = ledger.read(|l| Ok(l.pending_reviews()))?;
+        let rows = read_ledger!(ledger, |l| Ok(l.pending_reviews()))?;
         out.write(new_history(rows));
         Ok(())
     })

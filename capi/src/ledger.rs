@@ -7,9 +7,9 @@ use super::status::{HC_OK, HC_TORN_TAIL, block_code};
 use super::values::{hc_block_hash, hc_chain_id, hc_hash};
 use healthchain::block::MAX_SEALS;
 use healthchain::clock::{Clock, SystemClock};
-use healthchain::ledger::{Ledger, LedgerSettings, SealedBlock};
+use healthchain::ledger::{Ledger, LedgerError, LedgerSettings, SealedBlock};
 use healthchain::replay::VerifyReport;
-use healthchain::store::{FileStore, MemoryStore, OpenOptions, Recovery, Store, StoreError};
+use healthchain::store::{FileStore, MemoryStore, OpenOptions, Recovery, Store};
 use healthchain::tx::{MAX_AUTHORITIES, MAX_CHAIN_NAME_LEN, Policy};
 use std::ffi::c_char;
 use std::path::Path;
@@ -58,29 +58,77 @@ pub struct hc_ledger {
     poison: Poison,
     clock: FfiClock,
     recovery: Option<Recovery>,
-    inner: RwLock<Ledger<AnyStore>>,
+    inner: RwLock<AnyLedger>,
+}
+
+/// The two kinds of ledger a C program can have: on a file (with the tree's stored hashes and the carried
+/// checkpoints beside it), or in memory.
+#[derive(Debug)]
+pub(crate) enum AnyLedger {
+    File(Ledger<FileStore>),
+    Memory(Ledger<MemoryStore>),
+}
+
+/// Runs `$body` with `$l` bound to the ledger inside an `AnyLedger` (by reference, as the `AnyLedger`
+/// is given), whatever its store: `on_ledger!(any, |l| l.now())`.
+macro_rules! on_ledger {
+    ($any:expr, |$l:ident| $body:expr) => {
+        match $any {
+            $crate::ledger::AnyLedger::File($l) => $body,
+            $crate::ledger::AnyLedger::Memory($l) => $body,
+        }
+    };
+}
+pub(crate) use on_ledger;
+
+/// Runs `$body` with `$l` bound to the ledger of the `hc_ledger` `$handle` under its read lock (see
+/// [`hc_ledger::read`]): `read_ledger!(ledger, |l| Ok(l.now()))`.
+macro_rules! read_ledger {
+    ($handle:expr, |$l:ident| $body:expr) => {
+        $handle.read(|any| $crate::ledger::on_ledger!(any, |$l| $body))
+    };
+}
+pub(crate) use read_ledger;
+
+/// Runs `$body` with `$l` bound to the ledger of the `hc_ledger` `$handle` under its write lock (see
+/// [`hc_ledger::write`]).
+macro_rules! write_ledger {
+    ($handle:expr, |$l:ident| $body:expr) => {
+        $handle.write(|any| $crate::ledger::on_ledger!(any, |$l| $body))
+    };
+}
+pub(crate) use write_ledger;
+
+impl AnyLedger {
+    /// Bytes the store holds (the file's size, for a file).
+    fn store_bytes(&self) -> u64 {
+        match self {
+            AnyLedger::File(ledger) => ledger.store().size(),
+            AnyLedger::Memory(ledger) => ledger.store().blocks().iter().map(|b| b.len() as u64).sum(),
+        }
+    }
 }
 
 impl hc_ledger {
     /// Runs a query under the read lock (poisoning the handle if it panics).
-    pub(crate) fn read<T>(&self, work: impl FnOnce(&Ledger<AnyStore>) -> FfiResult<T>) -> FfiResult<T> {
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&AnyLedger) -> FfiResult<T>) -> FfiResult<T> {
         self.poison.guard(|| work(&*self.read_lock()?))
     }
 
     /// Runs an update under the write lock (poisoning the handle if it panics).
-    pub(crate) fn write<T>(&self, work: impl FnOnce(&mut Ledger<AnyStore>) -> FfiResult<T>) -> FfiResult<T> {
+    pub(crate) fn write<T>(&self, work: impl FnOnce(&mut AnyLedger) -> FfiResult<T>) -> FfiResult<T> {
         self.poison.guard(|| work(&mut *self.write_lock()?))
     }
 
-    fn read_lock(&self) -> FfiResult<RwLockReadGuard<'_, Ledger<AnyStore>>> {
+    fn read_lock(&self) -> FfiResult<RwLockReadGuard<'_, AnyLedger>> {
         self.inner.read().map_err(|_| poisoned_lock())
     }
 
-    fn write_lock(&self) -> FfiResult<RwLockWriteGuard<'_, Ledger<AnyStore>>> {
+    fn write_lock(&self) -> FfiResult<RwLockWriteGuard<'_, AnyLedger>> {
         self.inner.write().map_err(|_| poisoned_lock())
     }
 
-    fn new(ledger: Ledger<AnyStore>, clock: FfiClock, recovery: Option<Recovery>) -> *mut hc_ledger {
+    fn new(ledger: AnyLedger, clock: FfiClock, recovery: Option<Recovery>) -> *mut hc_ledger {
         into_handle(hc_ledger { poison: Poison::default(), clock, recovery, inner: RwLock::new(ledger) })
     }
 }
@@ -104,59 +152,6 @@ impl Clock for FfiClock {
         match self.0.load(Ordering::SeqCst) {
             HC_SYSTEM_CLOCK => SystemClock.now_ms(),
             fixed => fixed,
-        }
-    }
-}
-
-/// The two stores a C program can use.
-#[derive(Debug)]
-pub(crate) enum AnyStore {
-    File(FileStore),
-    Memory(MemoryStore),
-}
-
-impl AnyStore {
-    fn bytes(&self) -> u64 {
-        match self {
-            AnyStore::File(store) => store.size(),
-            AnyStore::Memory(store) => store.blocks().iter().map(|b| b.len() as u64).sum(),
-        }
-    }
-}
-
-impl Store for AnyStore {
-    fn len(&self) -> u64 {
-        match self {
-            AnyStore::File(store) => store.len(),
-            AnyStore::Memory(store) => store.len(),
-        }
-    }
-
-    fn read(&self, height: u64) -> Result<Vec<u8>, StoreError> {
-        match self {
-            AnyStore::File(store) => store.read(height),
-            AnyStore::Memory(store) => store.read(height),
-        }
-    }
-
-    fn append(&mut self, height: u64, block: &[u8]) -> Result<(), StoreError> {
-        match self {
-            AnyStore::File(store) => store.append(height, block),
-            AnyStore::Memory(store) => store.append(height, block),
-        }
-    }
-
-    fn location(&self, height: u64) -> Option<u64> {
-        match self {
-            AnyStore::File(store) => store.location(height),
-            AnyStore::Memory(store) => store.location(height),
-        }
-    }
-
-    fn is_read_only(&self) -> bool {
-        match self {
-            AnyStore::File(store) => store.is_read_only(),
-            AnyStore::Memory(store) => store.is_read_only(),
         }
     }
 }
@@ -188,7 +183,8 @@ unsafe fn creation_args<'a>(
 
 /// Creates a ledger in a new file at `path`, with a genesis block naming `authorities` (the first is the
 /// founder) sealed by all of them. The file is locked for this writer until
-/// `hc_ledger_close`. `time_ms` is `HC_SYSTEM_CLOCK` or a fixed time (see `hc_ledger_set_time`).
+/// `hc_ledger_close`. The tree's stored hashes are kept beside it in `<path>.tiles/`, and the checkpoints it
+/// publishes in `<path>.checkpoints`. `time_ms` is `HC_SYSTEM_CLOCK` or a fixed time (see `hc_ledger_set_time`).
 ///
 /// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_SETTINGS` (including duplicate
 /// authority keys), `HC_INVALID_ARGUMENT`, `HC_ALREADY_EXISTS`, `HC_NOT_FOUND` (no such directory),
@@ -214,9 +210,8 @@ pub unsafe extern "C" fn hc_ledger_create_file(
             (text(path, HC_MAX_PATH_LEN, "path")?, creation_args(settings, authorities, count)?, Out::new(out, "out")?)
         };
         let clock = FfiClock::new(time_ms);
-        let store = AnyStore::File(FileStore::create(Path::new(path))?);
-        let ledger = Ledger::create(store, Box::new(clock.clone()), &settings, &keys)?;
-        out.write(hc_ledger::new(ledger, clock, None));
+        let ledger = Ledger::create_file(Path::new(path), Box::new(clock.clone()), &settings, &keys)?;
+        out.write(hc_ledger::new(AnyLedger::File(ledger), clock, None));
         Ok(())
     })
 }
@@ -241,19 +236,22 @@ pub unsafe extern "C" fn hc_ledger_create_memory(
         // SAFETY: contract above.
         let ((settings, keys), out) = unsafe { (creation_args(settings, authorities, count)?, Out::new(out, "out")?) };
         let clock = FfiClock::new(time_ms);
-        let ledger = Ledger::create(AnyStore::Memory(MemoryStore::new()), Box::new(clock.clone()), &settings, &keys)?;
-        out.write(hc_ledger::new(ledger, clock, None));
+        let ledger = Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &settings, &keys)?;
+        out.write(hc_ledger::new(AnyLedger::Memory(ledger), clock, None));
         Ok(())
     })
 }
 
 /// Opens the ledger file at `path`, replaying it from genesis. Unless `HC_OPEN_STRICT` is given, an
 /// interrupted final append (provably one: see docs/FORMAT.md) is cut: `hc_ledger_recovery` reports it.
-/// `flags` is a mix of `HC_OPEN_*`; `time_ms` as for `hc_ledger_create_file`.
+/// `flags` is a mix of `HC_OPEN_*`; `time_ms` as for `hc_ledger_create_file`. A ledger that goes back on
+/// a checkpoint it carries (`<path>.checkpoints`, see `hc_ledger_publish_checkpoint`) is refused: cut or
+/// rolled back since (`HC_TRUNCATED`), forked (`HC_FORKED`), or another ledger (`HC_OTHER_LEDGER`).
 ///
 /// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_INVALID_ARGUMENT` (unknown flag),
 /// `HC_NOT_FOUND`, `HC_LOCKED`, `HC_NOT_A_LEDGER`, `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_TORN_TAIL`,
-/// `HC_EMPTY_LEDGER`, `HC_CORRUPT`, `HC_IO`.
+/// `HC_EMPTY_LEDGER`, `HC_CORRUPT`, `HC_IO`, `HC_TRUNCATED`, `HC_FORKED`, `HC_OTHER_LEDGER`,
+/// `HC_CARRIED_CHECKPOINTS_DAMAGED`.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.
@@ -272,16 +270,17 @@ pub unsafe extern "C" fn hc_ledger_open_file(
             return Err(Failure::invalid(format!("unknown open flags {:#x}", flags & !known)));
         }
         let options = OpenOptions { read_only: flags & HC_OPEN_READ_ONLY != 0, strict: flags & HC_OPEN_STRICT != 0 };
-        let store = FileStore::open(Path::new(path), options)?;
-        let recovery = store.recovery();
         let clock = FfiClock::new(time_ms);
-        let store = AnyStore::File(store);
-        let ledger = if flags & HC_OPEN_VERIFY_SIGNATURES != 0 {
-            Ledger::open_verified(store, Box::new(clock.clone()))?
-        } else {
-            Ledger::open(store, Box::new(clock.clone()))?
-        };
-        out.write(hc_ledger::new(ledger, clock, recovery));
+        let ledger = Ledger::open_file(Path::new(path), Box::new(clock.clone()), options)?;
+        if flags & HC_OPEN_VERIFY_SIGNATURES != 0 {
+            // The open replayed every rule, link, seal and the tree; now every signature too.
+            if let Some(failure) = ledger.verify().failure {
+                let offset = ledger.store().location(failure.height);
+                return Err(LedgerError::Corrupt { failure, offset }.into());
+            }
+        }
+        let recovery = ledger.store().recovery();
+        out.write(hc_ledger::new(AnyLedger::File(ledger), clock, recovery));
         Ok(())
     })
 }
@@ -357,7 +356,7 @@ pub unsafe extern "C" fn hc_ledger_now(ledger: *const hc_ledger, out: *mut u64) 
     run(|| {
         // SAFETY: contract above.
         let (ledger, out) = unsafe { (arg(ledger, "ledger")?, Out::new(out, "out")?) };
-        out.write(ledger.read(|l| Ok(l.now()))?);
+        out.write(read_ledger!(ledger, |l| Ok(l.now()))?);
         Ok(())
     })
 }
@@ -373,18 +372,21 @@ pub unsafe extern "C" fn hc_ledger_get_info(ledger: *const hc_ledger, out: *mut 
     run(|| {
         // SAFETY: contract above.
         let (ledger, out) = unsafe { (arg(ledger, "ledger")?, Out::new(out, "out")?) };
-        out.write(ledger.read(|l| {
-            let head = l.head();
-            Ok(hc_ledger_info {
-                chain: l.chain().into(),
-                blocks: l.block_count(),
-                head_hash: head.map(|h| h.hash().into()).unwrap_or_default(),
-                head_time: head.map_or(0, |h| h.timestamp),
-                tree_size: l.tree().size(),
-                tree_root: l.tree().root().into(),
-                pending: l.pending().len() as u64,
-                store_bytes: l.store().bytes(),
-                now: l.now(),
+        out.write(ledger.read(|any| {
+            let store_bytes = any.store_bytes();
+            on_ledger!(any, |l| {
+                let head = l.head();
+                Ok(hc_ledger_info {
+                    chain: l.chain().into(),
+                    blocks: l.block_count(),
+                    head_hash: head.map(|h| h.hash().into()).unwrap_or_default(),
+                    head_time: head.map_or(0, |h| h.timestamp),
+                    tree_size: l.tree().size(),
+                    tree_root: l.tree().root().into(),
+                    pending: l.pending().len() as u64,
+                    store_bytes,
+                    now: l.now(),
+                })
             })
         })?);
         Ok(())
@@ -481,7 +483,7 @@ pub unsafe extern "C" fn hc_ledger_seal(
                 Out::new(out, "out")?,
             )
         };
-        out.write(ledger.write(|l| Ok(l.seal(&keys)?.into()))?);
+        out.write(write_ledger!(ledger, |l| Ok(l.seal(&keys)?.into()))?);
         Ok(())
     })
 }
@@ -560,7 +562,7 @@ impl hc_verify_report {
     /// The report on a file that still ends with the remains of an interrupted append (left in place by a
     /// read-only open): the blocks may all verify, but the file is not valid as it is, since opening it for
     /// writing would cut that tail. A failing block is reported first.
-    fn with_tail(mut self, recovery: Option<Recovery>) -> Self {
+    pub(crate) fn with_tail(mut self, recovery: Option<Recovery>) -> Self {
         if let Some(tail) = recovery.filter(|r| !r.cut && self.valid == 1) {
             let reason = format!(
                 "incomplete tail: the file ends with {} bytes of an interrupted append at offset {} (block {}), \
@@ -589,7 +591,7 @@ pub unsafe extern "C" fn hc_ledger_verify(ledger: *const hc_ledger, out: *mut hc
         // SAFETY: contract above.
         let (ledger, out) = unsafe { (arg(ledger, "ledger")?, Out::new(out, "out")?) };
         let tail = ledger.poison.guard(|| Ok(ledger.recovery))?;
-        out.write(ledger.read(|l| Ok(hc_verify_report::from(&l.verify()).with_tail(tail)))?);
+        out.write(read_ledger!(ledger, |l| Ok(hc_verify_report::from(&l.verify()).with_tail(tail)))?);
         Ok(())
     })
 }
@@ -609,14 +611,21 @@ pub unsafe extern "C" fn hc_verify_file(path: *const c_char, out: *mut hc_verify
     run(|| {
         // SAFETY: contract above.
         let (path, out) = unsafe { (text(path, HC_MAX_PATH_LEN, "path")?, Out::new(out, "out")?) };
-        let store = FileStore::open(Path::new(path), OpenOptions { read_only: true, strict: false })?;
-        if store.is_empty() {
-            return Err(healthchain::ledger::LedgerError::StoreEmpty.into());
-        }
+        let store = file_to_verify(path)?;
         let report = healthchain::replay::verify_blocks((0..store.len()).map(|h| store.read(h)));
         out.write(hc_verify_report::from(&report).with_tail(store.recovery()));
         Ok(())
     })
+}
+
+/// The ledger file at `path`, opened to be verified: read-only, without the writer lock, an interrupted
+/// final append left in place (and reported by `recovery()`); a file holding no block is refused.
+pub(crate) fn file_to_verify(path: &str) -> FfiResult<FileStore> {
+    let store = FileStore::open(Path::new(path), OpenOptions { read_only: true, strict: false })?;
+    if store.is_empty() {
+        return Err(LedgerError::StoreEmpty.into());
+    }
+    Ok(store)
 }
 
 #[cfg(test)]

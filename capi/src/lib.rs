@@ -18,11 +18,15 @@
 
 mod boundary;
 mod check;
+mod checkpoints;
 mod external;
 mod history;
 mod keys;
 mod ledger;
 mod operations;
+mod proofs;
+mod receipts;
+mod standing;
 mod status;
 #[cfg(test)]
 mod testing;
@@ -30,11 +34,15 @@ mod values;
 mod version;
 
 pub use check::*;
+pub use checkpoints::*;
 pub use external::*;
 pub use history::*;
 pub use keys::*;
 pub use ledger::*;
 pub use operations::*;
+pub use proofs::*;
+pub use receipts::*;
+pub use standing::*;
 pub use status::*;
 pub use values::*;
 pub use version::*;

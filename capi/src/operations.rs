@@ -5,7 +5,7 @@
 use super::boundary::{FfiResult, Out, arg, flag, run};
 use super::check::{hc_request, recordable};
 use super::keys::hc_key;
-use super::ledger::hc_ledger;
+use super::ledger::{hc_ledger, read_ledger, write_ledger};
 use super::values::{
     actions_from, code_arg, code_set_arg, hc_access_id, hc_actor_id, hc_consent_id, hc_delegation_id, hc_hash,
     hc_tx_id, role_from, until_to, value, window_from,
@@ -138,7 +138,7 @@ impl hc_delegation_grant {
 /// Signs `payload` with `key` for the actor owning it and submits it, under the ledger's write lock.
 pub(crate) fn submit(ledger: &hc_ledger, key: &hc_key, payload: Payload) -> FfiResult<TxId> {
     let key = key.get()?;
-    ledger.write(|l| Ok(l.sign_and_submit(key, payload)?))
+    write_ledger!(ledger, |l| Ok(l.sign_and_submit(key, payload)?))
 }
 
 /// The body of the exports that sign one payload built from one fixed-size value: checks every pointer,
@@ -243,7 +243,7 @@ pub unsafe extern "C" fn hc_ledger_register(
         };
         let role = role_from(role)?;
         let (authority, new_key) = (authority.get()?, new_key.get()?);
-        let id = ledger.write(|l| Ok(l.register(authority, new_key, role)?))?;
+        let id = write_ledger!(ledger, |l| Ok(l.register(authority, new_key, role)?))?;
         out.write(id.into());
         Ok(())
     })
@@ -277,7 +277,7 @@ pub unsafe extern "C" fn hc_ledger_rotate_key(
             )
         };
         let (signer, new_key) = (signer.get()?, new_key.get()?);
-        let id = ledger.write(|l| Ok(l.rotate_key(signer, actor.into(), new_key)?))?;
+        let id = write_ledger!(ledger, |l| Ok(l.rotate_key(signer, actor.into(), new_key)?))?;
         out.write(id.into());
         Ok(())
     })
@@ -333,7 +333,7 @@ pub unsafe extern "C" fn hc_ledger_grant_consent(
         // SAFETY: contract above.
         let grant = unsafe { grant.parse()? };
         let signer = signer.get()?;
-        let granted = ledger.write(|l| Ok(l.grant_consent(signer, grant)?))?;
+        let granted = write_ledger!(ledger, |l| Ok(l.grant_consent(signer, grant)?))?;
         out.write(hc_granted { consent: granted.consent.into(), until: until_to(granted.until) });
         Ok(())
     })
@@ -357,7 +357,7 @@ pub unsafe extern "C" fn hc_ledger_find_covering_consent(
         let (ledger, grant, out) = unsafe { (arg(ledger, "ledger")?, arg(grant, "grant")?, Out::new(out, "out")?) };
         // SAFETY: contract above.
         let grant = unsafe { grant.parse()? };
-        let found = ledger.read(|l| {
+        let found = read_ledger!(ledger, |l| {
             let consent = l.state().covering_permit(&grant).ok_or_else(|| {
                 super::boundary::Failure::new(super::status::HC_NO_MATCH, "no active permit covers this grant")
             })?;
@@ -470,7 +470,7 @@ pub unsafe extern "C" fn hc_ledger_record_access(
         // SAFETY: contract above.
         let request = unsafe { request.parse()? };
         let accessor = accessor.get()?;
-        let id = ledger.write(|l| {
+        let id = write_ledger!(ledger, |l| {
             let payload = access_payload(l, &request)?;
             Ok(l.sign_and_submit(accessor, payload)?)
         })?;

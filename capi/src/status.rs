@@ -1,14 +1,19 @@
 //! Status codes: stable numbers, never renumbered, grouped in ranges (0-9 success, 10-29 caller errors,
 //! 30-39 internal errors, 100-149 ledger and store, 200-249 transaction refusals, 300-349 verification
-//! failures), with their static texts and the mapping from the crate's typed errors.
+//! failures, 400-449 proofs, checkpoints, receipts and where a ledger stands against a checkpoint), with
+//! their static texts and the mapping from the crate's typed errors.
 
 use super::boundary::{Failure, last_error, run_value};
+use healthchain::checkpoint::CheckpointError;
 use healthchain::codes::CodeError;
 use healthchain::error::{CheckError, TxError};
 use healthchain::keys::KeyError;
 use healthchain::ledger::LedgerError;
+use healthchain::proof::ProofError;
+use healthchain::receipt::ReceiptError;
 use healthchain::replay::BlockError;
 use healthchain::store::StoreError;
+use healthchain::trust::Standing;
 use std::ffi::c_char;
 
 // ---- 0-9: success ----
@@ -99,6 +104,12 @@ pub const HC_NO_MATCH: i32 = 121;
 pub const HC_INCOMPLETE_CREATION: i32 = 122;
 /// A block the file store cannot hold (the ledger never builds one; nothing was written).
 pub const HC_BLOCK_NOT_STORABLE: i32 = 123;
+/// The file of the checkpoints a ledger file carries (`<path>.checkpoints`) is damaged or not one: the
+/// ledger was not opened (restore the file, or check the ledger against a checkpoint you hold).
+pub const HC_CARRIED_CHECKPOINTS_DAMAGED: i32 = 124;
+/// The stored blocks no longer give the ledger's Merkle tree (the file changed under the open ledger):
+/// close it, reopen and verify it.
+pub const HC_TREE_MISMATCH: i32 = 125;
 
 // ---- 200-249: transaction refusals (nothing changed) ----
 /// The transaction does not encode canonically.
@@ -206,6 +217,54 @@ pub const HC_VERIFY_PROPOSER_NOT_SEALER: i32 = 312;
 /// The genesis block holds more than the genesis transaction.
 pub const HC_VERIFY_GENESIS_NOT_ALONE: i32 = 313;
 
+// ---- 400-449: proofs, checkpoints, receipts, and where a ledger stands against a checkpoint ----
+/// A leaf index that is not below the tree size.
+pub const HC_INDEX_BEYOND_SIZE: i32 = 400;
+/// Tree sizes out of order: a consistency proof needs `0 < old size <= new size`, and a ledger proves
+/// nothing beyond its sealed tree.
+pub const HC_BAD_SIZES: i32 = 401;
+/// A proof with more or fewer elements than its index and sizes call for.
+pub const HC_PROOF_WRONG_LENGTH: i32 = 402;
+/// A proof that does not lead to the expected root.
+pub const HC_PROOF_MISMATCH: i32 = 403;
+/// A subtree needed for a proof is not available (the stored hashes could not be rebuilt).
+pub const HC_PROOF_UNAVAILABLE: i32 = 404;
+/// A note that breaks the C2SP signed-note format.
+pub const HC_MALFORMED_NOTE: i32 = 410;
+/// A note whose text is not a checkpoint (origin, tree size, root).
+pub const HC_MALFORMED_CHECKPOINT: i32 = 411;
+/// A verifier key that is not `name+hex(key id)+base64(type || key)` with a matching id, or of the wrong
+/// type (an authority's is type 0x01, a witness's 0x04).
+pub const HC_BAD_VERIFIER_KEY: i32 = 412;
+/// A signature on the note by a key the policy names does not verify: the whole note is refused.
+pub const HC_BAD_NOTE_SIGNATURE: i32 = 413;
+/// No signature on the note is by a key the policy names.
+pub const HC_NO_KNOWN_SIGNATURE: i32 = 414;
+/// Fewer of the ledger's authorities signed the checkpoint than the policy requires.
+pub const HC_TOO_FEW_SIGNATURES: i32 = 415;
+/// Fewer of the trusted witnesses cosigned the checkpoint than the policy requires.
+pub const HC_TOO_FEW_COSIGNATURES: i32 = 416;
+/// A receipt that breaks its format (docs/FORMAT.md, "Receipts").
+pub const HC_MALFORMED_RECEIPT: i32 = 420;
+/// A receipt whose transaction is of another ledger than its checkpoint.
+pub const HC_RECEIPT_WRONG_LEDGER: i32 = 421;
+/// The transaction is not in a sealed block of this ledger (unknown, or submitted and not yet sealed).
+pub const HC_NOT_SEALED: i32 = 425;
+/// The checkpoint is not one of this ledger's: another origin, a larger tree, or another root at its size.
+pub const HC_FOREIGN_CHECKPOINT: i32 = 426;
+/// No checkpoint given and none carried holds the transaction (publish one first), or no carried
+/// checkpoint at that index.
+pub const HC_NO_CHECKPOINT: i32 = 427;
+/// The ledger holds fewer transactions than a checkpoint one trusts: it was cut or rolled back since.
+pub const HC_TRUNCATED: i32 = 440;
+/// The ledger's first transactions give another root than a checkpoint one trusts, at its size: a fork (a
+/// rewritten history).
+pub const HC_FORKED: i32 = 441;
+/// The checkpoint is of another ledger (its origin names another chain id).
+pub const HC_OTHER_LEDGER: i32 = 442;
+/// Verification failed before the ledger reached the checkpoint's size: nothing is known of it.
+pub const HC_NOT_REACHED: i32 = 443;
+
 /// Static English text for a status code (never NULL; "unknown status" for numbers not listed).
 #[unsafe(no_mangle)]
 pub extern "C" fn hc_status_str(status: i32) -> *const c_char {
@@ -263,6 +322,8 @@ fn status_text(status: i32) -> &'static str {
         HC_NO_MATCH => "no match\0",
         HC_INCOMPLETE_CREATION => "ledger file holds an interrupted creation\0",
         HC_BLOCK_NOT_STORABLE => "block cannot be stored\0",
+        HC_CARRIED_CHECKPOINTS_DAMAGED => "carried checkpoints file damaged\0",
+        HC_TREE_MISMATCH => "stored blocks no longer give the ledger's tree\0",
         HC_MALFORMED => "malformed transaction\0",
         HC_WRONG_CHAIN => "transaction belongs to another chain\0",
         HC_GENESIS_POSITION => "genesis must be first and only first\0",
@@ -312,6 +373,27 @@ fn status_text(status: i32) -> &'static str {
         HC_VERIFY_NOT_ENOUGH_SEALS => "not enough seals\0",
         HC_VERIFY_PROPOSER_NOT_SEALER => "proposer did not seal the block\0",
         HC_VERIFY_GENESIS_NOT_ALONE => "genesis block holds more than genesis\0",
+        HC_INDEX_BEYOND_SIZE => "leaf index beyond the tree size\0",
+        HC_BAD_SIZES => "tree sizes out of order or beyond the tree\0",
+        HC_PROOF_WRONG_LENGTH => "proof has the wrong number of elements\0",
+        HC_PROOF_MISMATCH => "proof does not lead to the expected root\0",
+        HC_PROOF_UNAVAILABLE => "subtree for the proof not available\0",
+        HC_MALFORMED_NOTE => "malformed signed note\0",
+        HC_MALFORMED_CHECKPOINT => "malformed checkpoint\0",
+        HC_BAD_VERIFIER_KEY => "malformed or inconsistent verifier key\0",
+        HC_BAD_NOTE_SIGNATURE => "a note signature by a known key does not verify\0",
+        HC_NO_KNOWN_SIGNATURE => "note signed by no known key\0",
+        HC_TOO_FEW_SIGNATURES => "checkpoint signed by too few authorities\0",
+        HC_TOO_FEW_COSIGNATURES => "checkpoint cosigned by too few witnesses\0",
+        HC_MALFORMED_RECEIPT => "malformed receipt\0",
+        HC_RECEIPT_WRONG_LEDGER => "receipt transaction is of another ledger\0",
+        HC_NOT_SEALED => "transaction not sealed in this ledger\0",
+        HC_FOREIGN_CHECKPOINT => "checkpoint is not of this ledger\0",
+        HC_NO_CHECKPOINT => "no checkpoint holds the transaction\0",
+        HC_TRUNCATED => "ledger cut or rolled back since a trusted checkpoint\0",
+        HC_FORKED => "ledger forked from a trusted checkpoint\0",
+        HC_OTHER_LEDGER => "checkpoint is of another ledger\0",
+        HC_NOT_REACHED => "verification failed before the checkpoint's size\0",
         _ => "",
     }
 }
@@ -463,9 +545,106 @@ impl From<LedgerError> for Failure {
             LedgerError::InvalidSettings(_) => HC_INVALID_SETTINGS,
             // Not reachable through the C API, which has no fork.
             LedgerError::NotACopy(_) => HC_INVALID_ARGUMENT,
+            LedgerError::Proof(e) => return e.into(),
+            LedgerError::Checkpoint(e) => return e.into(),
+            LedgerError::NotSealed => HC_NOT_SEALED,
+            LedgerError::ForeignCheckpoint => HC_FOREIGN_CHECKPOINT,
+            LedgerError::NoCheckpoint => HC_NO_CHECKPOINT,
+            LedgerError::CarriedCheckpoints(_) => HC_CARRIED_CHECKPOINTS_DAMAGED,
+            LedgerError::BrokenCheckpoint(ref standing) => match standing_code(standing) {
+                HC_OK => HC_UNMAPPED_ERROR, // a kept checkpoint is never a refusal
+                code => {
+                    return Failure::new(
+                        code,
+                        format!("ledger goes back on a checkpoint it carries: {}", standing_text(standing)),
+                    );
+                }
+            },
+            LedgerError::TreeMismatch => HC_TREE_MISMATCH,
             _ => HC_UNMAPPED_ERROR,
         };
         Failure::new(code, error.to_string())
+    }
+}
+
+/// The code of a proof refusal.
+pub(crate) fn proof_code(error: &ProofError) -> i32 {
+    match error {
+        ProofError::IndexBeyondSize { .. } => HC_INDEX_BEYOND_SIZE,
+        ProofError::BadSizes { .. } => HC_BAD_SIZES,
+        ProofError::WrongLength { .. } => HC_PROOF_WRONG_LENGTH,
+        ProofError::RootMismatch => HC_PROOF_MISMATCH,
+        ProofError::Unavailable { .. } => HC_PROOF_UNAVAILABLE,
+        _ => HC_UNMAPPED_ERROR,
+    }
+}
+
+impl From<ProofError> for Failure {
+    fn from(error: ProofError) -> Self {
+        Failure::new(proof_code(&error), error.to_string())
+    }
+}
+
+impl From<CheckpointError> for Failure {
+    fn from(error: CheckpointError) -> Self {
+        let code = match error {
+            CheckpointError::MalformedNote(_) => HC_MALFORMED_NOTE,
+            CheckpointError::MalformedCheckpoint(_) => HC_MALFORMED_CHECKPOINT,
+            CheckpointError::BadVerifierKey => HC_BAD_VERIFIER_KEY,
+            CheckpointError::BadSignature => HC_BAD_NOTE_SIGNATURE,
+            CheckpointError::NoKnownSignature => HC_NO_KNOWN_SIGNATURE,
+            CheckpointError::TooFewSignatures { .. } => HC_TOO_FEW_SIGNATURES,
+            CheckpointError::TooFewCosignatures { .. } => HC_TOO_FEW_COSIGNATURES,
+            _ => HC_UNMAPPED_ERROR,
+        };
+        Failure::new(code, error.to_string())
+    }
+}
+
+impl From<ReceiptError> for Failure {
+    fn from(error: ReceiptError) -> Self {
+        let code = match error {
+            ReceiptError::Malformed(_) => HC_MALFORMED_RECEIPT,
+            ReceiptError::Checkpoint(e) => return e.into(),
+            ReceiptError::WrongLedger => HC_RECEIPT_WRONG_LEDGER,
+            ReceiptError::Proof(e) => return e.into(),
+            _ => HC_UNMAPPED_ERROR,
+        };
+        Failure::new(code, error.to_string())
+    }
+}
+
+/// The code of where a ledger stands against a checkpoint: `HC_OK` when it keeps it.
+pub(crate) fn standing_code(standing: &Standing) -> i32 {
+    match standing {
+        Standing::Extends { .. } => HC_OK,
+        Standing::Truncated { .. } => HC_TRUNCATED,
+        Standing::Forked(_) => HC_FORKED,
+        Standing::OtherLedger { .. } => HC_OTHER_LEDGER,
+        Standing::NotReached { .. } => HC_NOT_REACHED,
+    }
+}
+
+/// Where a ledger stands, in words (sizes, roots and heights: no patient data).
+pub(crate) fn standing_text(standing: &Standing) -> String {
+    match standing {
+        Standing::Extends { checkpoint_size, ledger_size } => {
+            format!("holds the checkpoint's tree of {checkpoint_size} transactions and has {ledger_size}")
+        }
+        Standing::Truncated { checkpoint_size, ledger_size } => {
+            format!("cut or rolled back: {ledger_size} transactions, fewer than the checkpoint's {checkpoint_size}")
+        }
+        Standing::Forked(fork) => format!(
+            "forked: the first {} transactions give root {} (block {}), the checkpoint states {}",
+            fork.size,
+            fork.ledger_root.to_hex(),
+            fork.block,
+            fork.checkpoint_root.to_hex()
+        ),
+        Standing::OtherLedger { origin } => format!("the checkpoint is of another ledger ({origin})"),
+        Standing::NotReached { checkpoint_size, verified_size } => {
+            format!("verification failed after {verified_size} transactions, before the checkpoint's {checkpoint_size}")
+        }
     }
 }
 
@@ -513,6 +692,7 @@ mod tests {
                 100..=149 => "ledger",
                 200..=249 => "transaction",
                 300..=349 => "verification",
+                400..=449 => "proofs",
                 _ => panic!("{name} = {number} lies outside every range"),
             };
             if name.starts_with("HC_VERIFY_") {
@@ -537,5 +717,59 @@ mod tests {
         assert_eq!(block_code(&BlockError::Tx(TxError::BadSignature)), HC_BAD_SIGNATURE);
         let status = run_status(|| Err(Failure::from(KeyError::Weak)));
         assert_eq!(status, HC_INVALID_KEY);
+    }
+
+    #[test]
+    fn proof_checkpoint_receipt_and_standing_failures_keep_their_codes() {
+        use healthchain::hash::Hash256;
+        use healthchain::ids::BlockHash;
+        use healthchain::trust::Fork;
+        let proof = |e| Failure::from(LedgerError::Proof(e)).code;
+        assert_eq!(proof(ProofError::IndexBeyondSize { index: 3, size: 3 }), HC_INDEX_BEYOND_SIZE);
+        assert_eq!(proof(ProofError::BadSizes { old: 0, new: 1 }), HC_BAD_SIZES);
+        assert_eq!(proof(ProofError::WrongLength { have: 1, want: 2 }), HC_PROOF_WRONG_LENGTH);
+        assert_eq!(proof(ProofError::RootMismatch), HC_PROOF_MISMATCH);
+        assert_eq!(proof(ProofError::Unavailable { start: 0, end: 1 }), HC_PROOF_UNAVAILABLE);
+        let note = |e| Failure::from(LedgerError::Checkpoint(e)).code;
+        assert_eq!(note(CheckpointError::MalformedNote("x")), HC_MALFORMED_NOTE);
+        assert_eq!(note(CheckpointError::MalformedCheckpoint("x")), HC_MALFORMED_CHECKPOINT);
+        assert_eq!(note(CheckpointError::BadVerifierKey), HC_BAD_VERIFIER_KEY);
+        assert_eq!(note(CheckpointError::BadSignature), HC_BAD_NOTE_SIGNATURE);
+        assert_eq!(note(CheckpointError::NoKnownSignature), HC_NO_KNOWN_SIGNATURE);
+        assert_eq!(note(CheckpointError::TooFewSignatures { have: 0, need: 1 }), HC_TOO_FEW_SIGNATURES);
+        assert_eq!(note(CheckpointError::TooFewCosignatures { have: 0, need: 1 }), HC_TOO_FEW_COSIGNATURES);
+        assert_eq!(Failure::from(ReceiptError::Malformed("x")).code, HC_MALFORMED_RECEIPT);
+        assert_eq!(Failure::from(ReceiptError::WrongLedger).code, HC_RECEIPT_WRONG_LEDGER);
+        assert_eq!(Failure::from(ReceiptError::Proof(ProofError::RootMismatch)).code, HC_PROOF_MISMATCH);
+        assert_eq!(Failure::from(ReceiptError::Checkpoint(CheckpointError::BadSignature)).code, HC_BAD_NOTE_SIGNATURE);
+        for (error, code) in [
+            (LedgerError::NotSealed, HC_NOT_SEALED),
+            (LedgerError::ForeignCheckpoint, HC_FOREIGN_CHECKPOINT),
+            (LedgerError::NoCheckpoint, HC_NO_CHECKPOINT),
+            (LedgerError::CarriedCheckpoints("x"), HC_CARRIED_CHECKPOINTS_DAMAGED),
+            (LedgerError::TreeMismatch, HC_TREE_MISMATCH),
+        ] {
+            assert_eq!(Failure::from(error).code, code);
+        }
+        let fork = Fork {
+            size: 9,
+            checkpoint_root: Hash256([1; 32]),
+            ledger_root: Hash256([2; 32]),
+            block: 4,
+            block_hash: BlockHash(Hash256([3; 32])),
+        };
+        for (standing, code) in [
+            (Standing::Extends { checkpoint_size: 2, ledger_size: 3 }, HC_UNMAPPED_ERROR),
+            (Standing::Truncated { checkpoint_size: 3, ledger_size: 2 }, HC_TRUNCATED),
+            (Standing::Forked(fork), HC_FORKED),
+            (Standing::OtherLedger { origin: "healthchain/00".into() }, HC_OTHER_LEDGER),
+            (Standing::NotReached { checkpoint_size: 3, verified_size: 1 }, HC_NOT_REACHED),
+        ] {
+            let failure = Failure::from(LedgerError::BrokenCheckpoint(Box::new(standing.clone())));
+            assert_eq!(failure.code, code, "{standing:?}");
+            assert!(!failure.message.is_empty());
+            let kept = if code == HC_UNMAPPED_ERROR { HC_OK } else { code };
+            assert_eq!(standing_code(&standing), kept);
+        }
     }
 }

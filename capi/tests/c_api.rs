@@ -279,6 +279,14 @@ fn misuse_is_refused_with_the_documented_status() {
 }
 
 #[test]
+fn proofs_checkpoints_receipts_and_standing_from_c() {
+    let dir = work_dir("proofs");
+    let program = compile(&dir, "proofs", &[crate_dir().join("tests/c/proofs.c")], false, Link::Static, &[]);
+    let out = run_ok(&dir, &program, &[dir.to_str().unwrap()]);
+    assert!(out.contains("proofs: all checks passed"), "{out}");
+}
+
+#[test]
 fn threads_check_while_another_appends() {
     let dir = work_dir("threads");
     let program =
@@ -392,6 +400,7 @@ fn valid_argument(ty: &str, name: &str) -> Option<String> {
         "const char *" => "\"labs\"".into(),
         "const uint8_t *" => "bytes".into(),
         "uint8_t *" => "buf".into(),
+        "char *" => "(char *)buf".into(),
         "size_t *" => "&o_size".into(),
         "uint64_t *" => "&o_uint64_t".into(),
         "size_t" => "1".into(),

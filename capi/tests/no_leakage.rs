@@ -2376,6 +2376,187 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
         );
         seal(&mut time);
 
+        // Proofs, checkpoints and receipts of the patient's transactions, refused.
+        let grant_tx = c::hc_tx_id { bytes: c1.bytes };
+        let seed_tx = c::hc_tx_id { bytes: SECRET_SEED };
+        let (mut index, mut len) = (0u64, 0usize);
+        a.c_refused(
+            "the position of a transaction id made of the seed",
+            c::hc_ledger_position(ledger, &seed_tx, &mut index),
+            c::HC_NOT_SEALED,
+        );
+        let mut receipt = vec![0 as c_char; c::HC_MAX_RECEIPT_LEN + 1];
+        for (what, id, expected) in [
+            ("a receipt for the patient's grant before any checkpoint", grant_tx, c::HC_NO_CHECKPOINT),
+            ("a receipt for a transaction id made of the seed", seed_tx, c::HC_NOT_SEALED),
+        ] {
+            let status = c::hc_ledger_receipt(ledger, &id, receipt.as_mut_ptr(), receipt.len(), &mut len);
+            a.c_refused(what, status, expected);
+        }
+        c_ok("hc_ledger_position", c::hc_ledger_position(ledger, &grant_tx, &mut index));
+        let mut leaf = vec![0u8; c::HC_MAX_TX_LEN];
+        let mut leaf_len = 0;
+        c_ok(
+            "hc_ledger_transaction_bytes",
+            c::hc_ledger_transaction_bytes(ledger, index, leaf.as_mut_ptr(), leaf.len(), &mut leaf_len),
+        );
+        let mut info = c::hc_ledger_info::default();
+        c_ok("hc_ledger_get_info", c::hc_ledger_get_info(ledger, &mut info));
+        let mut path = vec![0u8; c::HC_MAX_PROOF_BYTES];
+        let mut path_len = 0;
+        c_ok(
+            "hc_ledger_prove_inclusion",
+            c::hc_ledger_prove_inclusion(ledger, index, info.tree_size, path.as_mut_ptr(), path.len(), &mut path_len),
+        );
+        let (salt_root, seed_root) = (c::hc_hash { bytes: SALT }, c::hc_hash { bytes: SECRET_SEED });
+        a.c_refused(
+            "the patient's grant proved against a root made of the salt",
+            c::hc_verify_inclusion(leaf.as_ptr(), leaf_len, index, info.tree_size, path.as_ptr(), path_len, &salt_root),
+            c::HC_PROOF_MISMATCH,
+        );
+        a.c_refused(
+            "the patient's grant with a path cut short",
+            c::hc_verify_inclusion(leaf.as_ptr(), leaf_len, index, info.tree_size, path.as_ptr(), 32, &info.tree_root),
+            c::HC_PROOF_WRONG_LENGTH,
+        );
+        a.c_refused(
+            "a consistency proof between roots made of the seed and the salt",
+            c::hc_verify_consistency(1, 2, path.as_ptr(), 32, &seed_root, &salt_root),
+            c::HC_PROOF_MISMATCH,
+        );
+        a.c_refused(
+            "proving the patient's grant in a tree beyond the ledger",
+            c::hc_ledger_prove_inclusion(ledger, index, u64::MAX, path.as_mut_ptr(), path.len(), &mut path_len),
+            c::HC_BAD_SIZES,
+        );
+
+        // The checkpoint, a witness named after the preimage with the patient's key, and receipts.
+        let mut note = vec![0 as c_char; c::HC_MAX_NOTE_LEN + 1];
+        c_ok(
+            "hc_ledger_publish_checkpoint",
+            c::hc_ledger_publish_checkpoint(ledger, sealers.as_ptr(), 1, note.as_mut_ptr(), note.len(), &mut len),
+        );
+        let mut patient_public = c::hc_public_key::default();
+        c_ok("hc_key_public", c::hc_key_public(patient_key, &mut patient_public));
+        let mut vkey = vec![0 as c_char; c::HC_MAX_VERIFIER_KEY_LEN + 1];
+        let bad_name = cstring(PREIMAGE_AS_BAD_CODE);
+        a.c_refused(
+            "a witness named after the preimage, with spaces",
+            c::hc_witness_verifier_key(bad_name.as_ptr(), &patient_public, vkey.as_mut_ptr(), vkey.len(), &mut len),
+            c::HC_INVALID_ARGUMENT,
+        );
+        let mut cosigned = vec![0 as c_char; c::HC_MAX_NOTE_LEN + 1];
+        a.c_refused(
+            "the patient cosigning under a name made of the preimage, with spaces",
+            c::hc_checkpoint_cosign(
+                note.as_ptr(),
+                bad_name.as_ptr(),
+                patient_key,
+                1,
+                cosigned.as_mut_ptr(),
+                cosigned.len(),
+                &mut len,
+            ),
+            c::HC_INVALID_ARGUMENT,
+        );
+        let witness_name = cstring(PREIMAGE);
+        c_ok(
+            "hc_witness_verifier_key",
+            c::hc_witness_verifier_key(witness_name.as_ptr(), &patient_public, vkey.as_mut_ptr(), vkey.len(), &mut len),
+        );
+        let mut authority_public = c::hc_public_key::default();
+        c_ok("hc_key_public", c::hc_key_public(hospital, &mut authority_public));
+        let mut authority_vkey = vec![0 as c_char; c::HC_MAX_VERIFIER_KEY_LEN + 1];
+        c_ok(
+            "hc_authority_verifier_key",
+            c::hc_authority_verifier_key(
+                &info.chain,
+                &authority_public,
+                authority_vkey.as_mut_ptr(),
+                authority_vkey.len(),
+                &mut len,
+            ),
+        );
+        let (authorities, witnesses) = ([authority_vkey.as_ptr()], [vkey.as_ptr()]);
+        let policy = c::hc_checkpoint_policy {
+            authorities: authorities.as_ptr(),
+            authority_count: 1,
+            authority_threshold: 1,
+            witnesses: witnesses.as_ptr(),
+            witness_count: 1,
+            witness_threshold: 1,
+        };
+        let mut checkpoint = c::hc_checkpoint_info::default();
+        a.c_refused(
+            "a checkpoint the patient's witness key did not cosign",
+            c::hc_checkpoint_verify(note.as_ptr(), &policy, &mut checkpoint),
+            c::HC_TOO_FEW_COSIGNATURES,
+        );
+        c_ok(
+            "hc_ledger_receipt",
+            c::hc_ledger_receipt(ledger, &grant_tx, receipt.as_mut_ptr(), receipt.len(), &mut len),
+        );
+        let mut verified = c::hc_receipt_info::default();
+        a.c_refused(
+            "the receipt of the patient's grant without the witness",
+            c::hc_receipt_verify(receipt.as_ptr(), &policy, &mut verified),
+            c::HC_TOO_FEW_COSIGNATURES,
+        );
+        let receipt_bytes = CStr::from_ptr(receipt.as_ptr()).to_bytes();
+        let index_digit = receipt_bytes.windows(6).position(|w| w == b"index ").unwrap() + 6;
+        let transaction_byte = receipt_bytes.windows(12).position(|w| w == b"transaction ").unwrap() + 20;
+        for (what, at, expected) in [
+            ("the receipt of the patient's grant, its transaction changed", transaction_byte, None),
+            ("the receipt of the patient's grant, its header changed", 0, Some(c::HC_MALFORMED_RECEIPT)),
+            ("the receipt of the patient's grant, its index changed", index_digit, None),
+        ] {
+            let mut changed = receipt.clone();
+            changed[at] ^= 0x01;
+            let status = c::hc_receipt_verify(changed.as_ptr(), &policy, &mut verified);
+            a.c_refused(what, status, expected.unwrap_or(status));
+            assert_ne!(status, c::HC_OK, "{what}");
+        }
+        let receipt_of_preimage = cstring(format!("healthchain-receipt v1\nindex 0\ntransaction {PREIMAGE}\n\n"));
+        a.c_refused(
+            "a receipt whose transaction is the preimage",
+            c::hc_receipt_verify(receipt_of_preimage.as_ptr(), &policy, &mut verified),
+            c::HC_MALFORMED_RECEIPT,
+        );
+        for (what, text, expected) in [
+            ("a note whose text is the preimage", format!("{PREIMAGE}\n\nno signature\n"), c::HC_MALFORMED_NOTE),
+            (
+                "a checkpoint of a log named after the preimage",
+                format!(
+                    "{PREIMAGE}\nx\nroot\n\n\u{2014} {PREIMAGE} AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+                ),
+                c::HC_MALFORMED_CHECKPOINT,
+            ),
+        ] {
+            let text = cstring(text);
+            a.c_refused(what, c::hc_checkpoint_verify(text.as_ptr(), &policy, &mut checkpoint), expected);
+            a.c_refused(what, c::hc_ledger_carry_checkpoint(ledger, text.as_ptr()), expected);
+            let status = c::hc_ledger_receipt_at(
+                ledger,
+                &grant_tx,
+                text.as_ptr(),
+                receipt.as_mut_ptr(),
+                receipt.len(),
+                &mut len,
+            );
+            a.c_refused(what, status, expected);
+        }
+        let mut standing = c::hc_standing::default();
+        c_ok(
+            "hc_ledger_standing",
+            c::hc_ledger_standing(
+                ledger,
+                note.as_ptr(),
+                &c::hc_checkpoint_policy { witness_count: 0, witness_threshold: 0, ..policy },
+                &mut standing,
+            ),
+        );
+        assert_eq!(standing.status, c::HC_OK);
+
         c::hc_ledger_close(ledger);
         for key in [patient_key, hospital, doctor_key, nurse_key, auditor_key, guardian_key, spare, other] {
             c::hc_key_free(key);
@@ -2389,8 +2570,14 @@ fn c_abi_error_messages_name_no_patient_and_no_secret() {
         "status invalid code",
         "status bad signature",
         "status proposer did not seal the block",
+        "status transaction not sealed in this ledger",
+        "status no checkpoint holds the transaction",
+        "status proof does not lead to the expected root",
+        "status checkpoint cosigned by too few witnesses",
+        "status malformed receipt",
+        "status malformed checkpoint",
     ]);
-    a.finish(90);
+    a.finish(110);
 }
 
 #[test]
