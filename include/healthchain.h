@@ -19,7 +19,8 @@
  *    one exception: *out_len also receives the size needed with HC_BUFFER_TOO_SMALL).
  *  - Variable-size outputs go into caller buffers (buf, len, out_len): call with buf NULL and len 0 to
  *    learn the size (that call returns HC_BUFFER_TOO_SMALL, the expected answer, with *out_len set).
- *    Lists come through an iterator stepped like sqlite3_step: HC_ROW, then HC_DONE.
+ *    Text outputs (checkpoint notes, receipts, verifier keys) are NUL-terminated and *out_len counts
+ *    the NUL. Lists come through an iterator stepped like sqlite3_step: HC_ROW, then HC_DONE.
  *  - Fixed-size values (ids, keys, hashes, signatures, codes) are structs of byte arrays, copied by value.
  *  - Times are milliseconds since the Unix epoch (UTC), as uint64_t; the consent engine never reads a
  *    clock: the time of a question is an argument.

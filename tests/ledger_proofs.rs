@@ -301,7 +301,20 @@ fn every_refusal_of_the_proof_interface_is_its_own_error() {
         assert!(matches!(open(&path), Err(LedgerError::CarriedCheckpoints(_))), "length {len}");
     }
     std::fs::write(&carried, &pristine).unwrap();
-    assert_eq!(open(&path).unwrap().carried_checkpoints(), vec![note]);
+    assert_eq!(open(&path).unwrap().carried_checkpoints(), vec![note.clone()]);
+
+    // A reader carries nothing; a new ledger is never created over an earlier one's checkpoints.
+    let mut reader =
+        Ledger::open_file(&path, Box::new(SystemClock), OpenOptions { read_only: true, strict: true }).unwrap();
+    assert!(matches!(reader.carry_checkpoint(&note), Err(LedgerError::Store(StoreError::ReadOnly))));
+    assert!(matches!(reader.publish_checkpoint(&[&key(1)]), Err(LedgerError::Store(StoreError::ReadOnly))));
+    drop(reader);
+    let moved = temp("refusals-moved");
+    std::fs::rename(&path, &moved).unwrap();
+    let created = Ledger::create_file(&path, Box::new(SystemClock), &LedgerSettings::new("again"), &[&key(1)]);
+    assert!(matches!(created, Err(LedgerError::CarriedCheckpoints(_))));
+    assert!(!path.exists(), "no ledger file made");
+    std::fs::rename(&moved, &path).unwrap();
 
     // The blocks changed under the ledger: its proofs are refused rather than made from other blocks.
     let blocks: Vec<Vec<u8>> = {

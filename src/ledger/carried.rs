@@ -117,6 +117,7 @@ impl<S: Store> Ledger<S> {
     /// tree). It must be signed as [`Ledger::checkpoint_policy`]
     /// requires and state this ledger's root at its size.
     pub fn carry_checkpoint(&mut self, note: &str) -> Result<(), LedgerError> {
+        self.writable()?;
         let policy = self.checkpoint_policy(Vec::new(), 0);
         let checkpoint = Checkpoint::verify(note.as_bytes(), &policy)?.checkpoint;
         if !self.standing(&checkpoint)?.is_kept() {

@@ -108,7 +108,7 @@ pub enum LedgerError {
     /// No checkpoint given, and none carried holds the transaction.
     #[error("no checkpoint holds the transaction; publish one first")]
     NoCheckpoint,
-    /// The carried-checkpoints file is damaged or not one.
+    /// The carried-checkpoints file is damaged or not one (or, on creation, already there).
     #[error("carried checkpoints file refused: {0}")]
     CarriedCheckpoints(&'static str),
     /// The ledger goes back on a checkpoint it carries: it was cut, rolled back or forked since.
@@ -191,7 +191,8 @@ pub struct SealedBlock {
 
 impl Ledger<FileStore> {
     /// Creates a ledger in a new file at `path` (refusing an existing file), locked for this writer. The
-    /// settings are checked and the nonce drawn before the file is made.
+    /// settings are checked and the nonce drawn before the file is made. A carried-checkpoints file left
+    /// at `path` by an earlier ledger is refused too (`CarriedCheckpoints`): it is evidence, never wiped.
     pub fn create_file(
         path: &Path,
         clock: Box<dyn Clock>,
@@ -199,6 +200,9 @@ impl Ledger<FileStore> {
         authorities: &[&SigningKey],
     ) -> Result<Self, LedgerError> {
         let settings = settings.ready_for(authorities)?;
+        if checkpoints_path(path).exists() {
+            return Err(LedgerError::CarriedCheckpoints("the checkpoints of an earlier ledger are at this path"));
+        }
         let index = ProofIndex::in_dir(tiles_dir(path), false);
         let mut ledger = Self::create_with(FileStore::create(path)?, clock, &settings, authorities, index)?;
         ledger.carried = Carried::empty_at(checkpoints_path(path));
