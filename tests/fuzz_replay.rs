@@ -1,4 +1,4 @@
-//! Replays every input the core's fuzz targets keep (`decode`, `ledger_file`, `operations`: their
+//! Replays every input the core's fuzz targets keep (`decode`, `ledger_file`, `operations`, `checkpoint`: their
 //! `fuzz/seeds/`, `fuzz/corpus/` and `fuzz/regressions/`) through the same harness functions the cargo-fuzz
 //! targets call (`fuzz/harness/`), on the stable toolchain, in every `cargo test`. The C library's target
 //! (`c_api`) is replayed by `capi/tests/fuzz_replay.rs`.
@@ -46,7 +46,7 @@ fn ledger_file_inputs() {
 
 #[test]
 fn checkpoint_inputs() {
-    assert!(replay::replay_kept(&fuzz_dir(), "checkpoint", checkpoint::run) >= 5);
+    assert!(replay::replay_kept(&fuzz_dir(), "checkpoint", checkpoint::run) >= 700);
 }
 
 #[test]

@@ -103,6 +103,41 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
     seeds.push(("checkpoint", "consistency".into(), bytes));
     seeds.push(("checkpoint", "empty-note".into(), b"\0text\n\n".to_vec()));
 
+    // Receipts of the harness's fixed ledger (selector 3), some of them to mutate (selector 4), and
+    // checkpoints to measure that ledger against (selector 5).
+    let fixture = super::checkpoint::fixture();
+    let picks = [(0, 1, false), (3, 4, true), (4, 5, false), (8, 9, true), (5, 11, false), (10, 11, false)];
+    for (index, size, cosigned) in picks {
+        let (choice, issued) = fixture
+            .issued
+            .iter()
+            .enumerate()
+            .find(|(_, i)| {
+                let published = &fixture.published[i.published];
+                (i.receipt.proof.index, published.size, published.cosigned) == (index, size, cosigned)
+            })
+            .unwrap();
+        let name = format!("{index}-of-{size}{}", if cosigned { "-cosigned" } else { "" });
+        seeds.push(("checkpoint", format!("receipt-{name}"), [&[3], issued.text.as_bytes()].concat()));
+        seeds.push(("checkpoint", format!("receipt-unmutated-{name}"), vec![4, choice as u8]));
+    }
+    // Swap two path elements, go one leaf further, carry another checkpoint.
+    seeds.push(("checkpoint", "receipt-mutated".into(), vec![4, 3, 3, 0, 1, 5, 1, 11, 2]));
+    let mut standing = vec![5, 4];
+    let mut push = |kind: u8, size: u64, rest: &[u8]| {
+        standing.push(kind);
+        standing.extend_from_slice(&size.to_le_bytes());
+        standing.extend_from_slice(rest);
+    };
+    push(0, 5, &[]); // kept
+    push(3 << 3, 7, &[0x11; 32]); // forked
+    push(4, 1_000, &[]); // truncated
+    push(3, 4, &[8, b'o', b't', b'h', b'e', b'r', b'/', b'l', b'o', b'g']); // another ledger
+    seeds.push(("checkpoint", "standings".into(), standing));
+    let (nine, three) = (9u64.to_le_bytes(), 3u64.to_le_bytes());
+    let cut = [&[5, 1, 0][..], &nine, &[2 << 3], &three, &[4]].concat(); // kept, then forked
+    seeds.push(("checkpoint", "standings-cut".into(), cut));
+
     for (i, pattern) in [[0u8; 64].to_vec(), (0..=255).collect(), (0..=255).rev().collect()].into_iter().enumerate() {
         seeds.push(("operations", format!("pattern-{i}"), pattern.clone()));
         seeds.push(("c_api", format!("pattern-{i}"), pattern));

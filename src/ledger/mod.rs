@@ -112,7 +112,7 @@ pub enum LedgerError {
     #[error("carried checkpoints file refused: {0}")]
     CarriedCheckpoints(&'static str),
     /// The ledger goes back on a checkpoint it carries: it was cut, rolled back or forked since.
-    #[error("ledger goes back on a checkpoint it published: {0:?}")]
+    #[error("ledger goes back on a checkpoint it published: {0}")]
     BrokenCheckpoint(Box<crate::trust::Standing>),
     /// The blocks do not give the tree their headers state (the store changed under the ledger).
     #[error("the stored blocks no longer give the ledger's tree; reopen and verify it")]

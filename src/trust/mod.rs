@@ -48,6 +48,28 @@ pub enum Standing {
     },
 }
 
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Extends { checkpoint_size, ledger_size } => {
+                write!(f, "holds the checkpoint's tree of {checkpoint_size} (now {ledger_size})")
+            }
+            Self::Truncated { checkpoint_size, ledger_size } => {
+                write!(f, "truncated: {ledger_size} transactions, the checkpoint has {checkpoint_size}")
+            }
+            Self::Forked(fork) => write!(
+                f,
+                "forked: another root at tree size {} (checkpoint {}, ledger {}, block {})",
+                fork.size, fork.checkpoint_root, fork.ledger_root, fork.block
+            ),
+            Self::OtherLedger { origin } => write!(f, "the checkpoint is of another ledger ({origin})"),
+            Self::NotReached { checkpoint_size, verified_size } => {
+                write!(f, "not reached: verification failed at tree size {verified_size} of {checkpoint_size}")
+            }
+        }
+    }
+}
+
 impl Standing {
     /// Whether the ledger keeps the checkpoint's promise.
     pub fn is_kept(&self) -> bool {
