@@ -274,16 +274,6 @@ fn every_refusal_of_the_proof_interface_is_its_own_error() {
     let pending = ledger.pending()[0].id();
     assert!(matches!(ledger.receipt(&pending, None), Err(LedgerError::NotSealed)));
     assert!(matches!(ledger.receipt(&ids[1], Some("not a note")), Err(LedgerError::Checkpoint(_))));
-    // A tile beyond the sealed tree.
-    let size = ledger.tree().size();
-    assert!(matches!(
-        ledger.tile(tiles::TileId { level: 0, index: 0, width: size as u16 + 1 }),
-        Err(LedgerError::Proof(_))
-    ));
-    let tile = ledger.tile(tiles::TileId { level: 0, index: 0, width: size as u16 }).unwrap();
-    let leaves: Vec<u8> =
-        (0..size).flat_map(|i| leaf_hash(&ledger.transaction_at(i).unwrap().0.to_bytes()).0).collect();
-    assert_eq!(tile, leaves);
     ledger.seal(&[&key(1)]).unwrap();
     drop(ledger);
 

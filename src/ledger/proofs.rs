@@ -17,7 +17,7 @@ use crate::merkle::{empty_root, leaf_hash};
 use crate::proof::{ConsistencyProof, InclusionProof, ProofError};
 use crate::receipt::Receipt;
 use crate::store::Store;
-use crate::tiles::{TileId, TileStore};
+use crate::tiles::TileStore;
 use crate::tx::SignedTx;
 
 /// Where each sealed transaction sits, and the tree's stored hashes.
@@ -237,18 +237,6 @@ impl<S: Store> Ledger<S> {
             proof.verify(&old_root, &new_root)?;
             Ok(proof)
         })
-    }
-
-    /// The entries of a C2SP tile of the sealed tree (32 bytes each), for a static tile server.
-    pub fn tile(&self, tile: TileId) -> Result<Vec<u8>, LedgerError> {
-        let size = self.tree().size();
-        let shift = 8 * u32::from(tile.level);
-        let end = tile.index.checked_mul(256).and_then(|s| s.checked_add(u64::from(tile.width)));
-        let available = size.checked_shr(shift).unwrap_or(0);
-        if end.is_none_or(|end| end > available) {
-            return Err(ProofError::Unavailable { start: tile.index, end: u64::MAX }.into());
-        }
-        self.with_tiles(|tiles| Ok(tiles.tile(tile)?))
     }
 
     /// Runs `make` on the stored hashes; if they are stale or `make` fails (damaged hashes fail the checks
