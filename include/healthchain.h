@@ -1709,10 +1709,12 @@ int32_t hc_ledger_verify(const struct hc_ledger *ledger,
 // Verifies the ledger file at `path` from genesis without opening it as a ledger (read-only, no lock),
 // so that a file that no longer opens still gets a report naming its first bad block. Never valid for a
 // file that opening it for writing would change: one that ends with the remains of an interrupted append
-// is reported with `failure_code` `HC_TORN_TAIL` (the file is left as it is).
+// is reported with `failure_code` `HC_TORN_TAIL` (the file is left as it is). Never valid either for a
+// file that opening refuses because it goes back on a checkpoint it carries (`<path>.checkpoints`):
+// `failure_code` is then `HC_TRUNCATED`, `HC_FORKED` or `HC_OTHER_LEDGER`, as `hc_ledger_open_file` gives.
 //
 // Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_NOT_FOUND`, `HC_NOT_A_LEDGER`,
-// `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_EMPTY_LEDGER`, `HC_IO`.
+// `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_EMPTY_LEDGER`, `HC_CARRIED_CHECKPOINTS_DAMAGED`, `HC_IO`.
 //
 // # Safety
 // `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.

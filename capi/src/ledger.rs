@@ -6,10 +6,12 @@ use super::keys::{hc_key, key_list};
 use super::status::{HC_OK, HC_TORN_TAIL, block_code};
 use super::values::{hc_block_hash, hc_chain_id, hc_hash};
 use healthchain::block::MAX_SEALS;
+use healthchain::checkpoint::{Checkpoint, SignedNote};
 use healthchain::clock::{Clock, SystemClock};
 use healthchain::ledger::{Ledger, LedgerError, LedgerSettings, SealedBlock};
 use healthchain::replay::VerifyReport;
 use healthchain::store::{FileStore, MemoryStore, OpenOptions, Recovery, Store};
+use healthchain::trust::{Standing, verify_blocks_against};
 use healthchain::tx::{MAX_AUTHORITIES, MAX_CHAIN_NAME_LEN, Policy};
 use std::ffi::c_char;
 use std::path::Path;
@@ -573,6 +575,25 @@ impl hc_verify_report {
         }
         self
     }
+
+    /// The report on a file whose blocks verify but that goes back on a checkpoint it carries (its
+    /// `standings` against them): not valid, since opening it is refused with the same code.
+    pub(crate) fn with_carried(mut self, standings: &[Standing]) -> Self {
+        if let Some(broken) = standings.iter().find(|s| !s.is_kept()).filter(|_| self.valid == 1) {
+            let reason = format!("the file goes back on a checkpoint it carries: {broken}");
+            self.fail(self.blocks, None, crate::status::standing_code(broken), &reason);
+        }
+        self
+    }
+}
+
+/// The checkpoints the ledger file at `path` carries (`<path>.checkpoints`), as its open reads them.
+pub(crate) fn carried_checkpoints(path: &Path) -> FfiResult<Vec<Checkpoint>> {
+    let notes = healthchain::ledger::read_carried_checkpoints(path)?;
+    let parse = |note: &String| -> Result<Checkpoint, LedgerError> {
+        Ok(Checkpoint::parse_text(&SignedNote::parse(note.as_bytes())?.text)?)
+    };
+    Ok(notes.iter().map(parse).collect::<Result<_, _>>()?)
 }
 
 /// Verifies every stored block from genesis: hash links, heights, timestamps, seals, every transaction's
@@ -599,10 +620,12 @@ pub unsafe extern "C" fn hc_ledger_verify(ledger: *const hc_ledger, out: *mut hc
 /// Verifies the ledger file at `path` from genesis without opening it as a ledger (read-only, no lock),
 /// so that a file that no longer opens still gets a report naming its first bad block. Never valid for a
 /// file that opening it for writing would change: one that ends with the remains of an interrupted append
-/// is reported with `failure_code` `HC_TORN_TAIL` (the file is left as it is).
+/// is reported with `failure_code` `HC_TORN_TAIL` (the file is left as it is). Never valid either for a
+/// file that opening refuses because it goes back on a checkpoint it carries (`<path>.checkpoints`):
+/// `failure_code` is then `HC_TRUNCATED`, `HC_FORKED` or `HC_OTHER_LEDGER`, as `hc_ledger_open_file` gives.
 ///
 /// Errors: `HC_NULL_ARGUMENT`, `HC_TOO_LONG`, `HC_INVALID_UTF8`, `HC_NOT_FOUND`, `HC_NOT_A_LEDGER`,
-/// `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_EMPTY_LEDGER`, `HC_IO`.
+/// `HC_UNSUPPORTED_VERSION`, `HC_DAMAGED`, `HC_EMPTY_LEDGER`, `HC_CARRIED_CHECKPOINTS_DAMAGED`, `HC_IO`.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `out` is NULL or valid for writes.
@@ -612,8 +635,10 @@ pub unsafe extern "C" fn hc_verify_file(path: *const c_char, out: *mut hc_verify
         // SAFETY: contract above.
         let (path, out) = unsafe { (text(path, HC_MAX_PATH_LEN, "path")?, Out::new(out, "out")?) };
         let store = file_to_verify(path)?;
-        let report = healthchain::replay::verify_blocks((0..store.len()).map(|h| store.read(h)));
-        out.write(hc_verify_report::from(&report).with_tail(store.recovery()));
+        let carried = carried_checkpoints(Path::new(path))?;
+        let measured = verify_blocks_against((0..store.len()).map(|h| store.read(h)), &carried);
+        let report = hc_verify_report::from(&measured.report).with_tail(store.recovery());
+        out.write(report.with_carried(&measured.standings));
         Ok(())
     })
 }
@@ -631,6 +656,7 @@ pub(crate) fn file_to_verify(path: &str) -> FfiResult<FileStore> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::HC_TRUNCATED;
     use healthchain::{ManualClock, Role, SigningKey};
     use std::ffi::CString;
     use std::ptr::null_mut;
@@ -685,6 +711,40 @@ mod tests {
         let mut report = std::mem::MaybeUninit::<hc_verify_report>::zeroed();
         let status = unsafe { hc_verify_file(c_path.as_ptr(), report.as_mut_ptr()) };
         assert_eq!(report_of(status, &report).valid, 1);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_file_cut_below_a_checkpoint_it_carries_is_never_reported_valid() {
+        let path = std::env::temp_dir().join(format!("hc-carried-{}.ledger", std::process::id()));
+        let checkpoints = healthchain::ledger::checkpoints_path(&path);
+        let (_, _) = (std::fs::remove_file(&path), std::fs::remove_file(&checkpoints));
+        let hospital = SigningKey::from_seed(&[1; 32]);
+        let clock = Box::new(ManualClock::new(1_795_424_400_000));
+        let mut ledger = Ledger::create_file(&path, clock, &LedgerSettings::new("carried"), &[&hospital]).unwrap();
+        let one_block = std::fs::metadata(&path).unwrap().len();
+        ledger.register(&hospital, &SigningKey::from_seed(&[2; 32]), Role::Patient).unwrap();
+        ledger.seal(&[&hospital]).unwrap();
+        ledger.publish_checkpoint(&[&hospital]).unwrap();
+        drop(ledger);
+        let c_path = CString::new(path.to_str().unwrap()).unwrap();
+        let verify = || {
+            let mut report = std::mem::MaybeUninit::<hc_verify_report>::zeroed();
+            // SAFETY: valid pointers.
+            let status = unsafe { hc_verify_file(c_path.as_ptr(), report.as_mut_ptr()) };
+            report_of(status, &report)
+        };
+        assert_eq!(verify().valid, 1);
+        // Cut at the block boundary: the chain alone verifies, but the file goes back on its checkpoint.
+        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(one_block).unwrap();
+        let report = verify();
+        assert_eq!((report.valid, report.blocks, report.failure_code), (0, 1, HC_TRUNCATED));
+        let mut handle: *mut hc_ledger = null_mut();
+        // SAFETY: valid pointers.
+        let opened = unsafe { hc_ledger_open_file(c_path.as_ptr(), HC_OPEN_READ_ONLY, 1_795_424_500_000, &mut handle) };
+        assert_eq!((opened, handle.is_null()), (HC_TRUNCATED, true));
+        let _ = std::fs::remove_dir_all(healthchain::ledger::tiles_dir(&path));
+        std::fs::remove_file(&checkpoints).unwrap();
         std::fs::remove_file(&path).unwrap();
     }
 }
