@@ -512,7 +512,7 @@ impl From<KeyError> for Failure {
     fn from(error: KeyError) -> Self {
         let code = match error {
             KeyError::NoRandomness => HC_NO_RANDOMNESS,
-            KeyError::NotAPoint | KeyError::NonCanonical | KeyError::Weak => HC_INVALID_KEY,
+            KeyError::NotAPoint | KeyError::NonCanonical | KeyError::Weak | KeyError::MixedOrder => HC_INVALID_KEY,
             _ => HC_UNMAPPED_ERROR,
         };
         Failure::new(code, error.to_string())

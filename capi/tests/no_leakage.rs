@@ -1513,7 +1513,9 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
     a.store_error("appending to a poisoned file store", &file.append(0, &genesis).unwrap_err());
 
     // Errors that data cannot provoke, constructed: none carries data.
-    for error in [KeyError::NotAPoint, KeyError::NonCanonical, KeyError::Weak, KeyError::NoRandomness] {
+    for error in
+        [KeyError::NotAPoint, KeyError::NonCanonical, KeyError::Weak, KeyError::MixedOrder, KeyError::NoRandomness]
+    {
         a.ledger_error("a key error (constructed)", &LedgerError::from(error));
     }
     a.ledger_error("a full block (constructed)", &LedgerError::BlockFull);
@@ -1627,6 +1629,7 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
         "KeyError::NotAPoint",
         "KeyError::NonCanonical",
         "KeyError::Weak",
+        "KeyError::MixedOrder",
         "KeyError::NoRandomness",
         "CodeError::BadCode",
         "CodeError::EmptySet",

@@ -1,7 +1,13 @@
-//! ed25519 keys and signatures: strict verification, canonical non-weak public keys, secret keys that are
+//! ed25519 keys and signatures: the ledger's one signature rule ([`rule`]) for single and batch
+//! verification, public keys checked canonical and of prime order once when decoded, secret keys that are
 //! zeroized on drop and never printed.
 
+mod rule;
+
+pub use rule::{SignedMessage, first_invalid, verify_batch};
+
 use crate::codec::{Decode, DecodeError, DecodeErrorKind, Encode, Reader};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use ed25519_dalek::Signer as _;
 
 /// Why a public key was refused.
@@ -17,41 +23,62 @@ pub enum KeyError {
     /// A small-order (weak) key, for which signatures can be forged.
     #[error("public key is weak (small order)")]
     Weak,
+    /// A point with a small-order component: not in the prime-order subgroup that honest keys lie in.
+    #[error("public key is not of prime order (has a small-order component)")]
+    MixedOrder,
     /// The operating system gave no randomness.
     #[error("no randomness available from the operating system")]
     NoRandomness,
 }
 
-/// A validated ed25519 public key: a canonical encoding of a point that is not of small order.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// A validated ed25519 public key: the canonical encoding of a point of prime order (not the identity).
+#[derive(Clone, Copy)]
 pub struct PublicKey {
-    key: ed25519_dalek::VerifyingKey,
+    bytes: [u8; 32],
+    point: EdwardsPoint,
 }
 
 impl PublicKey {
-    /// Validates `bytes` as a public key.
+    /// Validates `bytes` as a public key: a curve point, encoded canonically, not of small order, without a
+    /// small-order component. Checked once here, so verification need not.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
-        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotAPoint)?;
-        if key.to_edwards().compress().to_bytes() != *bytes {
+        let point = CompressedEdwardsY(*bytes).decompress().ok_or(KeyError::NotAPoint)?;
+        if !rule::is_canonical_encoding(bytes) {
             return Err(KeyError::NonCanonical);
         }
-        if key.is_weak() {
+        if point.is_small_order() {
             return Err(KeyError::Weak);
         }
-        Ok(Self { key })
+        if !point.is_torsion_free() {
+            return Err(KeyError::MixedOrder);
+        }
+        Ok(Self { bytes: *bytes, point })
     }
 
     /// The 32-byte encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
-        self.key.to_bytes()
+        self.bytes
     }
 
-    /// Strict verification (RFC 8032 with canonical `R` and `s`, no small-order `R` or key).
+    /// The decoded point.
+    fn point(&self) -> &EdwardsPoint {
+        &self.point
+    }
+
+    /// Whether `signature` on `message` holds by the ledger's signature rule (canonical `R`, `s < L`, the
+    /// cofactored equation; docs/FORMAT.md): the same rule as [`verify_batch`].
     pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
-        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-        self.key.verify_strict(message, &signature).is_ok()
+        rule::verify_one(&SignedMessage { key: self, message, signature })
     }
 }
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl PartialOrd for PublicKey {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
@@ -138,9 +165,10 @@ impl SigningKey {
         zeroize::Zeroizing::new(self.key.to_bytes())
     }
 
-    /// The public key. Keys derived by RFC 8032 are never weak or non-canonical.
+    /// The public key. Keys derived by RFC 8032 (a multiple of the base point) are always valid.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey { key: self.key.verifying_key() }
+        let key = self.key.verifying_key();
+        PublicKey { bytes: key.to_bytes(), point: key.to_edwards() }
     }
 
     /// Signs `message`.
@@ -164,55 +192,4 @@ pub fn random_salt() -> Result<zeroize::Zeroizing<[u8; 32]>, KeyError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strict_verification_accepts_own_signatures_only() {
-        let key = SigningKey::from_seed(&[7; 32]);
-        let sig = key.sign(b"message");
-        assert!(key.public_key().verify(b"message", &sig));
-        assert!(!key.public_key().verify(b"messagf", &sig));
-        let mut bad = sig;
-        bad.0[63] ^= 0x80;
-        assert!(!key.public_key().verify(b"message", &bad));
-        // s + L (non-canonical scalar) is refused even though it satisfies the group equation.
-        let mut s_plus_l = sig;
-        let l: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-        ];
-        let mut carry = 0u16;
-        for (i, l_byte) in l.iter().enumerate() {
-            let sum = u16::from(s_plus_l.0[32 + i]) + u16::from(*l_byte) + carry;
-            s_plus_l.0[32 + i] = (sum & 0xff) as u8;
-            carry = sum >> 8;
-        }
-        assert!(!key.public_key().verify(b"message", &s_plus_l));
-    }
-
-    #[test]
-    fn weak_and_non_canonical_keys_are_refused() {
-        // The identity point (small order).
-        let mut identity = [0u8; 32];
-        identity[0] = 1;
-        assert_eq!(PublicKey::from_bytes(&identity), Err(KeyError::Weak));
-        // y = p + 1 encodes the identity non-canonically (p = 2^255 - 19).
-        let mut non_canonical = [0xffu8; 32];
-        non_canonical[0] = 0xee;
-        non_canonical[31] = 0x7f;
-        assert!(PublicKey::from_bytes(&non_canonical).is_err());
-        let good = SigningKey::from_seed(&[1; 32]).public_key();
-        assert_eq!(PublicKey::from_bytes(&good.to_bytes()), Ok(good));
-    }
-
-    #[test]
-    fn debug_never_shows_the_secret() {
-        let seed = [0xab; 32];
-        let key = SigningKey::from_seed(&seed);
-        assert_eq!(*key.to_seed(), seed);
-        let text = format!("{key:?}");
-        assert!(!text.contains(&crate::hash::to_hex(&seed)));
-        assert!(text.contains("public"));
-    }
-}
+mod tests;
