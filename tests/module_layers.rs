@@ -46,8 +46,16 @@ fn sources() -> Vec<(String, bool, PathBuf)> {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         if path.is_dir() {
+            let root_text = std::fs::read_to_string(path.join("mod.rs")).unwrap_or_default();
             for child in std::fs::read_dir(&path).unwrap() {
                 let child = child.unwrap().path();
+                let stem = child.file_stem().unwrap().to_string_lossy().into_owned();
+                // A file of tests only (`#[cfg(test)] mod tests;` in the module root) is test code.
+                if (stem == "tests" || stem.ends_with("_tests"))
+                    && root_text.contains(&format!("#[cfg(test)]\nmod {stem};"))
+                {
+                    continue;
+                }
                 let root = child.file_name().unwrap() == "mod.rs";
                 all.push((name.clone(), root, child));
             }

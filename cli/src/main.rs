@@ -76,7 +76,7 @@ enum Command {
     /// Fully verify a ledger file from genesis: links, seals, rules, signatures, the Merkle tree.
     #[command(long_about = "\
 Fully verify a ledger file from genesis: every block's height, hash link, timestamp and seals, every
-transaction's rules replayed against the state before it, every signature strictly verified, and the
+transaction's rules replayed against the state before it, every signature verified (batches on every core), and the
 Merkle tree size and root in every header.
 
 The file is opened read-only and never repaired. A block that does not verify is INVALID (exit status

@@ -1,6 +1,6 @@
 //! Signed notes (C2SP `signed-note` v1): a text signed by one or more keys, each signature line naming its
 //! key and carrying a 4-byte key id. Two signature types are made and checked here, both with the ledger's
-//! one signature rule (strict RFC 8032 verification, `PublicKey::verify`): plain Ed25519 (type `0x01`), and
+//! one signature rule (`PublicKey::verify`, docs/FORMAT.md "Keys and signatures"): plain Ed25519 (type `0x01`), and
 //! timestamped Ed25519 checkpoint cosignatures (type `0x04`, C2SP `tlog-cosignature` v1).
 
 use super::CheckpointError;

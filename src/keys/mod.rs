@@ -49,7 +49,7 @@ impl PublicKey {
         if point.is_small_order() {
             return Err(KeyError::Weak);
         }
-        if !point.is_torsion_free() {
+        if !rule::is_torsion_free(&point) {
             return Err(KeyError::MixedOrder);
         }
         Ok(Self { bytes: *bytes, point })

@@ -108,8 +108,16 @@ fn keys_with_a_small_order_component_are_refused() {
     for (i, torsion) in EIGHT_TORSION.iter().enumerate().skip(1) {
         let mixed = (honest.point() + torsion).compress().to_bytes();
         assert_eq!(PublicKey::from_bytes(&mixed), Err(KeyError::MixedOrder), "torsion point {i}");
+        let mixed_point = honest.point() + torsion;
+        assert!(!rule::is_torsion_free(&mixed_point) && !mixed_point.is_torsion_free(), "torsion point {i}");
         assert_eq!(PublicKey::from_bytes(&torsion.compress().to_bytes()), Err(KeyError::Weak), "torsion point {i}");
     }
+    // The variable-time check agrees with curve25519-dalek's on prime-order points, and the identity.
+    for seed in 0..32 {
+        let point = *SigningKey::from_seed(&[seed; 32]).public_key().point();
+        assert!(rule::is_torsion_free(&point) && point.is_torsion_free());
+    }
+    assert!(rule::is_torsion_free(&EdwardsPoint::default()));
 }
 
 /// A signer whose nonce can be chosen, so that R can be given any value (a valid signature needs the

@@ -13,7 +13,7 @@ use crate::error::{CheckError, TxError};
 use crate::ids::{AccessId, ActorId, ConsentId, DelegationId, TxId};
 use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::merkle::{MerkleTree, leaf_hash};
-use crate::replay::{Replayer, VerifyFailure, VerifyReport, check_seals, sealing_key, verify_blocks};
+use crate::replay::{Replayer, VerifyFailure, VerifyReport, check_seals, replay_blocks, sealing_key, verify_blocks};
 use crate::state::{Access, Actor, Consent, Delegation, Position, State, View};
 use crate::store::{FileStore, OpenOptions, Store, StoreError};
 use crate::tx::{
@@ -366,21 +366,30 @@ impl<S: Store> Ledger<S> {
         Self::replay(store, clock, Replayer::new(), ProofIndex::in_memory())
     }
 
-    fn replay(
-        store: S,
-        clock: Box<dyn Clock>,
-        mut replayer: Replayer,
-        mut index: ProofIndex,
-    ) -> Result<Self, LedgerError> {
+    fn replay(store: S, clock: Box<dyn Clock>, replayer: Replayer, mut index: ProofIndex) -> Result<Self, LedgerError> {
         if store.is_empty() {
             return Err(LedgerError::StoreEmpty);
         }
-        for height in 0..store.len() {
-            let bytes = store.read(height)?;
-            replayer
-                .apply_block(&bytes)
-                .map_err(|failure| LedgerError::Corrupt { failure, offset: store.location(height) })?;
-            index.record_block(&replayer.chain(), replayer.last_leaves());
+        // A block the store cannot read ends the replay with the store's own error, unless an earlier
+        // block failed.
+        let mut unreadable = None;
+        let blocks = (0..store.len()).map_while(|height| match store.read(height) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                unreadable = Some((height, e));
+                None
+            }
+        });
+        let (report, replayer) = replay_blocks(replayer, blocks, |_, replayer| {
+            index.record_block(&replayer.chain(), replayer.last_leaves())
+        });
+        match (report.failure, unreadable) {
+            (Some(failure), unreadable) if unreadable.as_ref().is_none_or(|(at, _)| failure.height < *at) => {
+                let offset = store.location(failure.height);
+                return Err(LedgerError::Corrupt { failure, offset });
+            }
+            (_, Some((_, e))) => return Err(e.into()),
+            _ => {}
         }
         index.check_against(replayer.tree().size(), &replayer.tree().root());
         Ok(Self {

@@ -11,7 +11,7 @@
 use crate::checkpoint::{Checkpoint, CheckpointPolicy, NoteVerifier, origin_of};
 use crate::hash::Hash256;
 use crate::ids::BlockHash;
-use crate::replay::{EncodedBlock, VerifyReport, sealing_key, verify_blocks_observed};
+use crate::replay::{EncodedBlock, Replayer, VerifyReport, replay_blocks, sealing_key};
 use crate::state::View;
 
 /// Where a ledger stands against one trusted checkpoint.
@@ -180,7 +180,7 @@ where
     // The ledger's root at each checkpoint's size, with the block that covers it, once reached.
     let mut roots: Vec<Option<(Hash256, u64, BlockHash)>> = vec![None; checkpoints.len()];
     let mut chain = None;
-    let (report, replayer) = verify_blocks_observed(blocks, |before, replayer| {
+    let (report, replayer) = replay_blocks(Replayer::new(), blocks, |before, replayer| {
         chain = Some(replayer.chain());
         let (Some(head), after) = (replayer.head(), replayer.tree().size()) else { return };
         for (checkpoint, root) in checkpoints.iter().zip(&mut roots) {
@@ -195,9 +195,11 @@ where
         }
     });
     let origin = chain.map(|chain| origin_of(&chain)).unwrap_or_default();
+    // Blocks at or after a failure may have been observed (signatures are checked behind the rules).
+    let verified = |root: &Option<(Hash256, u64, BlockHash)>| root.filter(|(_, height, _)| *height < report.blocks);
     let standings = checkpoints
         .iter()
-        .zip(roots)
+        .zip(roots.iter().map(verified))
         .map(|(checkpoint, root)| {
             if !report.is_valid() && root.is_none() && checkpoint.size > report.tree_size {
                 return Standing::NotReached { checkpoint_size: checkpoint.size, verified_size: report.tree_size };
@@ -205,6 +207,12 @@ where
             standing(checkpoint, &origin, report.tree_size, || root)
         })
         .collect();
-    let policy = authorities_policy(&replayer.state().latest(), &origin, replayer.state().seal_threshold());
+    // The authorities as of the last block that verified (the replay may have gone further).
+    let state = replayer.state();
+    let policy = match report.blocks.checked_sub(1) {
+        Some(last) if !report.is_valid() => authorities_policy(&state.as_of(last), &origin, state.seal_threshold()),
+        Some(_) => authorities_policy(&state.latest(), &origin, state.seal_threshold()),
+        None => authorities_policy(&crate::state::State::new().latest(), &origin, 0),
+    };
     Measured { report, standings, policy }
 }

@@ -203,11 +203,28 @@ pub fn reseal_from(
     sealers: &[&SigningKey],
     edit: impl FnOnce(&mut Vec<SignedTx>),
 ) -> Vec<Vec<u8>> {
+    let mut edit = Some(edit);
+    reseal_each_from(chain, height, sealers, |h, txs| {
+        if let Some(edit) = edit.take().filter(|_| h == height) {
+            edit(txs);
+        }
+    })
+}
+
+/// [`reseal_from`] with `edit` called for every block from `height` on, with its height.
+pub fn reseal_each_from(
+    chain: &[Vec<u8>],
+    height: usize,
+    sealers: &[&SigningKey],
+    mut edit: impl FnMut(usize, &mut Vec<SignedTx>),
+) -> Vec<Vec<u8>> {
     let mut blocks: Vec<Block> = chain.iter().map(|bytes| Block::from_bytes(bytes).unwrap()).collect();
-    edit(&mut blocks[height].txs);
     let mut tree = MerkleTree::new();
     let mut prev_hash = BlockHash::default();
     for (h, block) in blocks.iter_mut().enumerate() {
+        if h >= height {
+            edit(h, &mut block.txs);
+        }
         for tx in &block.txs {
             tree.push(leaf_hash(&tx.to_bytes()));
         }
@@ -224,6 +241,24 @@ pub fn reseal_from(
         prev_hash = block.header.hash();
     }
     chain[..height].iter().cloned().chain(blocks[height..].iter().map(Block::to_bytes)).collect()
+}
+
+/// Appends to `net`'s ledger one block per entry of `sizes`, an hour apart, each holding that many records
+/// anchored by the hospital (one signature each, no other effect).
+pub fn seal_anchors(net: &mut Net, sizes: &[usize]) {
+    for (b, n) in sizes.iter().enumerate() {
+        net.clock.advance(HOUR);
+        for i in 0..*n {
+            let anchor = AnchorRecord {
+                patient: net.patient,
+                section: code("labs"),
+                purpose: code("TREAT"),
+                commitment: commitment(&[b as u8; 32], &(i as u64).to_le_bytes()),
+            };
+            net.ledger.anchor_record(&net.hospital, anchor).unwrap();
+        }
+        net.ledger.seal(&[&net.hospital]).unwrap();
+    }
 }
 
 /// Block 0 holding `txs` (the first being the genesis transaction) at `T0`, proposed by the first of
