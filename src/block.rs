@@ -2,9 +2,10 @@
 
 use crate::codec::{Decode, DecodeError, DecodeErrorKind, Encode, Reader, put_len, put_short_len};
 use crate::hash::{Domain, Hash256, domain_hash};
-use crate::ids::{ActorId, BlockHash, ChainId};
+use crate::ids::{ActorId, BlockHash, ChainId, TxId};
 use crate::keys::{Signature, SigningKey};
-use crate::tx::{FORMAT_VERSION, SignedTx, read_version};
+use crate::merkle::leaf_hash;
+use crate::tx::{FORMAT_VERSION, SignedTx, id_of_encoded, read_version};
 
 /// Most transactions in one block.
 pub const MAX_TXS_PER_BLOCK: usize = 65_536;
@@ -154,26 +155,44 @@ impl Encode for Block {
 
 impl Decode for Block {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let header = BlockHeader::decode(r)?;
-        let count = usize::try_from(header.tx_count).unwrap_or(usize::MAX);
-        let mut txs = Vec::with_capacity(count.min(1024));
-        for _ in 0..count {
-            let len = r.len("transaction", MAX_TX_LEN)?;
-            let start = r.position();
-            let bytes = r.take(len)?;
-            let tx = SignedTx::from_bytes(bytes).map_err(|e| DecodeError { offset: start + e.offset, kind: e.kind })?;
-            txs.push(tx);
-        }
-        let count = r.short_len("seals", MAX_SEALS)?;
-        let mut seals: Vec<Seal> = Vec::with_capacity(count);
-        for _ in 0..count {
-            let at = r.position();
-            let seal = Seal::decode(r)?;
-            if seals.last().is_some_and(|last| last.authority >= seal.authority) {
-                return Err(r.error_at(at, DecodeErrorKind::NonCanonical("seal order")));
-            }
-            seals.push(seal);
-        }
-        Ok(Self { header, txs, seals })
+        decode_block(r, |_| {})
     }
+}
+
+impl Block {
+    /// Decodes a whole block, also giving each transaction's id and Merkle leaf hash, hashed from the bytes
+    /// as read (canonical, so the same as hashing their re-encoding), without encoding anything again.
+    pub fn from_bytes_hashed(bytes: &[u8]) -> Result<(Self, Vec<(TxId, Hash256)>), DecodeError> {
+        let mut reader = Reader::new(bytes);
+        let mut leaves = Vec::new();
+        let block = decode_block(&mut reader, |tx| leaves.push((id_of_encoded(tx), leaf_hash(tx))))?;
+        reader.finish()?;
+        Ok((block, leaves))
+    }
+}
+
+/// Decodes a block, calling `on_tx` with the bytes of each transaction that decoded.
+fn decode_block(r: &mut Reader<'_>, mut on_tx: impl FnMut(&[u8])) -> Result<Block, DecodeError> {
+    let header = BlockHeader::decode(r)?;
+    let count = usize::try_from(header.tx_count).unwrap_or(usize::MAX);
+    let mut txs = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        let len = r.len("transaction", MAX_TX_LEN)?;
+        let start = r.position();
+        let bytes = r.take(len)?;
+        let tx = SignedTx::from_bytes(bytes).map_err(|e| DecodeError { offset: start + e.offset, kind: e.kind })?;
+        on_tx(bytes);
+        txs.push(tx);
+    }
+    let count = r.short_len("seals", MAX_SEALS)?;
+    let mut seals: Vec<Seal> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let at = r.position();
+        let seal = Seal::decode(r)?;
+        if seals.last().is_some_and(|last| last.authority >= seal.authority) {
+            return Err(r.error_at(at, DecodeErrorKind::NonCanonical("seal order")));
+        }
+        seals.push(seal);
+    }
+    Ok(Block { header, txs, seals })
 }

@@ -381,6 +381,13 @@ impl SignedTx {
     }
 }
 
+/// The id of the transaction whose canonical encoding (body, then the 64-byte signature) is `encoded`:
+/// the body's hash, without decoding or encoding it again.
+pub(crate) fn id_of_encoded(encoded: &[u8]) -> TxId {
+    let body = encoded.get(..encoded.len().saturating_sub(64)).unwrap_or_default();
+    TxId(domain_hash(Domain::TxId, &[body]))
+}
+
 // ---- canonical encoding ----
 
 impl Encode for Policy {

@@ -451,6 +451,13 @@ proptest! {
     #[test]
     fn blocks_round_trip(value in block()) {
         check_round_trip(&value)?;
+        // Decoding with hashes gives the same block, and each transaction's id and leaf as computed from
+        // the decoded value (the verifier takes them from the bytes, never encoding again).
+        let (decoded, hashes) = Block::from_bytes_hashed(&value.to_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&decoded, &value);
+        let expected: Vec<(TxId, Hash256)> =
+            value.txs.iter().map(|tx| (tx.id(), healthchain::merkle::leaf_hash(&tx.to_bytes()))).collect();
+        prop_assert_eq!(hashes, expected);
     }
 }
 

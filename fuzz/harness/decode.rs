@@ -1,9 +1,11 @@
 //! Target `decode`: every structure's decoder on arbitrary bytes. The first byte picks the structure, the
 //! rest is its input. Properties: no panic; an error's offset lies inside the input; what decodes encodes
 //! back to exactly the same bytes and decodes again to the same value (one encoding per value); a decoded
-//! block goes through the full verifier (as a genesis block) without panicking.
+//! block goes through the full verifier (as a genesis block) without panicking, and decoding it with its
+//! transactions' ids and leaf hashes agrees with decoding and hashing the re-encoded transactions.
 
 use healthchain::block::{Block, BlockHeader, Seal};
+use healthchain::merkle::leaf_hash;
 use healthchain::tx::{Genesis, GenesisParams};
 use healthchain::*;
 
@@ -27,6 +29,13 @@ pub fn run(data: &[u8]) {
     let Some((&selector, bytes)) = data.split_first() else { return };
     match selector % 18 {
         0 => {
+            // Decoding with hashes agrees with decoding, and hashes what re-encoding would give.
+            let hashed = Block::from_bytes_hashed(bytes);
+            assert_eq!(hashed.as_ref().map(|(block, _)| block).ok(), Block::from_bytes(bytes).ok().as_ref());
+            if let Ok((block, hashes)) = &hashed {
+                let expected: Vec<_> = block.txs.iter().map(|tx| (tx.id(), leaf_hash(&tx.to_bytes()))).collect();
+                assert_eq!(hashes, &expected);
+            }
             if let Some(block) = laws::<Block>(bytes) {
                 assert_eq!(block.header.tx_count as usize, block.txs.len());
                 let report = verify_blocks([bytes]);

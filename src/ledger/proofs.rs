@@ -2,7 +2,7 @@
 //! beside a ledger file and rebuilt from the blocks when missing or damaged), inclusion and consistency
 //! proofs checked before they are returned, and the checkpoints and receipts built on them.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -3,14 +3,14 @@
 //! against the state before it, every signature, and the Merkle tree size and root.
 
 use crate::block::{Block, BlockHeader, seal_message};
-use crate::codec::{Decode, DecodeError, Encode};
+use crate::codec::DecodeError;
 use crate::codes::Role;
 use crate::error::TxError;
 use crate::hash::Hash256;
 use crate::ids::ActorId;
 use crate::ids::{BlockHash, ChainId, TxId};
 use crate::keys::{PublicKey, Signature, SignedMessage, first_invalid};
-use crate::merkle::{MerkleTree, leaf_hash};
+use crate::merkle::MerkleTree;
 use crate::state::{Position, State, View};
 use crate::tx::signing_message;
 
@@ -306,7 +306,7 @@ impl Replayer {
     ) -> Result<(), VerifyFailure> {
         let height = self.next_height();
         let fail = |tx_index: Option<u32>, reason: BlockError| VerifyFailure { height, tx_index, reason };
-        let block = Block::from_bytes(bytes).map_err(|e| fail(None, BlockError::Malformed(e)))?;
+        let (block, hashes) = Block::from_bytes_hashed(bytes).map_err(|e| fail(None, BlockError::Malformed(e)))?;
         let header = &block.header;
         if header.height != height {
             return Err(fail(None, BlockError::BadHeight { expected: height, found: header.height }));
@@ -338,9 +338,8 @@ impl Replayer {
         self.last_leaves.clear();
         let mut signatures = Vec::with_capacity(block.txs.len());
         let mut proofs = Vec::new();
-        for (index, tx) in block.txs.iter().enumerate() {
+        for (index, (tx, &(id, leaf))) in block.txs.iter().zip(&hashes).enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            let id = tx.id();
             let position =
                 Position { height, earliest, latest: header.timestamp, first: first_index == 0 && index == 0 };
             let applied = self.state.signing_key(tx).and_then(|key| {
@@ -367,7 +366,6 @@ impl Replayer {
                 // A bad signature at or before this transaction is the earlier failure.
                 return Err(first_bad_signature(&signatures).unwrap_or(fail(Some(index), BlockError::Tx(error))));
             }
-            let leaf = leaf_hash(&tx.to_bytes());
             self.tree.push(leaf);
             self.last_leaves.push((id, leaf));
         }

@@ -6,7 +6,7 @@
 
 mod evaluate;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::codes::Role;
 use crate::consent::{CheckRequest, Decision};
