@@ -1,7 +1,8 @@
 //! The ledger's one ed25519 signature rule (docs/FORMAT.md, "Keys and signatures"), for a single
 //! signature and for a batch alike:
 //!
-//! - `R` (the first 32 bytes) is the canonical encoding of a curve point;
+//! - `R` (the first 32 bytes) is the canonical encoding of a curve point, not one of the eight points of
+//!   small order;
 //! - `s` (the last 32 bytes) is below the group order L;
 //! - `[8]([s]B − R − [k]A) = 0`, with `k = SHA-512(R ‖ A ‖ M) mod L` over the bytes as sent (the
 //!   *cofactored* equation);
@@ -78,7 +79,7 @@ fn parse(item: &SignedMessage<'_>) -> Option<Parsed> {
     if !is_canonical_encoding(&r_bytes) {
         return None;
     }
-    let r = CompressedEdwardsY(r_bytes).decompress()?;
+    let r = CompressedEdwardsY(r_bytes).decompress().filter(|r| !r.is_small_order())?;
     let s = Option::from(Scalar::from_canonical_bytes(s_bytes))?;
     let hash: [u8; 64] = Sha512::new()
         .chain_update(r_bytes)

@@ -167,7 +167,7 @@ enum Edit {
     TorsionedR(u8),
     /// R + T with s unchanged: refused.
     TorsionedRStale(u8),
-    /// R a small-order point, s = k·a: the cofactored equation holds; accepted.
+    /// R a small-order point, s = k·a: the cofactored equation holds; refused for R.
     SmallOrderR(u8),
     /// R = a non-canonical encoding of a small-order point (y = p or p + 1, or "−0"), s = k·a: the equation
     /// holds for the point it decodes to; refused for the encoding.
@@ -178,7 +178,7 @@ enum Edit {
 
 impl Edit {
     fn accepted(self) -> bool {
-        matches!(self, Edit::None | Edit::TorsionedR(_) | Edit::SmallOrderR(_))
+        matches!(self, Edit::None | Edit::TorsionedR(_))
     }
 }
 
@@ -247,8 +247,22 @@ fn every_edit_is_what_it_claims() {
     let signer = Signer::new(9);
     let message = b"claims";
     let identity = EdwardsPoint::default();
-    for edit in [Edit::None, Edit::TorsionedR(4), Edit::SmallOrderR(0), Edit::SmallOrderR(5)] {
+    for edit in [Edit::None, Edit::TorsionedR(4)] {
         assert!(signer.key.verify(message, &edited(&signer, message, edit)), "{edit:?}");
+    }
+    // Small-order R with s = k·a: [s]B = [k]A, so the cofactored equation holds; refused for R alone.
+    for i in 0..8 {
+        let sig = edited(&signer, message, Edit::SmallOrderR(i));
+        let hash: [u8; 64] = Sha512::new()
+            .chain_update(&sig.0[..32])
+            .chain_update(signer.key.to_bytes())
+            .chain_update(message)
+            .finalize()
+            .into();
+        let k = Scalar::from_bytes_mod_order_wide(&hash);
+        let s = Scalar::from_canonical_bytes(sig.0[32..].try_into().unwrap()).unwrap();
+        assert!(ED25519_BASEPOINT_POINT * s == signer.key.point() * k, "small-order R {i}");
+        assert!(!signer.key.verify(message, &sig), "small-order R {i}");
     }
     // The torsioned signature is one that a cofactorless (strict) verifier refuses.
     let torsioned = ed25519_dalek::Signature::from_bytes(&edited(&signer, message, Edit::TorsionedR(1)).0);

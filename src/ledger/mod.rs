@@ -10,6 +10,7 @@ use crate::codec::{Decode, Encode};
 use crate::codes::Role;
 use crate::consent::{CheckRequest, Decision};
 use crate::error::{CheckError, TxError};
+use crate::hash::Hash256;
 use crate::ids::{AccessId, ActorId, ConsentId, DelegationId, TxId};
 use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::merkle::{MerkleTree, leaf_hash};
@@ -18,7 +19,7 @@ use crate::state::{Access, Actor, Consent, Delegation, Position, State, View};
 use crate::store::{FileStore, OpenOptions, Store, StoreError};
 use crate::tx::{
     AnchorRecord, ConsentGrant, DelegationGrant, Genesis, GenesisParams, Payload, Policy, RecordAccess, RegisterActor,
-    RotateKey, SignedTx, TxBody,
+    RotateKey, SignedTx, TxBody, id_of_encoded,
 };
 use std::path::Path;
 
@@ -276,6 +277,8 @@ pub struct Ledger<S: Store> {
     clock: Box<dyn Clock>,
     replayer: Replayer,
     pending: Vec<SignedTx>,
+    /// Each pending transaction's id and Merkle leaf hash, hashed once from its encoding at submission.
+    pending_hashes: Vec<(TxId, Hash256)>,
     pending_bytes: usize,
     poisoned: bool,
     index: ProofIndex,
@@ -340,13 +343,16 @@ impl<S: Store> Ledger<S> {
             clock,
             replayer: Replayer::new(),
             pending: Vec::new(),
+            pending_hashes: Vec::new(),
             pending_bytes: 0,
             poisoned: false,
             index,
             carried: Carried::default(),
         };
         let position = Position { height: 0, earliest: 0, latest: genesis.body.time, first: true };
+        let bytes = genesis.to_bytes();
         ledger.replayer.state_mut().apply(&genesis, genesis.id(), position)?;
+        ledger.pending_hashes.push((id_of_encoded(&bytes), leaf_hash(&bytes)));
         ledger.pending.push(genesis);
         ledger.seal(authorities)?;
         Ok(ledger)
@@ -397,6 +403,7 @@ impl<S: Store> Ledger<S> {
             clock,
             replayer,
             pending: Vec::new(),
+            pending_hashes: Vec::new(),
             pending_bytes: 0,
             poisoned: false,
             index,
@@ -427,6 +434,7 @@ impl<S: Store> Ledger<S> {
             clock,
             replayer: self.replayer.clone(),
             pending: self.pending.clone(),
+            pending_hashes: self.pending_hashes.clone(),
             pending_bytes: self.pending_bytes,
             poisoned: false,
             index: self.index.duplicate(),
@@ -576,7 +584,7 @@ impl<S: Store> Ledger<S> {
             }
             Err(e) => return Err(TxError::Malformed(e).into()),
         }
-        let id = tx.id();
+        let id = id_of_encoded(&bytes);
         let state = self.replayer.state();
         let key = state.signing_key(&tx)?;
         if !key.verify(&crate::tx::signing_message(&id), &tx.signature) {
@@ -591,6 +599,7 @@ impl<S: Store> Ledger<S> {
         };
         self.replayer.state_mut().apply(&tx, id, position)?;
         self.pending_bytes += bytes.len() + 4;
+        self.pending_hashes.push((id, leaf_hash(&bytes)));
         self.pending.push(tx);
         Ok(id)
     }
@@ -641,8 +650,8 @@ impl<S: Store> Ledger<S> {
             return Err(LedgerError::NothingToSeal);
         }
         let mut tree = self.replayer.tree().clone();
-        for tx in &self.pending {
-            tree.push(leaf_hash(&tx.to_bytes()));
+        for (_, leaf) in &self.pending_hashes {
+            tree.push(*leaf);
         }
         let latest_tx = self.pending.iter().map(|tx| tx.body.time).max().unwrap_or(0);
         let header = BlockHeader {
@@ -691,7 +700,7 @@ impl<S: Store> Ledger<S> {
             self.poisoned = true;
             return Err(e.into());
         }
-        let leaves: Vec<_> = block.txs.iter().map(|tx| (tx.id(), leaf_hash(&tx.to_bytes()))).collect();
+        let leaves = std::mem::take(&mut self.pending_hashes);
         self.pending.clear();
         self.pending_bytes = 0;
         let hash = block.header.hash();

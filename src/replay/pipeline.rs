@@ -64,40 +64,77 @@ where
     I::Item: EncodedBlock,
 {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let report = std::thread::scope(|scope| {
-        let mut pool = Pool::new(workers);
-        let mut pending = Vec::new();
-        // The report before each block whose signatures are pending, to report a failure in it with.
-        let mut pending_blocks = Vec::new();
-        let mut rule_failure = None;
-        for block in blocks {
-            if pool.failed() {
-                break;
+    let mut blocks = blocks.into_iter();
+    let mut run = Run { pool: Pool::new(workers), pending: Vec::new(), pending_blocks: Vec::new(), rule_failure: None };
+    // No thread is started (nor `std::thread::scope` entered, which registers the calling thread with the
+    // standard library for good) until a whole batch of signatures is pending: small verifications, and every
+    // replay that trusts signatures, run on the calling thread alone.
+    let report = if run.replay(&mut replayer, &mut blocks, &mut observe, None) {
+        std::thread::scope(|scope| {
+            run.replay(&mut replayer, &mut blocks, &mut observe, Some(scope));
+            run.finish(Some(scope), &replayer)
+        })
+    } else {
+        run.finish(None, &replayer)
+    };
+    (report, replayer)
+}
+
+/// A replay in progress: the pool, the signatures not yet handed to it, and a failure of the rules.
+struct Run {
+    pool: Pool,
+    pending: Vec<PendingSignature>,
+    /// The report before each block whose signatures are pending, to report a failure in it with.
+    pending_blocks: Vec<VerifyReport>,
+    rule_failure: Option<(VerifyReport, VerifyFailure)>,
+}
+
+impl Run {
+    /// Replays blocks until they end or fail, handing full batches to the pool; without a `scope`, stops
+    /// (returning true) when a full batch is pending instead.
+    fn replay<'scope, B: EncodedBlock>(
+        &mut self,
+        replayer: &mut Replayer,
+        blocks: &mut impl Iterator<Item = B>,
+        observe: &mut impl FnMut(&MerkleTree, &Replayer),
+        scope: Option<&'scope std::thread::Scope<'scope, '_>>,
+    ) -> bool {
+        while self.rule_failure.is_none() && !self.pool.failed() {
+            if self.pending.len() >= BATCH {
+                let Some(scope) = scope else { return true };
+                self.pool.submit(Some(scope), Batch::new(&mut self.pending, &mut self.pending_blocks));
             }
+            let Some(block) = blocks.next() else { break };
             let before = replayer.tree().clone();
             let report_before = replayer.report_so_far();
             let applied = match block.encoded() {
-                Ok(bytes) => replayer.apply_block_deferring(bytes, &mut pending),
+                Ok(bytes) => replayer.apply_block_deferring(bytes, &mut self.pending),
                 Err(e) => {
                     Err(VerifyFailure { height: replayer.next_height(), tx_index: None, reason: BlockError::Store(e) })
                 }
             };
             if let Err(failure) = applied {
-                rule_failure = Some((report_before, failure));
+                self.rule_failure = Some((report_before, failure));
                 break;
             }
-            if pending.last().is_some_and(|p| p.height == report_before.blocks) {
-                pending_blocks.push(report_before);
+            if self.pending.last().is_some_and(|p| p.height == report_before.blocks) {
+                self.pending_blocks.push(report_before);
             }
-            observe(&before, &replayer);
-            if pending.len() >= BATCH {
-                pool.submit(scope, Batch::new(&mut pending, &mut pending_blocks));
-            }
+            observe(&before, replayer);
         }
-        pool.submit(scope, Batch::new(&mut pending, &mut pending_blocks));
-        // A bad signature found by the pool lies in a block before any failure of the rules. A failure is
-        // reported with the blocks before its own (not with a block it stopped in the middle of).
-        match pool.finish().or(rule_failure) {
+        false
+    }
+
+    /// Checks what is still pending (on the calling thread if no worker was started) and waits for the pool.
+    /// A bad signature found by the pool lies in a block before any failure of the rules. A failure is
+    /// reported with the blocks before its own (not with a block it stopped in the middle of).
+    fn finish<'scope>(
+        mut self,
+        scope: Option<&'scope std::thread::Scope<'scope, '_>>,
+        replayer: &Replayer,
+    ) -> VerifyReport {
+        self.pool.submit(scope, Batch::new(&mut self.pending, &mut self.pending_blocks));
+        match self.pool.finish().or(self.rule_failure) {
             Some((report, failure)) => VerifyReport { failure: Some(failure), ..report },
             None if replayer.head().is_none() => {
                 let failure = VerifyFailure { height: 0, tx_index: None, reason: BlockError::MissingGenesis };
@@ -105,8 +142,7 @@ where
             }
             None => replayer.report(None),
         }
-    });
-    (report, replayer)
+    }
 }
 
 /// Signatures to check, with the report before each block they belong to.
@@ -152,16 +188,18 @@ impl Pool {
         self.earliest.is_some()
     }
 
-    fn submit<'scope>(&mut self, scope: &'scope std::thread::Scope<'scope, '_>, mut batch: Batch) {
+    /// Hands `batch` to a worker, starting them if needed; checks it here without a `scope` (when no worker
+    /// runs, the last batch is checked here too) or a second core.
+    fn submit<'scope>(&mut self, scope: Option<&'scope std::thread::Scope<'scope, '_>>, mut batch: Batch) {
         if batch.signatures.is_empty() {
             return;
         }
         batch.sequence = self.submitted;
         self.submitted += 1;
-        if self.workers < 2 {
+        let Some(scope) = scope.filter(|_| self.workers >= 2) else {
             self.record(check(batch));
             return;
-        }
+        };
         let jobs = self.jobs.get_or_insert_with(|| {
             let (jobs, queue) = sync_channel::<Batch>(self.workers * 2);
             let queue = Arc::new(Mutex::new(queue));
