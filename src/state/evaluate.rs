@@ -25,9 +25,7 @@ pub(crate) fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decisi
         Some((role, registered, deactivated)) if registered.time <= request.at => (role, deactivated),
         _ => return Err(CheckError::UnknownActor),
     };
-    // The patient's rules, read in one place (DESIGN.md §6, "Memory").
-    let records = view.state.patients.get(&patient);
-    if records.and_then(|r| view.seen(r.erased)).is_some_and(|e| e.time <= request.at) {
+    if view.erased(&patient).is_some_and(|e| e.time <= request.at) {
         return Ok(Decision::Deny(DenyReason::PatientErased));
     }
     if deactivated.is_some_and(|d| d.time <= request.at) {
@@ -42,17 +40,15 @@ pub(crate) fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decisi
     let in_force = |granted: &Stamp, window: &Window, revoked: Option<Stamp>| {
         granted.time <= request.at && window.contains(request.at) && revoked.is_none_or(|r| request.at < r.time)
     };
-    let delegate = records
-        .into_iter()
-        .flat_map(|r| &r.delegations)
-        .filter(|d| {
+    let delegate = view
+        .delegation_records(&patient)
+        .filter(|(d, revoked)| {
             request.action == Action::Read
                 && d.grant.delegate == requester
-                && view.sees(&d.granted)
                 && d.grant.scopes.includes(Scopes::READ)
-                && in_force(&d.granted, &d.grant.window, view.seen(d.revoked))
+                && in_force(&d.granted, &d.grant.window, *revoked)
         })
-        .map(|d| d.id)
+        .map(|(d, _)| d.id)
         .min();
     if let Some(id) = delegate {
         return Ok(Decision::Permit(PermitBasis::Delegate(id)));
@@ -60,8 +56,7 @@ pub(crate) fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decisi
     // 3. The rules in force at `at` that match the requester, section, purpose and action.
     let mut permits = Vec::new();
     let mut denies = Vec::new();
-    for consent in records.into_iter().flat_map(|r| &r.consents).filter(|c| view.sees(&c.granted)) {
-        let revoked = view.seen(consent.revoked);
+    for (consent, revoked) in view.consent_records(&patient) {
         let rule = &consent.grant;
         let grantee_matches = match rule.grantee {
             Grantee::Actor(id) => id == requester,

@@ -138,18 +138,6 @@ pub struct PatientIndex {
     pub erased: Option<Stamp>,
 }
 
-/// What the state keeps of one patient: the consents and delegations themselves, so that the consent engine
-/// reads a patient's rules in one place (no lookup per rule in a map of every rule), and the ids of the
-/// accesses and anchors.
-#[derive(Clone, Debug, Default)]
-struct PatientRecords {
-    consents: Vec<Consent>,
-    delegations: Vec<Delegation>,
-    accesses: Vec<AccessId>,
-    anchors: Vec<TxId>,
-    erased: Option<Stamp>,
-}
-
 /// A proof of possession that a replay checks after the rules (with the signatures, spread over the cores).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingProof {
@@ -203,13 +191,11 @@ pub struct State {
     actors: HashMap<ActorId, Actor>,
     key_owners: HashMap<[u8; 32], ActorId>,
     sequences: HashMap<ActorId, u64>,
-    /// Where each consent is: its patient, and its place among the patient's consents.
-    consents: HashMap<ConsentId, (ActorId, usize)>,
-    /// Where each delegation is, likewise.
-    delegations: HashMap<DelegationId, (ActorId, usize)>,
+    consents: HashMap<ConsentId, Consent>,
+    delegations: HashMap<DelegationId, Delegation>,
     accesses: HashMap<AccessId, Access>,
     anchors: HashMap<TxId, Anchor>,
-    patients: HashMap<ActorId, PatientRecords>,
+    patients: HashMap<ActorId, PatientIndex>,
 }
 
 /// The state as of a height: records made or changed above it are invisible.
@@ -253,8 +239,18 @@ impl<'a> View<'a> {
         };
         let state = self.state;
         PatientIndex {
-            consents: index.consents.iter().filter(|c| self.sees(&c.granted)).map(|c| c.id).collect(),
-            delegations: index.delegations.iter().filter(|d| self.sees(&d.granted)).map(|d| d.id).collect(),
+            consents: index
+                .consents
+                .iter()
+                .filter(|c| state.consents.get(c).is_some_and(|r| self.sees(&r.granted)))
+                .copied()
+                .collect(),
+            delegations: index
+                .delegations
+                .iter()
+                .filter(|d| state.delegations.get(d).is_some_and(|r| self.sees(&r.granted)))
+                .copied()
+                .collect(),
             accesses: index
                 .accesses
                 .iter()
@@ -273,7 +269,7 @@ impl<'a> View<'a> {
 
     /// A consent, with its revocation only if visible.
     pub fn consent(&self, id: &ConsentId) -> Option<Consent> {
-        let record = self.state.consent(id).filter(|r| self.sees(&r.granted))?;
+        let record = self.state.consents.get(id).filter(|r| self.sees(&r.granted))?;
         let mut record = record.clone();
         record.revoked = self.seen(record.revoked);
         Some(record)
@@ -281,7 +277,7 @@ impl<'a> View<'a> {
 
     /// A delegation, with its revocation only if visible.
     pub fn delegation(&self, id: &DelegationId) -> Option<Delegation> {
-        let record = self.state.delegation(id).filter(|r| self.sees(&r.granted))?;
+        let record = self.state.delegations.get(id).filter(|r| self.sees(&r.granted))?;
         let mut record = record.clone();
         record.revoked = self.seen(record.revoked);
         Some(record)
@@ -325,6 +321,7 @@ impl<'a> View<'a> {
             .get(patient)
             .into_iter()
             .flat_map(|index| index.consents.iter())
+            .filter_map(|id| state.consents.get(id))
             .filter(|c| self.sees(&c.granted))
             .map(|c| (c, self.seen(c.revoked)))
     }
@@ -337,6 +334,7 @@ impl<'a> View<'a> {
             .get(patient)
             .into_iter()
             .flat_map(|index| index.delegations.iter())
+            .filter_map(|id| state.delegations.get(id))
             .filter(|d| self.sees(&d.granted))
             .map(|d| (d, self.seen(d.revoked)))
     }
@@ -610,28 +608,6 @@ impl State {
         Ok(())
     }
 
-    /// A consent, wherever its patient keeps it.
-    fn consent(&self, id: &ConsentId) -> Option<&Consent> {
-        let (patient, at) = self.consents.get(id)?;
-        self.patients.get(patient)?.consents.get(*at)
-    }
-
-    fn consent_mut(&mut self, id: &ConsentId) -> Option<&mut Consent> {
-        let (patient, at) = self.consents.get(id)?;
-        self.patients.get_mut(patient)?.consents.get_mut(*at)
-    }
-
-    /// A delegation, wherever its patient keeps it.
-    fn delegation(&self, id: &DelegationId) -> Option<&Delegation> {
-        let (patient, at) = self.delegations.get(id)?;
-        self.patients.get(patient)?.delegations.get(*at)
-    }
-
-    fn delegation_mut(&mut self, id: &DelegationId) -> Option<&mut Delegation> {
-        let (patient, at) = self.delegations.get(id)?;
-        self.patients.get_mut(patient)?.delegations.get_mut(*at)
-    }
-
     /// A registered, not erased patient.
     fn live_patient(&self, patient: &ActorId) -> Result<(), TxError> {
         match self.actors.get(patient) {
@@ -659,7 +635,7 @@ impl State {
     fn may_manage(&self, ctx: &Ctx, patient: &ActorId) -> bool {
         ctx.signer == *patient
             || self.patients.get(patient).is_some_and(|index| {
-                index.delegations.iter().any(|d| {
+                index.delegations.iter().filter_map(|id| self.delegations.get(id)).any(|d| {
                     d.grant.delegate == ctx.signer
                         && d.revoked.is_none()
                         && d.grant.scopes.includes(Scopes::MANAGE)
@@ -686,7 +662,7 @@ impl State {
     /// The active permit of `patient` that already covers `grant`, if any.
     pub fn covering_permit(&self, grant: &ConsentGrant) -> Option<&Consent> {
         let index = self.patients.get(&grant.patient)?;
-        index.consents.iter().find(|c| {
+        index.consents.iter().filter_map(|id| self.consents.get(id)).find(|c| {
             let rule = &c.grant;
             c.revoked.is_none()
                 && rule.effect == Effect::Permit
@@ -716,14 +692,16 @@ impl State {
             return Err(TxError::AlreadyHasAccess { existing: existing.id, until: existing.grant.window.not_after });
         }
         let id = ctx.stamp.tx;
-        let consents = &mut self.patients.entry(grant.patient).or_default().consents;
-        self.consents.insert(id, (grant.patient, consents.len()));
-        consents.push(Consent { id, grant: grant.clone(), granted_by: ctx.signer, granted: ctx.stamp, revoked: None });
+        self.consents.insert(
+            id,
+            Consent { id, grant: grant.clone(), granted_by: ctx.signer, granted: ctx.stamp, revoked: None },
+        );
+        self.patients.entry(grant.patient).or_default().consents.push(id);
         Ok(())
     }
 
     fn revoke_consent(&mut self, ctx: &Ctx, consent: &ConsentId) -> Result<(), TxError> {
-        let record = self.consent(consent).ok_or(TxError::UnknownConsent)?;
+        let record = self.consents.get(consent).ok_or(TxError::UnknownConsent)?;
         if !self.may_manage(ctx, &record.grant.patient) {
             return Err(TxError::Unauthorized);
         }
@@ -731,7 +709,7 @@ impl State {
         if record.revoked.is_some() {
             return Err(TxError::ConsentAlreadyRevoked);
         }
-        if let Some(record) = self.consent_mut(consent) {
+        if let Some(record) = self.consents.get_mut(consent) {
             record.revoked = Some(ctx.stamp);
         }
         Ok(())
@@ -750,21 +728,20 @@ impl State {
             return Err(TxError::Unauthorized);
         }
         let id = ctx.stamp.tx;
-        let delegations = &mut self.patients.entry(grant.patient).or_default().delegations;
-        self.delegations.insert(id, (grant.patient, delegations.len()));
-        delegations.push(Delegation { id, grant: grant.clone(), granted: ctx.stamp, revoked: None });
+        self.delegations.insert(id, Delegation { id, grant: grant.clone(), granted: ctx.stamp, revoked: None });
+        self.patients.entry(grant.patient).or_default().delegations.push(id);
         Ok(())
     }
 
     fn revoke_delegation(&mut self, ctx: &Ctx, delegation: &DelegationId) -> Result<(), TxError> {
-        let record = self.delegation(delegation).ok_or(TxError::UnknownDelegation)?;
+        let record = self.delegations.get(delegation).ok_or(TxError::UnknownDelegation)?;
         if ctx.signer != record.grant.patient && ctx.signer_role != Role::Authority {
             return Err(TxError::Unauthorized);
         }
         if record.revoked.is_some() {
             return Err(TxError::DelegationAlreadyRevoked);
         }
-        if let Some(record) = self.delegation_mut(delegation) {
+        if let Some(record) = self.delegations.get_mut(delegation) {
             record.revoked = Some(ctx.stamp);
         }
         Ok(())
