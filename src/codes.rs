@@ -17,7 +17,8 @@ pub struct Code {
 
 impl PartialEq for Code {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        // The bytes past the length are always zero: equal codes are equal arrays.
+        self.len == other.len && self.bytes == other.bytes
     }
 }
 
@@ -31,13 +32,13 @@ impl PartialOrd for Code {
 
 impl Ord for Code {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
 impl std::hash::Hash for Code {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+        self.as_bytes().hash(state);
     }
 }
 
@@ -82,9 +83,14 @@ impl Code {
         self.bytes.get(..usize::from(self.len)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
     }
 
+    /// The code's text as bytes (ASCII), without re-checking it.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
     /// Whether this is `*`.
     pub fn is_wildcard(&self) -> bool {
-        self.as_str() == Self::WILDCARD
+        self.as_bytes() == Self::WILDCARD.as_bytes()
     }
 }
 
@@ -156,7 +162,8 @@ impl CodeSet {
 
     /// Whether this set is `{*}`.
     pub fn is_all(&self) -> bool {
-        self.0.iter().any(Code::is_wildcard)
+        // `*` stands alone in its set (checked when built and when decoded).
+        matches!(self.0.as_slice(), [only] if only.is_wildcard())
     }
 
     /// Whether `code` is in the set (always, for `{*}`).

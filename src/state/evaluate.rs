@@ -1,11 +1,12 @@
 //! The consent engine: answers a [`CheckRequest`] on a [`View`] of the state, following DESIGN.md §5
 //! step by step. Deterministic: time is an input; the answer depends only on the view and the request.
 
-use super::{Stamp, View};
+use super::View;
+use super::rules::Question;
 use crate::codes::{Action, EMERGENCY_PURPOSES, Role};
 use crate::consent::{CheckRequest, Decision, DenyReason, PermitBasis};
 use crate::error::CheckError;
-use crate::tx::{Effect, Grantee, Scopes, Window};
+use crate::tx::Effect;
 
 /// Evaluates `request` on `view`, following DESIGN.md §5 step by step.
 pub(crate) fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decision, CheckError> {
@@ -17,18 +18,26 @@ pub(crate) fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decisi
     //    An erasure or a deactivation denies from its own time on.
     let patient = request.patient;
     let requester = request.requester;
-    match view.actor_status(&patient) {
-        Some((Role::Patient, registered, _)) if registered.time <= request.at => {}
+    // The three look-ups are independent: made together, their cache misses overlap. The patient's rules
+    // are read in one place (DESIGN.md §6, "Memory").
+    let of_patient = view.standing(&patient);
+    let of_requester = view.standing(&requester);
+    let records = view.state.patients.get(&patient);
+    let erased = match of_patient {
+        Some(seen) if seen.role == Role::Patient && seen.registered <= request.at => {
+            seen.erased && seen.erased_at <= request.at
+        }
         _ => return Err(CheckError::InvalidPatient),
-    }
-    let (requester_role, deactivated) = match view.actor_status(&requester) {
-        Some((role, registered, deactivated)) if registered.time <= request.at => (role, deactivated),
+    };
+    let seen = match of_requester {
+        Some(seen) if seen.registered <= request.at => seen,
         _ => return Err(CheckError::UnknownActor),
     };
-    if view.erased(&patient).is_some_and(|e| e.time <= request.at) {
+    let requester_role = seen.role;
+    if erased {
         return Ok(Decision::Deny(DenyReason::PatientErased));
     }
-    if deactivated.is_some_and(|d| d.time <= request.at) {
+    if seen.deactivated && seen.deactivated_at <= request.at {
         return Ok(Decision::Deny(DenyReason::RequesterDeactivated));
     }
     // 2. The patient themself, or (to read) an active delegate with read scope. A rule or delegation is in
@@ -37,41 +46,29 @@ pub(crate) fn evaluate(view: &View<'_>, request: &CheckRequest) -> Result<Decisi
     if requester == patient {
         return Ok(Decision::Permit(PermitBasis::Owner));
     }
-    let in_force = |granted: &Stamp, window: &Window, revoked: Option<Stamp>| {
-        granted.time <= request.at && window.contains(request.at) && revoked.is_none_or(|r| request.at < r.time)
-    };
-    let delegate = view
-        .delegation_records(&patient)
-        .filter(|(d, revoked)| {
-            request.action == Action::Read
-                && d.grant.delegate == requester
-                && d.grant.scopes.includes(Scopes::READ)
-                && in_force(&d.granted, &d.grant.window, *revoked)
-        })
-        .map(|(d, _)| d.id)
-        .min();
+    let height = view.height;
+    let delegate = records
+        .filter(|_| request.action == Action::Read)
+        .and_then(|r| r.read_delegate(&requester, height, request.at));
     if let Some(id) = delegate {
         return Ok(Decision::Permit(PermitBasis::Delegate(id)));
     }
     // 3. The rules in force at `at` that match the requester, section, purpose and action.
+    let question = Question {
+        height,
+        at: request.at,
+        requester,
+        role: requester_role,
+        section: request.section,
+        purpose: request.purpose,
+        action: request.action,
+    };
     let mut permits = Vec::new();
     let mut denies = Vec::new();
-    for (consent, revoked) in view.consent_records(&patient) {
-        let rule = &consent.grant;
-        let grantee_matches = match rule.grantee {
-            Grantee::Actor(id) => id == requester,
-            Grantee::Role(role) => role == requester_role,
-        };
-        if grantee_matches
-            && in_force(&consent.granted, &rule.window, revoked)
-            && rule.sections.matches(&request.section)
-            && rule.purposes.matches(&request.purpose)
-            && rule.actions.contains(request.action)
-        {
-            match rule.effect {
-                Effect::Permit => permits.push(consent.id),
-                Effect::Deny => denies.push(consent.id),
-            }
+    for (id, effect) in records.into_iter().flat_map(|r| r.matching(&question, &view.state.codebook)) {
+        match effect {
+            Effect::Permit => permits.push(id),
+            Effect::Deny => denies.push(id),
         }
     }
     permits.sort();

@@ -5,6 +5,7 @@
 //! everything first and changes the state only once the transaction is known to be valid.
 
 mod evaluate;
+mod rules;
 
 use foldhash::HashMap;
 
@@ -15,8 +16,9 @@ use crate::ids::{AccessId, ActorId, ChainId, ConsentId, DelegationId, TxId};
 use crate::keys::PublicKey;
 use crate::tx::{
     AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Genesis, GenesisParams, Grantee, Payload,
-    RecordAccess, Scopes, SignedTx, proof_of_possession_message, valid_chain_name,
+    RecordAccess, SignedTx, proof_of_possession_message, valid_chain_name,
 };
+use rules::{Codebook, PatientRecords};
 
 /// When something happened on the ledger: the block height and the transaction's time and id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +58,38 @@ impl Actor {
     pub fn registered(&self) -> Option<Stamp> {
         self.keys.first().map(|epoch| epoch.from)
     }
+}
+
+/// What the consent engine reads of an actor, kept apart from its key history in a few plain integers (one
+/// cache line with its map key, and no `Option` whose absent payload an optimiser may read).
+#[derive(Clone, Copy, Debug)]
+struct Standing {
+    role: Role,
+    registered_height: u64,
+    registered_time: u64,
+    deactivated: bool,
+    deactivated_height: u64,
+    deactivated_time: u64,
+    erased: bool,
+    erased_height: u64,
+    erased_time: u64,
+}
+
+/// An actor's standing as a view sees it: its role, when registered, and when deactivated if it was.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Seen {
+    /// The role.
+    pub role: Role,
+    /// The registration's instant.
+    pub registered: u64,
+    /// Whether a deactivation is visible.
+    pub deactivated: bool,
+    /// The visible deactivation's instant (0 when none).
+    pub deactivated_at: u64,
+    /// Whether an erasure (of a patient) is visible.
+    pub erased: bool,
+    /// The visible erasure's instant (0 when none).
+    pub erased_at: u64,
 }
 
 /// A consent rule and its life.
@@ -189,13 +223,17 @@ pub struct State {
     chain: ChainId,
     params: Option<GenesisParams>,
     actors: HashMap<ActorId, Actor>,
+    standings: HashMap<ActorId, Standing>,
+    codebook: Codebook,
     key_owners: HashMap<[u8; 32], ActorId>,
     sequences: HashMap<ActorId, u64>,
-    consents: HashMap<ConsentId, Consent>,
-    delegations: HashMap<DelegationId, Delegation>,
+    /// Where each consent is: its patient, and its place among the patient's consents.
+    consents: HashMap<ConsentId, (ActorId, usize)>,
+    /// Where each delegation is, likewise.
+    delegations: HashMap<DelegationId, (ActorId, usize)>,
     accesses: HashMap<AccessId, Access>,
     anchors: HashMap<TxId, Anchor>,
-    patients: HashMap<ActorId, PatientIndex>,
+    patients: HashMap<ActorId, PatientRecords>,
 }
 
 /// The state as of a height: records made or changed above it are invisible.
@@ -239,18 +277,8 @@ impl<'a> View<'a> {
         };
         let state = self.state;
         PatientIndex {
-            consents: index
-                .consents
-                .iter()
-                .filter(|c| state.consents.get(c).is_some_and(|r| self.sees(&r.granted)))
-                .copied()
-                .collect(),
-            delegations: index
-                .delegations
-                .iter()
-                .filter(|d| state.delegations.get(d).is_some_and(|r| self.sees(&r.granted)))
-                .copied()
-                .collect(),
+            consents: index.consents().iter().filter(|c| self.sees(&c.granted)).map(|c| c.id).collect(),
+            delegations: index.delegations().iter().filter(|d| self.sees(&d.granted)).map(|d| d.id).collect(),
             accesses: index
                 .accesses
                 .iter()
@@ -269,7 +297,7 @@ impl<'a> View<'a> {
 
     /// A consent, with its revocation only if visible.
     pub fn consent(&self, id: &ConsentId) -> Option<Consent> {
-        let record = self.state.consents.get(id).filter(|r| self.sees(&r.granted))?;
+        let record = self.state.consent(id).filter(|r| self.sees(&r.granted))?;
         let mut record = record.clone();
         record.revoked = self.seen(record.revoked);
         Some(record)
@@ -277,7 +305,7 @@ impl<'a> View<'a> {
 
     /// A delegation, with its revocation only if visible.
     pub fn delegation(&self, id: &DelegationId) -> Option<Delegation> {
-        let record = self.state.delegations.get(id).filter(|r| self.sees(&r.granted))?;
+        let record = self.state.delegation(id).filter(|r| self.sees(&r.granted))?;
         let mut record = record.clone();
         record.revoked = self.seen(record.revoked);
         Some(record)
@@ -301,6 +329,21 @@ impl<'a> View<'a> {
         self.state.anchors.get(id).filter(|r| self.sees(&r.anchored)).cloned()
     }
 
+    /// A visible actor's standing, for the consent engine.
+    pub(crate) fn standing(&self, id: &ActorId) -> Option<Seen> {
+        let standing = self.state.standings.get(id).filter(|s| s.registered_height <= self.height)?;
+        let deactivated = standing.deactivated && standing.deactivated_height <= self.height;
+        let erased = standing.erased && standing.erased_height <= self.height;
+        Some(Seen {
+            role: standing.role,
+            registered: standing.registered_time,
+            deactivated,
+            deactivated_at: if deactivated { standing.deactivated_time } else { 0 },
+            erased,
+            erased_at: if erased { standing.erased_time } else { 0 },
+        })
+    }
+
     /// A visible actor's role, registration and visible deactivation, without copying its key history.
     pub fn actor_status(&self, id: &ActorId) -> Option<(Role, Stamp, Option<Stamp>)> {
         let actor = self.state.actors.get(id)?;
@@ -320,8 +363,7 @@ impl<'a> View<'a> {
             .patients
             .get(patient)
             .into_iter()
-            .flat_map(|index| index.consents.iter())
-            .filter_map(|id| state.consents.get(id))
+            .flat_map(|index| index.consents())
             .filter(|c| self.sees(&c.granted))
             .map(|c| (c, self.seen(c.revoked)))
     }
@@ -333,8 +375,7 @@ impl<'a> View<'a> {
             .patients
             .get(patient)
             .into_iter()
-            .flat_map(|index| index.delegations.iter())
-            .filter_map(|id| state.delegations.get(id))
+            .flat_map(|index| index.delegations())
             .filter(|d| self.sees(&d.granted))
             .map(|d| (d, self.seen(d.revoked)))
     }
@@ -534,6 +575,18 @@ impl State {
         let id = ActorId::from_key(&key);
         self.key_owners.insert(key.to_bytes(), id);
         self.actors.insert(id, Actor { id, role, keys: vec![KeyEpoch { key, from: stamp }], deactivated: None });
+        let standing = Standing {
+            role,
+            registered_height: stamp.height,
+            registered_time: stamp.time,
+            deactivated: false,
+            deactivated_height: 0,
+            deactivated_time: 0,
+            erased: false,
+            erased_height: 0,
+            erased_time: 0,
+        };
+        self.standings.insert(id, standing);
         id
     }
 
@@ -605,7 +658,42 @@ impl State {
         if let Some(target) = self.actors.get_mut(actor) {
             target.deactivated = Some(ctx.stamp);
         }
+        if let Some(standing) = self.standings.get_mut(actor) {
+            standing.deactivated = true;
+            standing.deactivated_height = ctx.stamp.height;
+            standing.deactivated_time = ctx.stamp.time;
+        }
         Ok(())
+    }
+
+    /// A consent, wherever its patient keeps it.
+    fn consent(&self, id: &ConsentId) -> Option<&Consent> {
+        let (patient, at) = self.consents.get(id)?;
+        self.patients.get(patient)?.consent(*at)
+    }
+
+    /// Records a consent's revocation where its patient keeps it.
+    fn set_consent_revoked(&mut self, id: &ConsentId, stamp: Stamp) {
+        if let Some((patient, at)) = self.consents.get(id)
+            && let Some(records) = self.patients.get_mut(patient)
+        {
+            records.revoke_consent(*at, stamp);
+        }
+    }
+
+    /// A delegation, wherever its patient keeps it.
+    fn delegation(&self, id: &DelegationId) -> Option<&Delegation> {
+        let (patient, at) = self.delegations.get(id)?;
+        self.patients.get(patient)?.delegation(*at)
+    }
+
+    /// Records a delegation's revocation where its patient keeps it.
+    fn set_delegation_revoked(&mut self, id: &DelegationId, stamp: Stamp) {
+        if let Some((patient, at)) = self.delegations.get(id)
+            && let Some(records) = self.patients.get_mut(patient)
+        {
+            records.revoke_delegation(*at, stamp);
+        }
     }
 
     /// A registered, not erased patient.
@@ -634,15 +722,7 @@ impl State {
     /// contains it (a delegation never reaches back before its own grant).
     fn may_manage(&self, ctx: &Ctx, patient: &ActorId) -> bool {
         ctx.signer == *patient
-            || self.patients.get(patient).is_some_and(|index| {
-                index.delegations.iter().filter_map(|id| self.delegations.get(id)).any(|d| {
-                    d.grant.delegate == ctx.signer
-                        && d.revoked.is_none()
-                        && d.grant.scopes.includes(Scopes::MANAGE)
-                        && d.granted.time <= ctx.stamp.time
-                        && d.grant.window.contains(ctx.stamp.time)
-                })
-            })
+            || self.patients.get(patient).is_some_and(|records| records.manages(&ctx.signer, ctx.stamp.time))
     }
 
     /// Refuses a delegate's consent change that would widen the delegate's own access: a permit naming
@@ -662,7 +742,7 @@ impl State {
     /// The active permit of `patient` that already covers `grant`, if any.
     pub fn covering_permit(&self, grant: &ConsentGrant) -> Option<&Consent> {
         let index = self.patients.get(&grant.patient)?;
-        index.consents.iter().filter_map(|id| self.consents.get(id)).find(|c| {
+        index.consents().iter().find(|c| {
             let rule = &c.grant;
             c.revoked.is_none()
                 && rule.effect == Effect::Permit
@@ -692,16 +772,14 @@ impl State {
             return Err(TxError::AlreadyHasAccess { existing: existing.id, until: existing.grant.window.not_after });
         }
         let id = ctx.stamp.tx;
-        self.consents.insert(
-            id,
-            Consent { id, grant: grant.clone(), granted_by: ctx.signer, granted: ctx.stamp, revoked: None },
-        );
-        self.patients.entry(grant.patient).or_default().consents.push(id);
+        let consent = Consent { id, grant: grant.clone(), granted_by: ctx.signer, granted: ctx.stamp, revoked: None };
+        let at = self.patients.entry(grant.patient).or_default().push_consent(consent, &mut self.codebook);
+        self.consents.insert(id, (grant.patient, at));
         Ok(())
     }
 
     fn revoke_consent(&mut self, ctx: &Ctx, consent: &ConsentId) -> Result<(), TxError> {
-        let record = self.consents.get(consent).ok_or(TxError::UnknownConsent)?;
+        let record = self.consent(consent).ok_or(TxError::UnknownConsent)?;
         if !self.may_manage(ctx, &record.grant.patient) {
             return Err(TxError::Unauthorized);
         }
@@ -709,9 +787,7 @@ impl State {
         if record.revoked.is_some() {
             return Err(TxError::ConsentAlreadyRevoked);
         }
-        if let Some(record) = self.consents.get_mut(consent) {
-            record.revoked = Some(ctx.stamp);
-        }
+        self.set_consent_revoked(consent, ctx.stamp);
         Ok(())
     }
 
@@ -728,22 +804,21 @@ impl State {
             return Err(TxError::Unauthorized);
         }
         let id = ctx.stamp.tx;
-        self.delegations.insert(id, Delegation { id, grant: grant.clone(), granted: ctx.stamp, revoked: None });
-        self.patients.entry(grant.patient).or_default().delegations.push(id);
+        let delegation = Delegation { id, grant: grant.clone(), granted: ctx.stamp, revoked: None };
+        let at = self.patients.entry(grant.patient).or_default().push_delegation(delegation);
+        self.delegations.insert(id, (grant.patient, at));
         Ok(())
     }
 
     fn revoke_delegation(&mut self, ctx: &Ctx, delegation: &DelegationId) -> Result<(), TxError> {
-        let record = self.delegations.get(delegation).ok_or(TxError::UnknownDelegation)?;
+        let record = self.delegation(delegation).ok_or(TxError::UnknownDelegation)?;
         if ctx.signer != record.grant.patient && ctx.signer_role != Role::Authority {
             return Err(TxError::Unauthorized);
         }
         if record.revoked.is_some() {
             return Err(TxError::DelegationAlreadyRevoked);
         }
-        if let Some(record) = self.delegations.get_mut(delegation) {
-            record.revoked = Some(ctx.stamp);
-        }
+        self.set_delegation_revoked(delegation, ctx.stamp);
         Ok(())
     }
 
@@ -843,6 +918,11 @@ impl State {
             return Err(TxError::AlreadyErased);
         }
         index.erased = Some(ctx.stamp);
+        if let Some(standing) = self.standings.get_mut(patient) {
+            standing.erased = true;
+            standing.erased_height = ctx.stamp.height;
+            standing.erased_time = ctx.stamp.time;
+        }
         Ok(())
     }
 }
@@ -863,3 +943,6 @@ struct Ctx {
     signer_role: Role,
     stamp: Stamp,
 }
+
+#[cfg(test)]
+mod rules_tests;
