@@ -97,6 +97,7 @@ mod common;
 
 use common::{T0, key};
 use healthchain::codes::EMERGENCY_PURPOSES;
+use healthchain::workload::SplitMix64;
 use healthchain::*;
 
 const PATIENTS: usize = 10_000;
@@ -120,20 +121,16 @@ const PURPOSES: [&str; 5] = ["TREAT", "ETREAT", "HPAYMT", "HOPERAT", "HRESCH"];
 /// One decision on question `k`, by name.
 type Measure<'a> = (&'static str, Box<dyn Fn(usize) + 'a>);
 
-/// splitmix64: a deterministic generator for the fixture and the questions.
-struct Rng(u64);
+/// The workload's deterministic generator (`healthchain::workload`), for the fixture and the questions.
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    fn new(seed: u64) -> Self {
+        Rng(SplitMix64(seed))
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -243,7 +240,7 @@ fn build() -> (Ledger<MemoryStore>, People, u64) {
     let patients = patient_keys.iter().map(|(_, id)| *id).collect();
     let people = People { doctors, insurers, researchers, patients, names };
 
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     let mut granted = Vec::with_capacity(PATIENTS);
     for (p, (k, patient)) in patient_keys.iter().enumerate() {
         let ids: Vec<ConsentId> = consents(p, *patient, &people, &mut rng)
@@ -285,7 +282,7 @@ fn build() -> (Ledger<MemoryStore>, People, u64) {
 
 /// The 4,096 questions.
 fn questions(people: &People) -> Vec<CheckRequest> {
-    let mut rng = Rng(4_096);
+    let mut rng = Rng::new(4_096);
     (0..QUESTIONS)
         .map(|_| {
             let mut p = rng.below(PATIENTS);

@@ -78,6 +78,7 @@ pub mod store;
 pub mod tiles;
 pub mod trust;
 pub mod tx;
+pub mod workload;
 
 // ---- public interface ----
 pub use block::{Block, BlockHeader, Seal};

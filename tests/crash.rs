@@ -20,6 +20,7 @@
 
 mod support;
 
+use healthchain::workload::SplitMix64;
 use healthchain::*;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufRead, Write};
@@ -40,20 +41,16 @@ const CHILD_TEST: &str = "child_process_entry_point";
 
 // ---- helpers: randomness, temporary directories ----
 
-/// splitmix64: a fixed-seed pseudo-random generator, so every run tests the same cases.
-struct Rng(u64);
+/// The workload's fixed-seed generator (`healthchain::workload`), so every run tests the same cases.
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    fn new(seed: u64) -> Self {
+        Rng(SplitMix64(seed))
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.below(n)
     }
 
     /// A value in `lo..=hi`.
@@ -62,7 +59,7 @@ impl Rng {
     }
 
     fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
+        (0..len).map(|_| self.0.next_u64() as u8).collect()
     }
 }
 
@@ -123,7 +120,7 @@ impl Workload {
         Self {
             clock: ManualClock::new(T0),
             hospital: key(1),
-            rng: Rng(seed),
+            rng: Rng::new(seed),
             keys_made: 0,
             patients: Vec::new(),
             providers: Vec::new(),
@@ -558,7 +555,7 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
 
     // Every write boundary and a sample of in-frame offsets, in memory: appending the lost blocks again
     // after recovery gives back the original file, byte for byte.
-    let mut rng = Rng(0xC0FFEE);
+    let mut rng = Rng::new(0xC0FFEE);
     let boundaries: Vec<u64> = [0].into_iter().chain(ends.iter().copied()).collect();
     let inside = in_frame_offsets(&starts, &ends, &mut rng);
     for &cut in boundaries.iter().chain(&inside) {
@@ -607,7 +604,7 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
     // Zero-filled and garbage tails of 1, 7, 20, 24 and 4096 bytes after every boundary and the in-frame
     // sample. Zeros (what an interrupted append leaves where it never wrote) always recover; garbage may be
     // refused as damage; nothing acknowledged is ever cut.
-    let mut garbage = Rng(0x6A4B_A6E5);
+    let mut garbage = Rng::new(0x6A4B_A6E5);
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for &cut in boundaries.iter().chain(&inside) {
         for tail_len in [1, 7, 20, 24, 4096] {
@@ -1086,7 +1083,7 @@ fn child_writer_loop(path: &Path, out: &mut dyn Write, max_blocks: u64) -> Resul
         ledger
     };
     out.flush()?;
-    let mut rng = Rng(ledger.block_count() ^ u64::from(std::process::id()));
+    let mut rng = Rng::new(ledger.block_count() ^ u64::from(std::process::id()));
     for _ in 0..max_blocks {
         let height = ledger.block_count();
         for i in 0..rng.between(1, 4) {
@@ -1203,7 +1200,7 @@ fn a_writer_killed_at_random_moments_never_loses_an_acknowledged_block() {
     let dir = TempDir::new("kill");
     let path = dir.file("ledger.hcl");
     let stderr = dir.file("child.stderr");
-    let mut rng = Rng(0x5EED_0001);
+    let mut rng = Rng::new(0x5EED_0001);
     let mut acked: BTreeMap<u64, String> = BTreeMap::new();
     let (mut kills_while_appending, mut recoveries) = (0, 0);
     for round in 1..=ROUNDS {

@@ -31,7 +31,9 @@ const LAYERS: &[&str] = &[
     "state",
     "replay",
     "trust",
-    "ledger",
+    "ledger", //
+    // synthetic ledgers written through the ledger's API
+    "workload",
 ];
 
 fn src() -> PathBuf {
