@@ -133,6 +133,26 @@ impl Decode for Seal {
     }
 }
 
+/// A block's encoding from its transactions' encodings (each exactly `SignedTx::to_bytes`): the same bytes
+/// as [`Block::to_bytes`], without encoding the transactions again.
+pub(crate) fn encode_block<'a>(
+    header: &BlockHeader,
+    txs: impl IntoIterator<Item = &'a [u8]>,
+    seals: &[Seal],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    header.encode(&mut out);
+    for tx in txs {
+        put_len(&mut out, tx.len());
+        out.extend_from_slice(tx);
+    }
+    put_short_len(&mut out, seals.len());
+    for seal in seals {
+        seal.encode(&mut out);
+    }
+    out
+}
+
 impl Encode for Block {
     fn encode(&self, out: &mut Vec<u8>) {
         self.header.encode(out);

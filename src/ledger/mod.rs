@@ -4,9 +4,9 @@
 //! Submitted transactions are validated at once against the state including earlier submissions, and
 //! become durable when a block holding them is sealed and appended to the store.
 
-use crate::block::{Block, BlockHeader, MAX_BLOCK_BYTES, MAX_TX_LEN, MAX_TXS_PER_BLOCK, Seal};
+use crate::block::{BlockHeader, MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK, Seal, encode_block};
 use crate::clock::Clock;
-use crate::codec::{Decode, Encode};
+use crate::codec::Encode;
 use crate::codes::Role;
 use crate::consent::{CheckRequest, Decision};
 use crate::error::{CheckError, TxError};
@@ -25,6 +25,7 @@ use std::path::Path;
 
 mod carried;
 mod proofs;
+mod submit;
 
 use carried::Carried;
 pub use carried::{CARRIED_MAGIC, MAX_CARRIED, checkpoints_path, read_carried_checkpoints};
@@ -279,6 +280,8 @@ pub struct Ledger<S: Store> {
     pending: Vec<SignedTx>,
     /// Each pending transaction's id and Merkle leaf hash, hashed once from its encoding at submission.
     pending_hashes: Vec<(TxId, Hash256)>,
+    /// The queued transactions' encodings, which the block's encoding is made of.
+    pending_encodings: Vec<Vec<u8>>,
     pending_bytes: usize,
     poisoned: bool,
     index: ProofIndex,
@@ -344,6 +347,7 @@ impl<S: Store> Ledger<S> {
             replayer: Replayer::new(),
             pending: Vec::new(),
             pending_hashes: Vec::new(),
+            pending_encodings: Vec::new(),
             pending_bytes: 0,
             poisoned: false,
             index,
@@ -353,6 +357,8 @@ impl<S: Store> Ledger<S> {
         let bytes = genesis.to_bytes();
         ledger.replayer.state_mut().apply(&genesis, genesis.id(), position)?;
         ledger.pending_hashes.push((id_of_encoded(&bytes), leaf_hash(&bytes)));
+        ledger.pending_bytes += bytes.len() + 4;
+        ledger.pending_encodings.push(bytes);
         ledger.pending.push(genesis);
         ledger.seal(authorities)?;
         Ok(ledger)
@@ -404,6 +410,7 @@ impl<S: Store> Ledger<S> {
             replayer,
             pending: Vec::new(),
             pending_hashes: Vec::new(),
+            pending_encodings: Vec::new(),
             pending_bytes: 0,
             poisoned: false,
             index,
@@ -435,6 +442,7 @@ impl<S: Store> Ledger<S> {
             replayer: self.replayer.clone(),
             pending: self.pending.clone(),
             pending_hashes: self.pending_hashes.clone(),
+            pending_encodings: self.pending_encodings.clone(),
             pending_bytes: self.pending_bytes,
             poisoned: false,
             index: self.index.duplicate(),
@@ -554,56 +562,6 @@ impl<S: Store> Ledger<S> {
             .collect()
     }
 
-    /// Validates a signed transaction against the current state and queues it for the next block.
-    pub fn submit(&mut self, tx: SignedTx) -> Result<TxId, LedgerError> {
-        self.writable()?;
-        let bytes = tx.to_bytes();
-        if self.pending.len() >= MAX_TXS_PER_BLOCK || self.pending_bytes + bytes.len() + 4 > MAX_BLOCK_BYTES {
-            return Err(LedgerError::BlockFull);
-        }
-        if bytes.len() > MAX_TX_LEN {
-            return Err(TxError::Malformed(crate::codec::DecodeError {
-                offset: 0,
-                kind: crate::codec::DecodeErrorKind::TooLong {
-                    what: "transaction",
-                    len: bytes.len() as u64,
-                    max: MAX_TX_LEN as u64,
-                },
-            })
-            .into());
-        }
-        // Only values with a canonical encoding may enter: what is stored must decode to the same thing.
-        match SignedTx::from_bytes(&bytes) {
-            Ok(decoded) if decoded == tx => {}
-            Ok(_) => {
-                return Err(TxError::Malformed(crate::codec::DecodeError {
-                    offset: 0,
-                    kind: crate::codec::DecodeErrorKind::NonCanonical("transaction"),
-                })
-                .into());
-            }
-            Err(e) => return Err(TxError::Malformed(e).into()),
-        }
-        let id = id_of_encoded(&bytes);
-        let state = self.replayer.state();
-        let key = state.signing_key(&tx)?;
-        if !key.verify(&crate::tx::signing_message(&id), &tx.signature) {
-            return Err(TxError::BadSignature.into());
-        }
-        let skew = state.params().map_or(0, |p| p.policy.max_clock_skew_ms);
-        let position = Position {
-            height: self.block_count(),
-            earliest: self.earliest_tx_time(),
-            latest: self.now().saturating_add(skew),
-            first: false,
-        };
-        self.replayer.state_mut().apply(&tx, id, position)?;
-        self.pending_bytes += bytes.len() + 4;
-        self.pending_hashes.push((id, leaf_hash(&bytes)));
-        self.pending.push(tx);
-        Ok(id)
-    }
-
     /// Prepares a transaction for the actor owning `key`, signs it with `key` and submits it.
     pub fn sign_and_submit(&mut self, key: &SigningKey, payload: Payload) -> Result<TxId, LedgerError> {
         let public = key.public_key();
@@ -688,13 +646,13 @@ impl<S: Store> Ledger<S> {
         }
         seals.sort_by_key(|s| s.authority);
         seals.dedup_by_key(|s| s.authority);
-        let block = Block { header: proposal.header.clone(), txs: self.pending.clone(), seals };
-        let height = block.header.height;
+        let header = proposal.header.clone();
+        let height = header.height;
         let fail =
             |reason| LedgerError::Corrupt { failure: VerifyFailure { height, tx_index: None, reason }, offset: None };
         // The verifier's own seal rule, on the same state: a block this ledger commits always verifies.
-        check_seals(&self.sealing_view(), self.state().seal_threshold(), &block).map_err(fail)?;
-        let bytes = block.to_bytes();
+        check_seals(&self.sealing_view(), self.state().seal_threshold(), &header, &seals).map_err(fail)?;
+        let bytes = encode_block(&header, self.pending_encodings.iter().map(Vec::as_slice), &seals);
         if let Err(e) = self.store.append(height, &bytes) {
             // The state already holds the block's transactions; only a reopen can reconcile it with the store.
             self.poisoned = true;
@@ -702,11 +660,12 @@ impl<S: Store> Ledger<S> {
         }
         let leaves = std::mem::take(&mut self.pending_hashes);
         self.pending.clear();
+        self.pending_encodings.clear();
         self.pending_bytes = 0;
-        let hash = block.header.hash();
-        self.replayer.push_own_block(block.header.clone(), leaves.iter().map(|(_, leaf)| *leaf));
+        let hash = header.hash();
+        self.replayer.push_own_block(header.clone(), leaves.iter().map(|(_, leaf)| *leaf));
         self.index.record_block(&self.chain(), &leaves);
-        Ok(SealedBlock { header: block.header, hash })
+        Ok(SealedBlock { header, hash })
     }
 
     /// Refuses updates on a poisoned ledger, and on a read-only store before anything is queued (a

@@ -2,7 +2,7 @@
 //! It re-checks every rule of DESIGN.md §4: heights, hash links, timestamps, seals, every transaction
 //! against the state before it, every signature, and the Merkle tree size and root.
 
-use crate::block::{Block, BlockHeader, seal_message};
+use crate::block::{Block, BlockHeader, Seal, seal_message};
 use crate::codec::DecodeError;
 use crate::codes::Role;
 use crate::error::TxError;
@@ -324,7 +324,7 @@ impl Replayer {
                 return Err(fail(None, BlockError::TimestampDecreased { previous, found: header.timestamp }));
             }
             // Seals are checked against the authorities before the block.
-            check_seals(&self.state.latest(), self.state.seal_threshold(), &block)
+            check_seals(&self.state.latest(), self.state.seal_threshold(), &block.header, &block.seals)
                 .map_err(|reason| fail(None, reason))?;
         } else if block.txs.is_empty() {
             return Err(fail(None, BlockError::MissingGenesis));
@@ -383,7 +383,7 @@ impl Replayer {
                 return Err(settle(fail(None, BlockError::WrongChain)));
             }
             // The genesis block, which holds genesis alone, is sealed by exactly the authorities genesis names.
-            check_seals(&self.state.latest(), self.state.seal_threshold(), &block)
+            check_seals(&self.state.latest(), self.state.seal_threshold(), &block.header, &block.seals)
                 .map_err(|reason| settle(fail(None, reason)))?;
         }
         if header.tree_size != self.tree.size() {
@@ -418,19 +418,24 @@ pub(crate) fn sealing_key(view: &View<'_>, id: &ActorId) -> Option<PublicKey> {
 
 /// Checks that at least k authorities active in `view` (the state before the block; after it, for the
 /// genesis block) sealed the block, each seal valid, the proposer among them.
-pub(crate) fn check_seals(view: &View<'_>, threshold: usize, block: &Block) -> Result<(), BlockError> {
-    let message = seal_message(&block.header.hash());
-    for seal in &block.seals {
+pub(crate) fn check_seals(
+    view: &View<'_>,
+    threshold: usize,
+    header: &BlockHeader,
+    seals: &[Seal],
+) -> Result<(), BlockError> {
+    let message = seal_message(&header.hash());
+    for seal in seals {
         let key = sealing_key(view, &seal.authority).ok_or(BlockError::SealerNotAuthority)?;
         if !key.verify(&message, &seal.signature) {
             return Err(BlockError::BadSeal);
         }
     }
-    if !block.seals.iter().any(|s| s.authority == block.header.proposer) {
+    if !seals.iter().any(|s| s.authority == header.proposer) {
         return Err(BlockError::ProposerNotSealer);
     }
-    if block.seals.len() < threshold {
-        return Err(BlockError::NotEnoughSeals { have: block.seals.len(), need: threshold });
+    if seals.len() < threshold {
+        return Err(BlockError::NotEnoughSeals { have: seals.len(), need: threshold });
     }
     Ok(())
 }

@@ -1,0 +1,214 @@
+//! Submitting signed transactions: one at a time, or many at once with their signatures checked together
+//! (one batch verification, spread over the cores) before the rules are applied in order.
+//!
+//! Either way a transaction is encoded once: its encoding is checked canonical, hashed into its id and
+//! Merkle leaf, and kept until its block is sealed, whose encoding is made of these bytes.
+
+use super::{Ledger, LedgerError};
+use crate::block::{MAX_BLOCK_BYTES, MAX_TX_LEN, MAX_TXS_PER_BLOCK};
+use crate::codec::{Decode, Encode};
+use crate::codec::{DecodeError, DecodeErrorKind};
+use crate::error::TxError;
+use crate::ids::{ActorId, TxId};
+use crate::keys::{PublicKey, SignedMessage, verify_batch};
+use crate::merkle::leaf_hash;
+use crate::state::Position;
+use crate::store::Store;
+use crate::tx::{Payload, SignedTx, id_of_encoded, signing_message};
+
+/// Signatures below which a batch is checked on the calling thread alone.
+const PARALLEL_FROM: usize = 512;
+
+/// A transaction's canonical encoding and what is hashed from it.
+struct Encoded {
+    bytes: Vec<u8>,
+    id: TxId,
+    /// The message its signature signs.
+    message: Vec<u8>,
+}
+
+/// Encodes `tx`, refusing an oversized one and a value without a canonical encoding (what is stored must
+/// decode to the same thing).
+fn encode(tx: &SignedTx) -> Result<Encoded, LedgerError> {
+    let bytes = tx.to_bytes();
+    let malformed = |kind| LedgerError::Tx(TxError::Malformed(DecodeError { offset: 0, kind }));
+    if bytes.len() > MAX_TX_LEN {
+        return Err(malformed(DecodeErrorKind::TooLong {
+            what: "transaction",
+            len: bytes.len() as u64,
+            max: MAX_TX_LEN as u64,
+        }));
+    }
+    match SignedTx::from_bytes(&bytes) {
+        Ok(decoded) if decoded == *tx => {}
+        Ok(_) => return Err(malformed(DecodeErrorKind::NonCanonical("transaction"))),
+        Err(e) => return Err(TxError::Malformed(e).into()),
+    }
+    let id = id_of_encoded(&bytes);
+    Ok(Encoded { message: signing_message(&id), bytes, id })
+}
+
+/// How a transaction of a batch stands after the batch's signature check.
+enum Signature {
+    /// Checked, valid.
+    Valid,
+    /// Checked, invalid.
+    Invalid,
+    /// To be checked when its turn comes: its signing key may change within the batch (an earlier
+    /// transaction rotates or registers it), or could not be known before.
+    AtItsTurn,
+}
+
+impl<S: Store> Ledger<S> {
+    /// Validates a signed transaction against the current state and queues it for the next block.
+    pub fn submit(&mut self, tx: SignedTx) -> Result<TxId, LedgerError> {
+        self.writable()?;
+        let encoded = self.check_room(encode(&tx)?)?;
+        self.admit(tx, encoded, Signature::AtItsTurn)
+    }
+
+    /// Submits `txs` in order, as [`Ledger::submit`] would one after the other, with one result each; their
+    /// signatures are checked first, together (one batch verification on each core for large batches), and
+    /// then the rules in order. A transaction refused does not stop the others: each later one is judged
+    /// on the state the accepted ones made. Once the block is full every later one is refused with
+    /// [`LedgerError::BlockFull`]: seal, and submit those again.
+    ///
+    /// A transaction whose signer's key an earlier one of the batch rotates or registers is checked alone,
+    /// at its turn, against the key then active: the batch accepts exactly what one-by-one submission does.
+    ///
+    /// ```
+    /// use healthchain::*;
+    ///
+    /// let hospital = SigningKey::generate()?;
+    /// let mut ledger = Ledger::create(MemoryStore::new(), Box::new(ManualClock::new(1_700_000_000_000)),
+    ///                                 &LedgerSettings::new("batch-example"), &[&hospital])?;
+    /// let authority = ledger.actor_of_key(&hospital.public_key()).ok_or("no authority")?;
+    /// let (a, b) = (SigningKey::generate()?, SigningKey::generate()?);
+    /// let register = |key: &SigningKey, role| {
+    ///     let proof = key.prove_possession(&ledger.chain());
+    ///     Payload::RegisterActor(RegisterActor { key: key.public_key(), role, proof })
+    /// };
+    /// let bodies = ledger.prepare_batch(authority, [register(&a, Role::Patient), register(&b, Role::Provider)]);
+    /// let mut signed: Vec<SignedTx> = bodies.into_iter().map(|body| body.sign(&hospital)).collect();
+    /// signed[1].signature.0[0] ^= 1; // a forged second one
+    /// let results = ledger.submit_batch(signed);
+    /// assert!(results[0].is_ok());
+    /// assert!(matches!(results[1], Err(LedgerError::Tx(TxError::BadSignature))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit_batch(&mut self, txs: Vec<SignedTx>) -> Vec<Result<TxId, LedgerError>> {
+        let encoded: Vec<Result<Encoded, LedgerError>> = txs.iter().map(encode).collect();
+        let keys = self.batch_keys(&txs);
+        let signatures = check_signatures(&txs, &encoded, &keys);
+        txs.into_iter()
+            .zip(encoded)
+            .zip(signatures)
+            .map(|((tx, encoded), signature)| {
+                self.writable()?;
+                self.check_room(encoded?).and_then(|encoded| self.admit(tx, encoded, signature))
+            })
+            .collect()
+    }
+
+    /// Checks that an encoded transaction fits in the block being filled.
+    fn check_room(&self, encoded: Encoded) -> Result<Encoded, LedgerError> {
+        if self.pending.len() >= MAX_TXS_PER_BLOCK || self.pending_bytes + encoded.bytes.len() + 4 > MAX_BLOCK_BYTES {
+            return Err(LedgerError::BlockFull);
+        }
+        Ok(encoded)
+    }
+
+    /// The key each transaction of a batch must be signed with, as far as the current state tells it: `None`
+    /// for one whose signer is unknown, or whose key an earlier transaction of the batch could change.
+    fn batch_keys(&self, txs: &[SignedTx]) -> Vec<Option<PublicKey>> {
+        let state = self.replayer.state();
+        let mut changing: Vec<ActorId> = Vec::new();
+        txs.iter()
+            .map(|tx| {
+                let key = if changing.contains(&tx.body.signer) { None } else { state.signing_key(tx).ok() };
+                match &tx.body.payload {
+                    Payload::RotateKey(rotation) => changing.push(rotation.actor),
+                    Payload::RegisterActor(registration) => changing.push(ActorId::from_key(&registration.key)),
+                    _ => {}
+                }
+                key
+            })
+            .collect()
+    }
+
+    /// Checks the signature (unless already checked) and the rules of `tx`, and queues it.
+    fn admit(&mut self, tx: SignedTx, encoded: Encoded, signature: Signature) -> Result<TxId, LedgerError> {
+        let state = self.replayer.state();
+        let key = state.signing_key(&tx)?;
+        let valid = match signature {
+            Signature::Valid => true,
+            Signature::Invalid => false,
+            Signature::AtItsTurn => key.verify(&encoded.message, &tx.signature),
+        };
+        if !valid {
+            return Err(TxError::BadSignature.into());
+        }
+        let skew = state.params().map_or(0, |p| p.policy.max_clock_skew_ms);
+        let position = Position {
+            height: self.block_count(),
+            earliest: self.earliest_tx_time(),
+            latest: self.now().saturating_add(skew),
+            first: false,
+        };
+        self.replayer.state_mut().apply(&tx, encoded.id, position)?;
+        self.pending_bytes += encoded.bytes.len() + 4;
+        self.pending_hashes.push((encoded.id, leaf_hash(&encoded.bytes)));
+        self.pending_encodings.push(encoded.bytes);
+        self.pending.push(tx);
+        Ok(encoded.id)
+    }
+}
+
+/// Checks the signatures of a batch whose keys are known: one batch verification per core (each checked
+/// alone if its batch fails, to tell the valid from the invalid).
+fn check_signatures(
+    txs: &[SignedTx],
+    encoded: &[Result<Encoded, LedgerError>],
+    keys: &[Option<PublicKey>],
+) -> Vec<Signature> {
+    let items: Vec<(usize, SignedMessage<'_>)> = txs
+        .iter()
+        .zip(encoded)
+        .zip(keys)
+        .enumerate()
+        .filter_map(|(at, ((tx, encoded), key))| {
+            let (Ok(encoded), Some(key)) = (encoded, key) else { return None };
+            Some((at, SignedMessage { key, message: &encoded.message, signature: &tx.signature }))
+        })
+        .collect();
+    let mut verdicts: Vec<Signature> = txs.iter().map(|_| Signature::AtItsTurn).collect();
+    let workers =
+        if items.len() < PARALLEL_FROM { 1 } else { std::thread::available_parallelism().map_or(1, usize::from) };
+    let chunk = items.len().div_ceil(workers).max(1);
+    let judged: Vec<Vec<bool>> = if workers == 1 {
+        items.chunks(chunk).map(judge).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = items.chunks(chunk).map(|part| scope.spawn(move || judge(part))).collect();
+            // A worker that panicked leaves its signatures to be checked at their turn.
+            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        })
+    };
+    for (part, results) in items.chunks(chunk).zip(judged) {
+        for ((at, _), valid) in part.iter().zip(results) {
+            if let Some(slot) = verdicts.get_mut(*at) {
+                *slot = if valid { Signature::Valid } else { Signature::Invalid };
+            }
+        }
+    }
+    verdicts
+}
+
+/// Whether each signature of `part` is valid: all at once, or one by one if the batch fails.
+fn judge(part: &[(usize, SignedMessage<'_>)]) -> Vec<bool> {
+    let messages: Vec<SignedMessage<'_>> = part.iter().map(|(_, m)| *m).collect();
+    if verify_batch(&messages) {
+        return vec![true; messages.len()];
+    }
+    messages.iter().map(|m| m.key.verify(m.message, m.signature)).collect()
+}
