@@ -230,7 +230,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn main() {
     let transactions = std::env::var("HEALTHCHAIN_BENCH_TXS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
-    let spec = Spec { patients: (transactions / 50).max(1), transactions, seed: 1, block_size: BLOCK };
+    let spec =
+        Spec { patients: (transactions / 50).max(1), transactions, seed: 1, block_size: BLOCK, max_consents: None };
     let started = Instant::now();
     let (blocks, rows) = fixture(&spec);
     println!(

@@ -159,7 +159,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     say(&clock, "privacy officer reviewed the break-glass access: justified");
 
     println!("\naccess report for the patient (who accessed my record):");
-    for entry in ledger.access_history(&patient) {
+    for entry in ledger.access_history(&patient)? {
         let who = ledger.actor(&entry.accessor).map_or("unknown", |a| a.role.name());
         let basis = match &entry.access.basis {
             AccessBasis::Owner => "owner".to_owned(),

@@ -305,6 +305,10 @@
 // close it, reopen and verify it.
 #define HC_TREE_MISMATCH 125
 
+// The access history beside the ledger file (`<path>.history`) no longer holds what the open ledger wrote
+// there (it changed under it): close the ledger and reopen it, which rebuilds the history from the blocks.
+#define HC_HISTORY_DAMAGED 126
+
 // The transaction does not encode canonically.
 #define HC_MALFORMED 200
 
@@ -1446,7 +1450,8 @@ void hc_proposal_free(struct hc_proposal *proposal);
 // Makes an iterator over who accessed `patient`'s record, in ledger order (the patient's accounting of
 // disclosures). An unknown patient gives an empty history.
 //
-// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`. Free the iterator with `hc_history_free`.
+// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`, `HC_HISTORY_DAMAGED`, `HC_IO` (the history is read from
+// disk). Free the iterator with `hc_history_free`.
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `patient` is NULL or points to an `hc_actor_id`; `out` is NULL

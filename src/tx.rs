@@ -605,6 +605,26 @@ impl Decode for AccessBasis {
     }
 }
 
+impl Encode for AnchorRecord {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.patient.encode(out);
+        self.section.encode(out);
+        self.purpose.encode(out);
+        self.commitment.encode(out);
+    }
+}
+
+impl Decode for AnchorRecord {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(AnchorRecord {
+            patient: ActorId::decode(r)?,
+            section: Code::decode(r)?,
+            purpose: Code::decode(r)?,
+            commitment: Hash256::decode(r)?,
+        })
+    }
+}
+
 impl Encode for RecordAccess {
     fn encode(&self, out: &mut Vec<u8>) {
         self.patient.encode(out);
@@ -673,12 +693,7 @@ impl Encode for Payload {
                 access.encode(out);
                 out.push(u8::from(*justified));
             }
-            Payload::AnchorRecord(anchor) => {
-                anchor.patient.encode(out);
-                anchor.section.encode(out);
-                anchor.purpose.encode(out);
-                anchor.commitment.encode(out);
-            }
+            Payload::AnchorRecord(anchor) => anchor.encode(out),
             Payload::EraseSubject { patient } => patient.encode(out),
         }
     }
@@ -706,12 +721,7 @@ impl Decode for Payload {
             8 => Payload::RevokeDelegation { delegation: TxId::decode(r)? },
             9 => Payload::RecordAccess(RecordAccess::decode(r)?),
             10 => Payload::ReviewBreakGlass { access: TxId::decode(r)?, justified: r.bool()? },
-            11 => Payload::AnchorRecord(AnchorRecord {
-                patient: ActorId::decode(r)?,
-                section: Code::decode(r)?,
-                purpose: Code::decode(r)?,
-                commitment: Hash256::decode(r)?,
-            }),
+            11 => Payload::AnchorRecord(AnchorRecord::decode(r)?),
             _ => Payload::EraseSubject { patient: ActorId::decode(r)? },
         })
     }

@@ -269,10 +269,10 @@ fn record_access_must_match_the_decision_and_its_basis() {
         .ledger
         .record_access(&net.doctor_key, RecordAccess::for_request(&req, AccessBasis::Consents(vec![granted.consent])))
         .unwrap();
-    let history = net.ledger.access_history(&net.patient);
+    let history = net.ledger.access_history(&net.patient).unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!((history[0].id, history[0].accessor), (id, net.doctor));
-    assert!(net.ledger.access_history(&net.nurse).is_empty());
+    assert!(net.ledger.access_history(&net.nurse).unwrap().is_empty());
 }
 
 #[test]
@@ -284,7 +284,7 @@ fn break_glass_is_recorded_and_reviewed_once_by_an_auditor() {
     assert_eq!(refused(net.ledger.review_break_glass(&net.auditor_key, TxId::default(), true)), TxError::UnknownAccess);
     net.ledger.review_break_glass(&net.auditor_key, id, false).unwrap();
     assert_eq!(refused(net.ledger.review_break_glass(&net.auditor_key, id, true)), TxError::AlreadyReviewed);
-    let review = net.ledger.access_history(&net.patient)[0].review.unwrap();
+    let review = net.ledger.access_history(&net.patient).unwrap()[0].review.unwrap();
     assert_eq!((review.reviewer, review.justified), (net.auditor, false));
 
     let own = request(&net, net.patient, "meds", "TREAT");
@@ -452,7 +452,7 @@ fn anchors_need_write_permission_or_custody() {
         );
     }
     net.ledger.sign_and_submit(&net.hospital, Payload::AnchorRecord(anchor)).unwrap();
-    assert_eq!(net.ledger.state().latest().patient(&net.patient).anchors.len(), 2);
+    assert_eq!(net.ledger.anchors_of(&net.patient).unwrap().len(), 2);
 }
 
 #[test]

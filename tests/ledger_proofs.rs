@@ -72,7 +72,7 @@ fn every_transaction_proves_at_every_size_whatever_happened_to_the_tiles() {
     let (ledger, ids) = file_ledger(&path, 6, 5);
     assert_all_proofs(&ledger);
     for (index, id) in (0..).zip(&ids) {
-        assert_eq!(ledger.position_of(id), Some(index));
+        assert_eq!(ledger.position_of(id).unwrap(), Some(index));
     }
     drop(ledger);
 

@@ -29,6 +29,7 @@ const LAYERS: &[&str] = &[
     "error", //
     // the rules, verification, the ledger
     "state",
+    "history",
     "replay",
     "trust",
     "ledger", //

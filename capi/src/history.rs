@@ -121,7 +121,8 @@ fn new_history(rows: Vec<Access>) -> *mut hc_history {
 /// Makes an iterator over who accessed `patient`'s record, in ledger order (the patient's accounting of
 /// disclosures). An unknown patient gives an empty history.
 ///
-/// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`. Free the iterator with `hc_history_free`.
+/// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`, `HC_HISTORY_DAMAGED`, `HC_IO` (the history is read from
+/// disk). Free the iterator with `hc_history_free`.
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `patient` is NULL or points to an `hc_actor_id`; `out` is NULL
@@ -136,7 +137,7 @@ pub unsafe extern "C" fn hc_ledger_access_history(
         // SAFETY: contract above.
         let (ledger, patient, out) =
             unsafe { (arg(ledger, "ledger")?, arg(patient, "patient")?, Out::new(out, "out")?) };
-        let rows = read_ledger!(ledger, |l| Ok(l.access_history(&(*patient).into())))?;
+        let rows = read_ledger!(ledger, |l| Ok(l.access_history(&(*patient).into())?))?;
         out.write(new_history(rows));
         Ok(())
     })

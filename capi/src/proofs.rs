@@ -60,7 +60,7 @@ pub unsafe extern "C" fn hc_ledger_position(ledger: *const hc_ledger, tx: *const
     run(|| {
         // SAFETY: contract above.
         let (ledger, tx, out) = unsafe { (arg(ledger, "ledger")?, value(tx, "tx")?, Out::new(out, "out")?) };
-        let index = read_ledger!(ledger, |l| l.position_of(&tx.into()).ok_or(LedgerError::NotSealed.into()))?;
+        let index = read_ledger!(ledger, |l| l.position_of(&tx.into())?.ok_or(LedgerError::NotSealed.into()))?;
         out.write(index);
         Ok(())
     })

@@ -7,6 +7,7 @@ use super::boundary::{Failure, last_error, run_value};
 use healthchain::checkpoint::CheckpointError;
 use healthchain::codes::CodeError;
 use healthchain::error::{CheckError, TxError};
+use healthchain::history::HistoryError;
 use healthchain::keys::KeyError;
 use healthchain::ledger::LedgerError;
 use healthchain::proof::ProofError;
@@ -110,6 +111,9 @@ pub const HC_CARRIED_CHECKPOINTS_DAMAGED: i32 = 124;
 /// The stored blocks no longer give the ledger's Merkle tree (the file changed under the open ledger):
 /// close it, reopen and verify it.
 pub const HC_TREE_MISMATCH: i32 = 125;
+/// The access history beside the ledger file (`<path>.history`) no longer holds what the open ledger wrote
+/// there (it changed under it): close the ledger and reopen it, which rebuilds the history from the blocks.
+pub const HC_HISTORY_DAMAGED: i32 = 126;
 
 // ---- 200-249: transaction refusals (nothing changed) ----
 /// The transaction does not encode canonically.
@@ -324,6 +328,7 @@ fn status_text(status: i32) -> &'static str {
         HC_BLOCK_NOT_STORABLE => "block cannot be stored\0",
         HC_CARRIED_CHECKPOINTS_DAMAGED => "carried checkpoints file damaged\0",
         HC_TREE_MISMATCH => "stored blocks no longer give the ledger's tree\0",
+        HC_HISTORY_DAMAGED => "access history damaged; reopen the ledger\0",
         HC_MALFORMED => "malformed transaction\0",
         HC_WRONG_CHAIN => "transaction belongs to another chain\0",
         HC_GENESIS_POSITION => "genesis must be first and only first\0",
@@ -561,6 +566,8 @@ impl From<LedgerError> for Failure {
                 }
             },
             LedgerError::TreeMismatch => HC_TREE_MISMATCH,
+            LedgerError::History(HistoryError::Io(_)) => HC_IO,
+            LedgerError::History(_) => HC_HISTORY_DAMAGED,
             _ => HC_UNMAPPED_ERROR,
         };
         Failure::new(code, error.to_string())
@@ -748,6 +755,8 @@ mod tests {
             (LedgerError::NoCheckpoint, HC_NO_CHECKPOINT),
             (LedgerError::CarriedCheckpoints("x"), HC_CARRIED_CHECKPOINTS_DAMAGED),
             (LedgerError::TreeMismatch, HC_TREE_MISMATCH),
+            (LedgerError::History(HistoryError::Damaged { offset: 8, reason: "checksum" }), HC_HISTORY_DAMAGED),
+            (LedgerError::History(HistoryError::Io(std::io::ErrorKind::Other.into())), HC_IO),
         ] {
             assert_eq!(Failure::from(error).code, code);
         }

@@ -1886,8 +1886,9 @@ fn debug_of_keys_ledgers_and_data_shows_no_secret() {
         ("a CheckRequest".into(), format!("{:#?}", n.request(n.doctor, "labs", "TREAT"))),
         ("a break-glass basis".into(), format!("{:#?}", n.break_glass())),
     ];
-    for anchor in view.patient(&p).anchors {
-        data.push(("the sentinel anchor".into(), format!("{:#?}", view.anchor(&anchor))));
+    data.push(("the access history".into(), format!("{:#?}", n.ledger.history())));
+    for anchor in n.ledger.anchors_of(&p).unwrap() {
+        data.push(("the sentinel anchor".into(), format!("{:#?}", n.ledger.anchor(&anchor.anchored.tx))));
     }
     for (height, bytes) in base.blocks.iter().enumerate() {
         let block = Block::from_bytes(bytes).unwrap();

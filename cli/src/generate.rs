@@ -29,6 +29,10 @@ pub struct GenerateArgs {
     /// Seal a block every this many transactions.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     block_size: u64,
+    /// At most this many consent rules in all; after that, consent changes give way to accesses (a
+    /// hospital's steady state: settled rules, a growing stream of accesses).
+    #[arg(long, value_name = "N")]
+    max_consents: Option<u64>,
     /// Also write the hospital authority's signing key to this NEW key file (mode 0600), to sign the
     /// ledger's checkpoints with (`checkpoint create --key`).
     #[arg(long, value_name = "KEYFILE")]
@@ -46,8 +50,13 @@ pub fn run(args: &GenerateArgs, json: bool) -> Result<Output, CliError> {
         }
     }
     let started = Instant::now();
-    let spec =
-        Spec { patients: args.patients, transactions: args.transactions, seed: args.seed, block_size: args.block_size };
+    let spec = Spec {
+        patients: args.patients,
+        transactions: args.transactions,
+        seed: args.seed,
+        block_size: args.block_size,
+        max_consents: args.max_consents,
+    };
     // The same seed gives the same file, byte for byte.
     let clock = spec.clock();
     let hospital = spec.authority();

@@ -397,7 +397,7 @@ fn report<S: Store>(
         ));
     }
     let full = args.full_ids;
-    let history = ledger.access_history(&patient);
+    let history = ledger.access_history(&patient).map_err(|e| crate::prove::history_damaged(&args.path, &e))?;
     let erased = ledger.state().latest().erased(&patient);
     let written = match receipts {
         Some(dir) => {

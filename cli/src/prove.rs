@@ -109,6 +109,11 @@ fn check_size(path: &Path, ledger: &Ledger<FileStore>, size: u64, what: &str) ->
     Ok(())
 }
 
+/// The access history that a query read is damaged (it is rebuilt on the next open).
+pub(crate) fn history_damaged(path: &Path, error: &healthchain::LedgerError) -> CliError {
+    CliError::damaged("access-history", format!("{}: {error}", path.display()), serde_json::Value::Null)
+}
+
 fn inclusion(args: &InclusionArgs) -> Result<Output, CliError> {
     let path = args.path.as_path();
     let wanted = args.tx.as_deref().map(parse_tx_id).transpose()?;
@@ -116,7 +121,7 @@ fn inclusion(args: &InclusionArgs) -> Result<Output, CliError> {
     let size = args.size.unwrap_or(ledger.tree().size());
     check_size(path, &ledger, size, "--size")?;
     let index = match (wanted, args.index) {
-        (Some(id), _) => ledger.position_of(&id).ok_or_else(|| {
+        (Some(id), _) => ledger.position_of(&id).map_err(|e| history_damaged(path, &e))?.ok_or_else(|| {
             CliError::usage("unknown-transaction", format!("no sealed transaction {id} in {}", path.display()))
                 .with_details(json!({ "tx": id.to_string() }))
         })?,

@@ -11,11 +11,12 @@ use crate::codes::Role;
 use crate::consent::{CheckRequest, Decision};
 use crate::error::{CheckError, TxError};
 use crate::hash::Hash256;
+use crate::history::{History, HistoryError, history_path};
 use crate::ids::{AccessId, ActorId, ConsentId, DelegationId, TxId};
 use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::merkle::{MerkleTree, leaf_hash};
 use crate::replay::{Replayer, VerifyFailure, VerifyReport, check_seals, replay_blocks, sealing_key, verify_blocks};
-use crate::state::{Access, Actor, Consent, Delegation, Position, State, View};
+use crate::state::{Access, Actor, Anchor, Consent, Delegation, Position, State, View};
 use crate::store::{FileStore, OpenOptions, Store, StoreError};
 use crate::tx::{
     AnchorRecord, ConsentGrant, DelegationGrant, Genesis, GenesisParams, Payload, Policy, RecordAccess, RegisterActor,
@@ -119,6 +120,9 @@ pub enum LedgerError {
     /// The blocks do not give the tree their headers state (the store changed under the ledger).
     #[error("the stored blocks no longer give the ledger's tree; reopen and verify it")]
     TreeMismatch,
+    /// The access history could not be read or written.
+    #[error(transparent)]
+    History(#[from] HistoryError),
 }
 
 /// Settings of a new ledger.
@@ -206,7 +210,9 @@ impl Ledger<FileStore> {
             return Err(LedgerError::CarriedCheckpoints("the checkpoints of an earlier ledger are at this path"));
         }
         let index = ProofIndex::in_dir(tiles_dir(path), false);
-        let mut ledger = Self::create_with(FileStore::create(path)?, clock, &settings, authorities, index)?;
+        let store = FileStore::create(path)?;
+        let history = History::in_file(&history_path(path))?;
+        let mut ledger = Self::create_with(store, clock, &settings, authorities, index, history)?;
         ledger.carried = Carried::empty_at(checkpoints_path(path));
         Ok(ledger)
     }
@@ -216,11 +222,20 @@ impl Ledger<FileStore> {
     pub fn open_file(path: &Path, clock: Box<dyn Clock>, options: OpenOptions) -> Result<Self, LedgerError> {
         let index = ProofIndex::in_dir(tiles_dir(path), options.read_only);
         let carried = Carried::load(checkpoints_path(path))?;
-        let mut ledger = Self::replay(FileStore::open(path, options)?, clock, Replayer::trusting_signatures(), index)?;
+        let store = FileStore::open(path, options)?;
+        // A reader leaves the writer's history alone and builds its own.
+        let history = if options.read_only { History::temporary()? } else { History::in_file(&history_path(path))? };
+        let mut ledger = Self::replay(store, clock, Replayer::trusting_signatures(), index, history)?;
         ledger.carried = carried;
         ledger.check_carried()?;
         Ok(ledger)
     }
+}
+
+/// The access history of a ledger on `store` that has no place of its own for it: in memory beside blocks
+/// kept in memory, else in an unnamed temporary file, so that memory does not grow with accesses.
+fn history_for<S: Store>(store: &S) -> Result<History, LedgerError> {
+    Ok(if store.in_memory() { History::in_memory() } else { History::temporary()? })
 }
 
 /// The header of a block to be sealed (see [`Ledger::propose_block`]).
@@ -285,6 +300,7 @@ pub struct Ledger<S: Store> {
     pending_bytes: usize,
     poisoned: bool,
     index: ProofIndex,
+    history: History,
     carried: Carried,
 }
 
@@ -308,7 +324,8 @@ impl<S: Store> Ledger<S> {
         settings: &LedgerSettings,
         authorities: &[&SigningKey],
     ) -> Result<Self, LedgerError> {
-        Self::create_with(store, clock, settings, authorities, ProofIndex::in_memory())
+        let history = history_for(&store)?;
+        Self::create_with(store, clock, settings, authorities, ProofIndex::in_memory(), history)
     }
 
     fn create_with(
@@ -317,6 +334,7 @@ impl<S: Store> Ledger<S> {
         settings: &LedgerSettings,
         authorities: &[&SigningKey],
         index: ProofIndex,
+        history: History,
     ) -> Result<Self, LedgerError> {
         if !store.is_empty() {
             return Err(LedgerError::StoreNotEmpty);
@@ -341,16 +359,19 @@ impl<S: Store> Ledger<S> {
             payload: Payload::Genesis(Genesis { params, proofs }),
         };
         let genesis = body.sign(founder);
+        let mut replayer = Replayer::new();
+        replayer.state_mut().keep_recorded();
         let mut ledger = Self {
             store,
             clock,
-            replayer: Replayer::new(),
+            replayer,
             pending: Vec::new(),
             pending_hashes: Vec::new(),
             pending_encodings: Vec::new(),
             pending_bytes: 0,
             poisoned: false,
             index,
+            history,
             carried: Carried::default(),
         };
         let position = Position { height: 0, earliest: 0, latest: genesis.body.time, first: true };
@@ -368,17 +389,26 @@ impl<S: Store> Ledger<S> {
     /// heights, timestamps, seals (their signatures included), every transaction rule and the Merkle tree,
     /// but not the transactions' signatures and proofs of possession (the store's checksums guard its
     /// bytes). Call [`Ledger::verify`] for full verification,
-    /// or use [`Ledger::open_verified`].
+    /// or use [`Ledger::open_verified`]. The access history is rebuilt in an unnamed temporary file (in
+    /// memory for a store that keeps its blocks in memory); [`Ledger::open_file`] keeps it beside the file.
     pub fn open(store: S, clock: Box<dyn Clock>) -> Result<Self, LedgerError> {
-        Self::replay(store, clock, Replayer::trusting_signatures(), ProofIndex::in_memory())
+        let history = history_for(&store)?;
+        Self::replay(store, clock, Replayer::trusting_signatures(), ProofIndex::in_memory(), history)
     }
 
     /// Opens a ledger verifying everything, signatures included.
     pub fn open_verified(store: S, clock: Box<dyn Clock>) -> Result<Self, LedgerError> {
-        Self::replay(store, clock, Replayer::new(), ProofIndex::in_memory())
+        let history = history_for(&store)?;
+        Self::replay(store, clock, Replayer::new(), ProofIndex::in_memory(), history)
     }
 
-    fn replay(store: S, clock: Box<dyn Clock>, replayer: Replayer, mut index: ProofIndex) -> Result<Self, LedgerError> {
+    fn replay(
+        store: S,
+        clock: Box<dyn Clock>,
+        mut replayer: Replayer,
+        mut index: ProofIndex,
+        mut history: History,
+    ) -> Result<Self, LedgerError> {
         if store.is_empty() {
             return Err(LedgerError::StoreEmpty);
         }
@@ -392,8 +422,13 @@ impl<S: Store> Ledger<S> {
                 None
             }
         });
+        replayer.state_mut().keep_recorded();
         let (report, replayer) = replay_blocks(replayer, blocks, |_, replayer| {
-            index.record_block(&replayer.chain(), replayer.last_leaves())
+            for recorded in replayer.state_mut().take_recorded() {
+                history.record(recorded);
+            }
+            history.record_block(replayer.last_leaves().iter().map(|(id, _)| *id));
+            index.record_block(&replayer.chain(), replayer.last_leaves());
         });
         match (report.failure, unreadable) {
             (Some(failure), unreadable) if unreadable.as_ref().is_none_or(|(at, _)| failure.height < *at) => {
@@ -414,6 +449,7 @@ impl<S: Store> Ledger<S> {
             pending_bytes: 0,
             poisoned: false,
             index,
+            history,
             carried: Carried::default(),
         })
     }
@@ -446,6 +482,7 @@ impl<S: Store> Ledger<S> {
             pending_bytes: self.pending_bytes,
             poisoned: false,
             index: self.index.duplicate(),
+            history: self.history.duplicate()?,
             carried: self.carried.in_memory_copy(),
         })
     }
@@ -664,6 +701,7 @@ impl<S: Store> Ledger<S> {
         self.pending_bytes = 0;
         let hash = header.hash();
         self.replayer.push_own_block(header.clone(), leaves.iter().map(|(_, leaf)| *leaf));
+        self.history.record_block(leaves.iter().map(|(id, _)| *id));
         self.index.record_block(&self.chain(), &leaves);
         Ok(SealedBlock { header, hash })
     }
@@ -837,21 +875,40 @@ impl<S: Store> Ledger<S> {
         view.patient(patient).delegations.iter().filter_map(|id| view.delegation(id)).collect()
     }
 
-    /// Who accessed the patient's record, when, why and on what basis, in ledger order.
-    pub fn access_history(&self, patient: &ActorId) -> Vec<Access> {
-        let view = self.state().latest();
-        view.patient(patient).accesses.iter().filter_map(|id| view.access(id)).collect()
+    /// The access history: accesses, reviews and anchors, kept on disk beside a ledger file.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Who accessed the patient's record, when, why and on what basis, in ledger order, each break-glass
+    /// access with its review once done (transactions not yet sealed included).
+    pub fn access_history(&self, patient: &ActorId) -> Result<Vec<Access>, LedgerError> {
+        Ok(self.history.patient_accesses(patient)?)
+    }
+
+    /// What an accessor accessed, in ledger order, with reviews as in [`Ledger::access_history`].
+    pub fn accesses_by(&self, accessor: &ActorId) -> Result<Vec<Access>, LedgerError> {
+        Ok(self.history.accessor_accesses(accessor)?)
+    }
+
+    /// A recorded access, with its review once done.
+    pub fn access(&self, id: &AccessId) -> Result<Option<Access>, LedgerError> {
+        Ok(self.history.access(id)?)
+    }
+
+    /// The patient's anchored record versions, in ledger order.
+    pub fn anchors_of(&self, patient: &ActorId) -> Result<Vec<Anchor>, LedgerError> {
+        Ok(self.history.anchors(patient)?)
+    }
+
+    /// An anchored record version.
+    pub fn anchor(&self, id: &TxId) -> Result<Option<Anchor>, LedgerError> {
+        Ok(self.history.anchor(id)?)
     }
 
     /// Break-glass accesses not yet reviewed, in ledger order (for the privacy officer's queue).
     pub fn pending_reviews(&self) -> Vec<Access> {
-        let view = self.state().latest();
-        let mut pending: Vec<Access> = view
-            .accesses()
-            .filter(|a| matches!(a.access.basis, crate::tx::AccessBasis::BreakGlass { .. }) && a.review.is_none())
-            .collect();
-        pending.sort_by_key(|a| (a.recorded.height, a.recorded.time, a.id));
-        pending
+        self.state().pending_reviews()
     }
 
     /// Verifies every stored block from genesis.

@@ -2,7 +2,6 @@
 //! beside a ledger file and rebuilt from the blocks when missing or damaged), inclusion and consistency
 //! proofs checked before they are returned, and the checkpoints and receipts built on them.
 
-use foldhash::{HashMap, HashMapExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -20,11 +19,10 @@ use crate::store::Store;
 use crate::tiles::TileStore;
 use crate::tx::SignedTx;
 
-/// Where each sealed transaction sits, and the tree's stored hashes.
+/// Where each block's transactions sit, and the tree's stored hashes (the leaf index of each transaction is
+/// in the access history).
 #[derive(Debug)]
 pub(super) struct ProofIndex {
-    /// Leaf index of every sealed transaction.
-    positions: HashMap<TxId, u64>,
     /// The tree size after each block, by height.
     block_ends: Vec<u64>,
     tiles: Mutex<Tiles>,
@@ -63,12 +61,12 @@ impl ProofIndex {
     }
 
     fn with_tiles(tiles: Tiles) -> Self {
-        Self { positions: HashMap::new(), block_ends: Vec::new(), tiles: Mutex::new(tiles) }
+        Self { block_ends: Vec::new(), tiles: Mutex::new(tiles) }
     }
 
-    /// A copy for a ledger on another store: the positions, and tiles in memory, built on first use.
+    /// A copy for a ledger on another store: the block ends, and tiles in memory, built on first use.
     pub(super) fn duplicate(&self) -> Self {
-        Self { positions: self.positions.clone(), block_ends: self.block_ends.clone(), ..Self::in_memory() }
+        Self { block_ends: self.block_ends.clone(), ..Self::in_memory() }
     }
 
     fn tiles(&self) -> MutexGuard<'_, Tiles> {
@@ -79,9 +77,6 @@ impl ProofIndex {
     /// fail without failing the block: the tiles are then rebuilt before they are next used.
     pub(super) fn record_block(&mut self, chain: &ChainId, leaves: &[(TxId, Hash256)]) {
         let first = self.block_ends.last().copied().unwrap_or(0);
-        for (offset, (id, _)) in (0u64..).zip(leaves) {
-            self.positions.insert(*id, first + offset);
-        }
         self.block_ends.push(first + leaves.len() as u64);
         let tiles = self.tiles.get_mut().unwrap_or_else(PoisonError::into_inner);
         tiles.open(chain);
@@ -108,11 +103,6 @@ impl ProofIndex {
         if store.size() < size || store.root(size).as_ref() != Ok(root) {
             tiles.stale = true;
         }
-    }
-
-    /// The leaf index of a sealed transaction.
-    pub(super) fn position(&self, tx: &TxId) -> Option<u64> {
-        self.positions.get(tx).copied()
     }
 
     /// The block holding leaf `index`, and the index of the block's first leaf.
@@ -163,8 +153,8 @@ fn remove_level_files(dir: &Path) -> std::io::Result<()> {
 
 impl<S: Store> Ledger<S> {
     /// The leaf index of a sealed transaction in the ledger's tree, if it is sealed here.
-    pub fn position_of(&self, tx: &TxId) -> Option<u64> {
-        self.index.position(tx)
+    pub fn position_of(&self, tx: &TxId) -> Result<Option<u64>, LedgerError> {
+        Ok(self.history.position(tx)?)
     }
 
     /// The sealed transaction at leaf `index`, and the height of its block.
@@ -331,7 +321,7 @@ impl<S: Store> Ledger<S> {
     /// `checkpoint`, or else the newest carried one that holds it. The checkpoint's root must be this
     /// ledger's root at its size.
     pub fn receipt(&self, tx: &TxId, checkpoint: Option<&str>) -> Result<Receipt, LedgerError> {
-        let index = self.position_of(tx).ok_or(LedgerError::NotSealed)?;
+        let index = self.position_of(tx)?.ok_or(LedgerError::NotSealed)?;
         let checkpoint = checkpoint.or_else(|| self.carried_covering(index)).ok_or(LedgerError::NoCheckpoint)?;
         let note = crate::checkpoint::SignedNote::parse(checkpoint.as_bytes())?;
         let stated = Checkpoint::parse_text(&note.text)?;

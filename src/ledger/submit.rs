@@ -14,7 +14,7 @@ use crate::keys::{PublicKey, SignedMessage, verify_batch};
 use crate::merkle::leaf_hash;
 use crate::state::Position;
 use crate::store::Store;
-use crate::tx::{Payload, SignedTx, id_of_encoded, signing_message};
+use crate::tx::{AccessBasis, Payload, SignedTx, id_of_encoded, signing_message};
 
 /// Signatures below which a batch is checked on the calling thread alone.
 const PARALLEL_FROM: usize = 512;
@@ -136,6 +136,21 @@ impl<S: Store> Ledger<S> {
             .collect()
     }
 
+    /// The precise refusal of a review that names no pending break-glass access, which the state alone
+    /// cannot tell apart (it keeps no other access): an access that is not break-glass, or one already
+    /// reviewed.
+    fn refine(&self, tx: &SignedTx, error: TxError) -> TxError {
+        let (TxError::UnknownAccess, Payload::ReviewBreakGlass { access, .. }) = (&error, &tx.body.payload) else {
+            return error;
+        };
+        match self.history.access(access) {
+            Ok(Some(found)) if matches!(found.access.basis, AccessBasis::BreakGlass { .. }) => TxError::AlreadyReviewed,
+            Ok(Some(_)) => TxError::NotBreakGlass,
+            // Unknown, or the history unreadable: the state's own answer.
+            _ => error,
+        }
+    }
+
     /// Checks the signature (unless already checked) and the rules of `tx`, and queues it.
     fn admit(&mut self, tx: SignedTx, encoded: Encoded, signature: Signature) -> Result<TxId, LedgerError> {
         let state = self.replayer.state();
@@ -155,7 +170,13 @@ impl<S: Store> Ledger<S> {
             latest: self.now().saturating_add(skew),
             first: false,
         };
-        self.replayer.state_mut().apply(&tx, encoded.id, position)?;
+        let state = self.replayer.state_mut();
+        if let Err(error) = state.apply(&tx, encoded.id, position) {
+            return Err(self.refine(&tx, error).into());
+        }
+        for recorded in state.take_recorded() {
+            self.history.record(recorded);
+        }
         self.pending_bytes += encoded.bytes.len() + 4;
         self.pending_hashes.push((encoded.id, leaf_hash(&encoded.bytes)));
         self.pending_encodings.push(encoded.bytes);

@@ -57,7 +57,7 @@ where
 pub(crate) fn replay_blocks<I>(
     mut replayer: Replayer,
     blocks: I,
-    mut observe: impl FnMut(&MerkleTree, &Replayer),
+    mut observe: impl FnMut(&MerkleTree, &mut Replayer),
 ) -> (VerifyReport, Replayer)
 where
     I: IntoIterator,
@@ -96,7 +96,7 @@ impl Run {
         &mut self,
         replayer: &mut Replayer,
         blocks: &mut impl Iterator<Item = B>,
-        observe: &mut impl FnMut(&MerkleTree, &Replayer),
+        observe: &mut impl FnMut(&MerkleTree, &mut Replayer),
         scope: Option<&'scope std::thread::Scope<'scope, '_>>,
     ) -> bool {
         while self.rule_failure.is_none() && !self.pool.failed() {

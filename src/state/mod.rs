@@ -157,19 +157,32 @@ pub struct Anchor {
     pub anchored: Stamp,
 }
 
-/// Everything the ledger knows of one patient, as ids in ledger order.
+/// What the state keeps of one patient, as ids in ledger order (accesses and anchors are in the ledger's
+/// access history, [`crate::History`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PatientIndex {
     /// Consents granted for this patient.
     pub consents: Vec<ConsentId>,
     /// Delegations of this patient's rights.
     pub delegations: Vec<DelegationId>,
-    /// Accesses to this patient's record.
-    pub accesses: Vec<AccessId>,
-    /// Anchored record versions.
-    pub anchors: Vec<TxId>,
     /// Erasure, if any.
     pub erased: Option<Stamp>,
+}
+
+/// What a transaction adds to the access history: kept by the ledger on disk, not by the state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// A recorded access.
+    Access(Access),
+    /// The review of a break-glass access (given as recorded).
+    Review {
+        /// The access reviewed.
+        access: Access,
+        /// The review.
+        review: Review,
+    },
+    /// An anchored record version.
+    Anchor(Anchor),
 }
 
 /// A proof of possession that a replay checks after the rules (with the signatures, spread over the cores).
@@ -231,9 +244,12 @@ pub struct State {
     consents: HashMap<ConsentId, (ActorId, usize)>,
     /// Where each delegation is, likewise.
     delegations: HashMap<DelegationId, (ActorId, usize)>,
-    accesses: HashMap<AccessId, Access>,
-    anchors: HashMap<TxId, Anchor>,
+    /// Break-glass accesses not yet reviewed.
+    pending_reviews: HashMap<AccessId, Access>,
     patients: HashMap<ActorId, PatientRecords>,
+    /// What transactions recorded for the access history since the owner last took it; `None` when the
+    /// owner keeps no history (a verification), so that nothing accumulates.
+    recorded: Option<Vec<Recorded>>,
 }
 
 /// The state as of a height: records made or changed above it are invisible.
@@ -275,22 +291,9 @@ impl<'a> View<'a> {
         let Some(index) = self.state.patients.get(id) else {
             return PatientIndex::default();
         };
-        let state = self.state;
         PatientIndex {
             consents: index.consents().iter().filter(|c| self.sees(&c.granted)).map(|c| c.id).collect(),
             delegations: index.delegations().iter().filter(|d| self.sees(&d.granted)).map(|d| d.id).collect(),
-            accesses: index
-                .accesses
-                .iter()
-                .filter(|a| state.accesses.get(a).is_some_and(|r| self.sees(&r.recorded)))
-                .copied()
-                .collect(),
-            anchors: index
-                .anchors
-                .iter()
-                .filter(|a| state.anchors.get(a).is_some_and(|r| self.sees(&r.anchored)))
-                .copied()
-                .collect(),
             erased: self.seen(index.erased),
         }
     }
@@ -309,24 +312,6 @@ impl<'a> View<'a> {
         let mut record = record.clone();
         record.revoked = self.seen(record.revoked);
         Some(record)
-    }
-
-    /// A recorded access, with its review only if visible.
-    pub fn access(&self, id: &AccessId) -> Option<Access> {
-        let record = self.state.accesses.get(id).filter(|r| self.sees(&r.recorded))?;
-        let mut record = record.clone();
-        record.review = record.review.filter(|r| self.sees(&r.reviewed));
-        Some(record)
-    }
-
-    /// Every visible recorded access, with its review only if visible.
-    pub fn accesses(&self) -> impl Iterator<Item = Access> + '_ {
-        self.state.accesses.keys().filter_map(|id| self.access(id))
-    }
-
-    /// An anchored record version.
-    pub fn anchor(&self, id: &TxId) -> Option<Anchor> {
-        self.state.anchors.get(id).filter(|r| self.sees(&r.anchored)).cloned()
     }
 
     /// A visible actor's standing, for the consent engine.
@@ -417,6 +402,29 @@ impl State {
     /// The state after block `height`.
     pub fn as_of(&self, height: u64) -> View<'_> {
         View { state: self, height }
+    }
+
+    /// Keeps what transactions record for the access history until [`State::take_recorded`] takes it.
+    pub(crate) fn keep_recorded(&mut self) {
+        self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// What transactions recorded for the access history since last taken (nothing unless kept).
+    pub(crate) fn take_recorded(&mut self) -> Vec<Recorded> {
+        self.recorded.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn note(&mut self, recorded: Recorded) {
+        if let Some(journal) = self.recorded.as_mut() {
+            journal.push(recorded);
+        }
+    }
+
+    /// Break-glass accesses not yet reviewed, in ledger order.
+    pub fn pending_reviews(&self) -> Vec<Access> {
+        let mut pending: Vec<Access> = self.pending_reviews.values().cloned().collect();
+        pending.sort_by_key(|a| (a.recorded.height, a.recorded.time, a.id));
+        pending
     }
 
     /// The actor that `key` belongs to (its current or an earlier key).
@@ -853,9 +861,11 @@ impl State {
             return Err(TxError::BasisMismatch(decision));
         }
         let id = ctx.stamp.tx;
-        self.accesses
-            .insert(id, Access { id, accessor: ctx.signer, access: access.clone(), recorded: ctx.stamp, review: None });
-        self.patients.entry(access.patient).or_default().accesses.push(id);
+        let record = Access { id, accessor: ctx.signer, access: access.clone(), recorded: ctx.stamp, review: None };
+        if matches!(access.basis, AccessBasis::BreakGlass { .. }) {
+            self.pending_reviews.insert(id, record.clone());
+        }
+        self.note(Recorded::Access(record));
         Ok(())
     }
 
@@ -863,16 +873,12 @@ impl State {
         if !matches!(ctx.signer_role, Role::Auditor | Role::Authority) {
             return Err(TxError::Unauthorized);
         }
-        let record = self.accesses.get(access).ok_or(TxError::UnknownAccess)?;
-        if !matches!(record.access.basis, AccessBasis::BreakGlass { .. }) {
-            return Err(TxError::NotBreakGlass);
-        }
-        if record.review.is_some() {
-            return Err(TxError::AlreadyReviewed);
-        }
-        if let Some(record) = self.accesses.get_mut(access) {
-            record.review = Some(Review { reviewer: ctx.signer, justified, reviewed: ctx.stamp });
-        }
+        // Only a pending break-glass access can be reviewed. The state keeps no other access (they are in the
+        // ledger's history), so any other id is refused as unknown here; `Ledger::submit` names the precise
+        // reason (`NotBreakGlass`, `AlreadyReviewed`) from the history.
+        let record = self.pending_reviews.remove(access).ok_or(TxError::UnknownAccess)?;
+        let review = Review { reviewer: ctx.signer, justified, reviewed: ctx.stamp };
+        self.note(Recorded::Review { access: record, review });
         Ok(())
     }
 
@@ -899,9 +905,7 @@ impl State {
                 return Err(TxError::AccessDenied(decision));
             }
         }
-        let id = ctx.stamp.tx;
-        self.anchors.insert(id, Anchor { writer: ctx.signer, anchor: anchor.clone(), anchored: ctx.stamp });
-        self.patients.entry(anchor.patient).or_default().anchors.push(id);
+        self.note(Recorded::Anchor(Anchor { writer: ctx.signer, anchor: anchor.clone(), anchored: ctx.stamp }));
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use super::{Consent, Delegation, Stamp};
 use foldhash::HashMap;
 
 use crate::codes::{Action, Actions, Code, CodeSet, Role};
-use crate::ids::{AccessId, ActorId, ConsentId, DelegationId, TxId};
+use crate::ids::{ActorId, ConsentId, DelegationId};
 use crate::tx::{Effect, Grantee, Scopes, Window};
 
 /// When a rule or delegation is in force, as plain integers and flags.
@@ -183,10 +183,6 @@ pub(super) struct PatientRecords {
     consent_keys: Vec<ConsentKey>,
     consents: Vec<Consent>,
     delegations: Vec<Delegation>,
-    /// Accesses to the patient's record, in ledger order.
-    pub accesses: Vec<AccessId>,
-    /// Anchored record versions, in ledger order.
-    pub anchors: Vec<TxId>,
     /// Erasure, if any.
     pub erased: Option<Stamp>,
 }

@@ -95,6 +95,12 @@ pub trait Store {
         false
     }
 
+    /// Whether the store keeps its blocks in memory: a ledger on it then keeps its access history in memory
+    /// too, instead of in a temporary file.
+    fn in_memory(&self) -> bool {
+        false
+    }
+
     /// Where the block at `height` lives in the underlying medium (a byte offset), if that means anything.
     fn location(&self, height: u64) -> Option<u64> {
         let _ = height;
@@ -140,5 +146,9 @@ impl Store for MemoryStore {
         }
         self.blocks.push(block.to_vec());
         Ok(())
+    }
+
+    fn in_memory(&self) -> bool {
+        true
     }
 }

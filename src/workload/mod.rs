@@ -11,7 +11,7 @@
 //! use healthchain::workload::{self, Spec};
 //! use healthchain::{Ledger, MemoryStore};
 //!
-//! let spec = Spec { patients: 20, transactions: 300, seed: 7, block_size: 100 };
+//! let spec = Spec { patients: 20, transactions: 300, seed: 7, block_size: 100, max_consents: None };
 //! let clock = spec.clock();
 //! let mut ledger =
 //!     Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &spec.settings(), &[&spec.authority()])?;
@@ -153,6 +153,7 @@ struct Generator<'a, S: Store> {
     pending_reviews: VecDeque<(AccessId, u64)>,
     tally: Tally,
     target: u64,
+    max_consents: Option<u64>,
     written: u64,
     since_seal: u64,
     block_size: u64,
@@ -174,6 +175,10 @@ pub struct Spec {
     pub seed: u64,
     /// Seal a block every this many transactions (at least 1).
     pub block_size: u64,
+    /// At most this many consent rules (permits and denies) in all, or no limit: once reached, consent and
+    /// delegation changes give way to accesses on consent, for a hospital's steady state (a settled set of
+    /// rules, a growing stream of accesses).
+    pub max_consents: Option<u64>,
 }
 
 impl Spec {
@@ -242,6 +247,7 @@ pub fn generate<S: Store>(
         pending_reviews: VecDeque::new(),
         tally: Tally::default(),
         target: spec.transactions,
+        max_consents: spec.max_consents,
         written: 1,
         since_seal: 0,
         block_size: spec.block_size,
@@ -350,7 +356,10 @@ impl<S: Store> Generator<'_, S> {
                 self.review()?;
                 continue;
             }
-            match self.rng.below(1000) {
+            let roll = self.rng.below(1000);
+            let changes_consent = matches!(roll, 580..795 | 825..840 | 870..893);
+            match roll {
+                _ if changes_consent && self.settled() => self.access_on_consent()?,
                 0..580 => self.access_on_consent()?,
                 580..710 => self.grant_permit_to_actor(None)?,
                 710..735 => self.grant_permit_to_role()?,
@@ -367,6 +376,12 @@ impl<S: Store> Generator<'_, S> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the consent rules have reached [`Spec::max_consents`].
+    fn settled(&self) -> bool {
+        let granted = self.tally.permits_to_actors + self.tally.permits_to_roles + self.tally.denies;
+        self.max_consents.is_some_and(|max| granted >= max)
     }
 
     fn random_patient(&mut self) -> usize {
@@ -617,7 +632,8 @@ impl<S: Store> Generator<'_, S> {
         let permits: Vec<&ConsentGrant> =
             book.consents.iter().filter(|(_, g)| g.effect == Effect::Permit).map(|(_, g)| g).collect();
         let Some(grant) = self.rng.pick(&permits).map(|g| (*g).clone()) else {
-            return self.grant_permit_to_actor(None);
+            // No rule to access on: grant one, or, once the rules are settled, the patient reads their own.
+            return if self.settled() { self.owner_read() } else { self.grant_permit_to_actor(None) };
         };
         let accessor = match grant.grantee {
             Grantee::Actor(id) => self.by_id.get(&id).copied(),

@@ -25,7 +25,7 @@ fn written(spec: &Spec) -> (Vec<Vec<u8>>, Generated) {
 
 #[test]
 fn a_spec_names_one_ledger_byte_for_byte_and_its_tally_counts_it() {
-    let spec = Spec { patients: 30, transactions: 1_500, seed: 3, block_size: 64 };
+    let spec = Spec { patients: 30, transactions: 1_500, seed: 3, block_size: 64, max_consents: None };
     let (blocks, generated) = written(&spec);
     assert_eq!(written(&spec).0, blocks);
     assert_ne!(written(&Spec { seed: 4, ..spec }).0, blocks);
@@ -42,8 +42,19 @@ fn a_spec_names_one_ledger_byte_for_byte_and_its_tally_counts_it() {
 }
 
 #[test]
+fn a_consent_limit_settles_the_rules_and_the_rest_are_accesses() {
+    let spec = Spec { patients: 20, transactions: 2_000, seed: 5, block_size: 100, max_consents: Some(40) };
+    let tally = written(&spec).1.tally;
+    assert_eq!(tally.permits_to_actors + tally.permits_to_roles + tally.denies, 40, "{tally:?}");
+    let unlimited = written(&Spec { max_consents: None, ..spec }).1.tally;
+    assert!(unlimited.permits_to_actors + unlimited.permits_to_roles + unlimited.denies > 40, "{unlimited:?}");
+    let accesses = |t: &Tally| t.by_kind.get("record-access").copied().unwrap_or(0);
+    assert!(accesses(&tally) > accesses(&unlimited), "{tally:?}");
+}
+
+#[test]
 fn an_empty_spec_is_refused() {
-    let spec = Spec { patients: 0, transactions: 10, seed: 1, block_size: 10 };
+    let spec = Spec { patients: 0, transactions: 10, seed: 1, block_size: 10, max_consents: None };
     let clock = spec.clock();
     let mut ledger =
         Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &spec.settings(), &[&spec.authority()])
