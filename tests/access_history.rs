@@ -78,6 +78,24 @@ fn a_file_ledger_answers_as_a_memory_ledger_however_its_history_was_left() {
     assert_eq!(answers(&open(&path, false), &net), expected, "not a history");
 }
 
+/// Regression: the generic `Ledger::open` (which the command-line tool uses on a file store) kept the history
+/// in memory, so that memory grew with accesses again.
+#[test]
+fn a_ledger_opened_on_a_store_that_is_not_in_memory_keeps_its_history_on_disk() {
+    let net = busy_network();
+    assert!(!net.ledger.history().on_disk(), "a ledger on a memory store keeps it in memory");
+    let dir = temp_dir("access-history-generic");
+    let path = dir.join("h.ledger");
+    write_ledger_file(&path, &blocks(&net));
+    let clock = || Box::new(ManualClock::new(T0 + DAY));
+    let store = || FileStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).unwrap();
+    for ledger in [Ledger::open(store(), clock()).unwrap(), Ledger::open_verified(store(), clock()).unwrap()] {
+        assert!(ledger.history().on_disk());
+        assert_eq!(answers(&ledger, &net), answers(&net.ledger, &net));
+    }
+    assert!(open(&path, true).history().on_disk());
+}
+
 #[test]
 fn damage_under_an_open_ledger_is_an_error_never_a_wrong_answer() {
     let net = busy_network();

@@ -36,6 +36,11 @@ impl Log {
         Ok(Self { file: Some(file), flushed: 0, buffer: HISTORY_MAGIC.to_vec() })
     }
 
+    /// Whether the log is written to a file.
+    pub(super) fn on_disk(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// The log's length in bytes, buffered frames included.
     pub(super) fn len(&self) -> u64 {
         self.flushed + self.buffer.len() as u64

@@ -135,6 +135,11 @@ impl History {
         })
     }
 
+    /// Whether the history is kept in a file (beside the ledger, or temporary) rather than in memory.
+    pub fn on_disk(&self) -> bool {
+        self.log.on_disk()
+    }
+
     /// The history log's length in bytes.
     pub fn len(&self) -> u64 {
         self.log.len()
@@ -241,23 +246,23 @@ impl History {
         let mut at = heads.get(who).copied().unwrap_or(NONE);
         while at != NONE {
             let record = self.read(at)?;
-            let (patient, actor, prev) = match (&record, chain) {
-                (Record::Access { access, prev_patient, prev_actor }, _) => {
-                    (access.access.patient, access.accessor, [*prev_patient, *prev_actor])
+            let (patient, actor, prev_patient, prev_actor) = match &record {
+                Record::Access { access, prev_patient, prev_actor } => {
+                    (access.access.patient, access.accessor, *prev_patient, *prev_actor)
                 }
-                (Record::Review { patient, accessor, prev_patient, prev_actor, .. }, _) => {
-                    (*patient, *accessor, [*prev_patient, *prev_actor])
+                Record::Review { patient, accessor, prev_patient, prev_actor, .. } => {
+                    (*patient, *accessor, *prev_patient, *prev_actor)
                 }
-                (Record::Anchor { anchor, prev_patient, prev_actor }, _) => {
-                    (anchor.anchor.patient, anchor.writer, [*prev_patient, *prev_actor])
+                Record::Anchor { anchor, prev_patient, prev_actor } => {
+                    (anchor.anchor.patient, anchor.writer, *prev_patient, *prev_actor)
                 }
-                (Record::Tx { .. }, _) => {
+                Record::Tx { .. } => {
                     return Err(HistoryError::Damaged { offset: at, reason: "chain link to a transaction" });
                 }
             };
             let (owner, prev) = match chain {
-                Chain::Patient => (patient, prev[0]),
-                Chain::Actor => (actor, prev[1]),
+                Chain::Patient => (patient, prev_patient),
+                Chain::Actor => (actor, prev_actor),
             };
             if owner != *who {
                 return Err(HistoryError::Damaged { offset: at, reason: "chain link to another actor's record" });
@@ -275,8 +280,9 @@ impl History {
         let mut reviews: HashMap<AccessId, Review> = HashMap::new();
         let mut accesses = Vec::new();
         self.walk(who, chain, |_, record| {
+            // A walk only visits records of `who`: on an actor's chain, accesses are the actor's own.
             match record {
-                Record::Access { mut access, .. } if matches!(chain, Chain::Patient) || access.accessor == *who => {
+                Record::Access { mut access, .. } => {
                     access.review = reviews.remove(&access.id);
                     accesses.push(access);
                 }
