@@ -309,6 +309,10 @@
 // there (it changed under it): close the ledger and reopen it, which rebuilds the history from the blocks.
 #define HC_HISTORY_DAMAGED 126
 
+// No state snapshot can be written now: transactions are queued (seal them first), or the ledger is not the
+// writer of a ledger file.
+#define HC_SNAPSHOT_UNAVAILABLE 127
+
 // The transaction does not encode canonically.
 #define HC_MALFORMED 200
 
@@ -458,6 +462,10 @@
 
 // The genesis block holds more than the genesis transaction.
 #define HC_VERIFY_GENESIS_NOT_ALONE 313
+
+// A state snapshot that an open starts from (beside the file, or the one the ledger was opened from) does
+// not hold the state the blocks give after its block.
+#define HC_VERIFY_SNAPSHOT_MISMATCH 314
 
 // A leaf index that is not below the tree size.
 #define HC_INDEX_BEYOND_SIZE 400
@@ -2081,6 +2089,28 @@ int32_t hc_ledger_receipt_at(const struct hc_ledger *ledger,
 int32_t hc_receipt_verify(const char *receipt,
                           const struct hc_checkpoint_policy *policy,
                           struct hc_receipt_info *out);
+
+// Writes a snapshot of the state after the last sealed block beside the ledger file
+// (`<path>.snapshots/`), for the next open to start from, and its block's height to `height`.
+//
+// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`, `HC_STORE_POISONED`, `HC_READ_ONLY`, `HC_SNAPSHOT_UNAVAILABLE`
+// (transactions are queued, or the ledger is not in a file), `HC_HISTORY_DAMAGED`, `HC_IO`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `height` is NULL or valid for writes.
+int32_t hc_ledger_write_snapshot(struct hc_ledger *ledger,
+                                 uint64_t *height);
+
+// Sets how many transactions a ledger file's writer seals between two automatic snapshots (0: none; the
+// default is 50,000), and writes one now if that many were sealed since the last. A snapshot that cannot be
+// written now is tried again after the next block; nothing is lost.
+//
+// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`.
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`.
+int32_t hc_ledger_set_snapshot_interval(struct hc_ledger *ledger,
+                                        uint64_t transactions);
 
 // Writes where the open ledger stands against the checkpoint `note`, which must satisfy `policy` (a
 // checkpoint one trusts). A standing other than `HC_OK` is an answer, not an error: the call returns

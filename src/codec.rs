@@ -98,6 +98,11 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> usize {
+        self.input.len().saturating_sub(self.pos)
+    }
+
     /// An error of `kind` at the current offset.
     pub fn error(&self, kind: DecodeErrorKind) -> DecodeError {
         DecodeError { offset: self.pos, kind }

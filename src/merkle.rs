@@ -81,6 +81,17 @@ impl MerkleTree {
         // power of two strictly less than the number of leaves it and those right of it cover.
         self.frontier.iter().rev().copied().reduce(|right, left| node_hash(&left, &right)).unwrap_or_else(empty_root)
     }
+
+    /// The roots of the perfect subtrees, largest (leftmost) first: one per set bit of the size.
+    pub fn frontier(&self) -> &[Hash256] {
+        &self.frontier
+    }
+
+    /// The tree of `size` leaves whose frontier is `frontier` ([`MerkleTree::frontier`]'s hashes); `None`
+    /// unless there is one hash per set bit of `size`.
+    pub fn from_frontier(size: u64, frontier: Vec<Hash256>) -> Option<Self> {
+        (frontier.len() == size.count_ones() as usize).then_some(Self { frontier, size })
+    }
 }
 
 #[cfg(test)]

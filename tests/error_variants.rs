@@ -12,6 +12,8 @@
 //! - `NotACopy`: `tests/ledger_flow.rs` (`Ledger::fork_onto`);
 //! - `Proof`, `Checkpoint`, `NotSealed`, `ForeignCheckpoint`, `NoCheckpoint`, `CarriedCheckpoints`,
 //!   `BrokenCheckpoint`, `TreeMismatch`: `tests/ledger_proofs.rs`;
+//! - `History`: `tests/access_history.rs`; `Snapshot`: `tests/snapshots.rs` (`Unsealed`) and
+//!   `src/snapshot/tests.rs` (`NoPlace`);
 //! - `BlockFull`: here (`capi/tests/no_leakage.rs` only constructs it);
 //! - `Check`: no library call returns it (the consent queries return `CheckError` itself); it exists for
 //!   callers' `?`, and `capi/tests/no_leakage.rs` converts `CheckError`s into it;

@@ -30,6 +30,7 @@ const LAYERS: &[&str] = &[
     // the rules, verification, the ledger
     "state",
     "history",
+    "snapshot",
     "replay",
     "trust",
     "ledger", //

@@ -11,7 +11,7 @@ use healthchain::clock::{Clock, SystemClock};
 use healthchain::ledger::{Ledger, LedgerError, LedgerSettings, SealedBlock};
 use healthchain::replay::VerifyReport;
 use healthchain::store::{FileStore, MemoryStore, OpenOptions, Recovery, Store};
-use healthchain::trust::{Standing, verify_blocks_against};
+use healthchain::trust::{Standing, verify_file_against};
 use healthchain::tx::{MAX_AUTHORITIES, MAX_CHAIN_NAME_LEN, Policy};
 use std::ffi::c_char;
 use std::path::Path;
@@ -636,7 +636,9 @@ pub unsafe extern "C" fn hc_verify_file(path: *const c_char, out: *mut hc_verify
         let (path, out) = unsafe { (text(path, HC_MAX_PATH_LEN, "path")?, Out::new(out, "out")?) };
         let store = file_to_verify(path)?;
         let carried = carried_checkpoints(Path::new(path))?;
-        let measured = verify_blocks_against((0..store.len()).map(|h| store.read(h)), &carried);
+        // The snapshots an open would start from must hold the state the blocks give.
+        let snapshots = healthchain::claims_beside(Path::new(path));
+        let measured = verify_file_against((0..store.len()).map(|h| store.read(h)), &carried, &snapshots);
         let report = hc_verify_report::from(&measured.report).with_tail(store.recovery());
         out.write(report.with_carried(&measured.standings));
         Ok(())

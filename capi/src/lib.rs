@@ -26,6 +26,7 @@ mod ledger;
 mod operations;
 mod proofs;
 mod receipts;
+mod snapshots;
 mod standing;
 mod status;
 #[cfg(test)]
@@ -42,6 +43,7 @@ pub use ledger::*;
 pub use operations::*;
 pub use proofs::*;
 pub use receipts::*;
+pub use snapshots::*;
 pub use standing::*;
 pub use status::*;
 pub use values::*;

@@ -13,6 +13,7 @@ use healthchain::ledger::LedgerError;
 use healthchain::proof::ProofError;
 use healthchain::receipt::ReceiptError;
 use healthchain::replay::BlockError;
+use healthchain::snapshot::SnapshotError;
 use healthchain::store::StoreError;
 use healthchain::trust::Standing;
 use std::ffi::c_char;
@@ -114,6 +115,9 @@ pub const HC_TREE_MISMATCH: i32 = 125;
 /// The access history beside the ledger file (`<path>.history`) no longer holds what the open ledger wrote
 /// there (it changed under it): close the ledger and reopen it, which rebuilds the history from the blocks.
 pub const HC_HISTORY_DAMAGED: i32 = 126;
+/// No state snapshot can be written now: transactions are queued (seal them first), or the ledger is not the
+/// writer of a ledger file.
+pub const HC_SNAPSHOT_UNAVAILABLE: i32 = 127;
 
 // ---- 200-249: transaction refusals (nothing changed) ----
 /// The transaction does not encode canonically.
@@ -220,6 +224,9 @@ pub const HC_VERIFY_NOT_ENOUGH_SEALS: i32 = 311;
 pub const HC_VERIFY_PROPOSER_NOT_SEALER: i32 = 312;
 /// The genesis block holds more than the genesis transaction.
 pub const HC_VERIFY_GENESIS_NOT_ALONE: i32 = 313;
+/// A state snapshot that an open starts from (beside the file, or the one the ledger was opened from) does
+/// not hold the state the blocks give after its block.
+pub const HC_VERIFY_SNAPSHOT_MISMATCH: i32 = 314;
 
 // ---- 400-449: proofs, checkpoints, receipts, and where a ledger stands against a checkpoint ----
 /// A leaf index that is not below the tree size.
@@ -329,6 +336,7 @@ fn status_text(status: i32) -> &'static str {
         HC_CARRIED_CHECKPOINTS_DAMAGED => "carried checkpoints file damaged\0",
         HC_TREE_MISMATCH => "stored blocks no longer give the ledger's tree\0",
         HC_HISTORY_DAMAGED => "access history damaged; reopen the ledger\0",
+        HC_SNAPSHOT_UNAVAILABLE => "no snapshot can be written: transactions queued, or not a file's writer\0",
         HC_MALFORMED => "malformed transaction\0",
         HC_WRONG_CHAIN => "transaction belongs to another chain\0",
         HC_GENESIS_POSITION => "genesis must be first and only first\0",
@@ -378,6 +386,7 @@ fn status_text(status: i32) -> &'static str {
         HC_VERIFY_NOT_ENOUGH_SEALS => "not enough seals\0",
         HC_VERIFY_PROPOSER_NOT_SEALER => "proposer did not seal the block\0",
         HC_VERIFY_GENESIS_NOT_ALONE => "genesis block holds more than genesis\0",
+        HC_VERIFY_SNAPSHOT_MISMATCH => "state snapshot does not hold the state the blocks give\0",
         HC_INDEX_BEYOND_SIZE => "leaf index beyond the tree size\0",
         HC_BAD_SIZES => "tree sizes out of order or beyond the tree\0",
         HC_PROOF_WRONG_LENGTH => "proof has the wrong number of elements\0",
@@ -464,6 +473,7 @@ pub(crate) fn block_code(error: &BlockError) -> i32 {
         BlockError::NotEnoughSeals { .. } => HC_VERIFY_NOT_ENOUGH_SEALS,
         BlockError::ProposerNotSealer => HC_VERIFY_PROPOSER_NOT_SEALER,
         BlockError::Tx(tx) => tx_code(tx),
+        BlockError::SnapshotMismatch => HC_VERIFY_SNAPSHOT_MISMATCH,
         _ => HC_UNMAPPED_ERROR,
     }
 }
@@ -568,6 +578,8 @@ impl From<LedgerError> for Failure {
             LedgerError::TreeMismatch => HC_TREE_MISMATCH,
             LedgerError::History(HistoryError::Io(_)) => HC_IO,
             LedgerError::History(_) => HC_HISTORY_DAMAGED,
+            LedgerError::Snapshot(SnapshotError::Io(_)) => HC_IO,
+            LedgerError::Snapshot(_) => HC_SNAPSHOT_UNAVAILABLE,
             _ => HC_UNMAPPED_ERROR,
         };
         Failure::new(code, error.to_string())
@@ -757,6 +769,9 @@ mod tests {
             (LedgerError::TreeMismatch, HC_TREE_MISMATCH),
             (LedgerError::History(HistoryError::Damaged { offset: 8, reason: "checksum" }), HC_HISTORY_DAMAGED),
             (LedgerError::History(HistoryError::Io(std::io::ErrorKind::Other.into())), HC_IO),
+            (LedgerError::Snapshot(SnapshotError::Unsealed), HC_SNAPSHOT_UNAVAILABLE),
+            (LedgerError::Snapshot(SnapshotError::NoPlace), HC_SNAPSHOT_UNAVAILABLE),
+            (LedgerError::Snapshot(SnapshotError::Io(std::io::ErrorKind::Other.into())), HC_IO),
         ] {
             assert_eq!(Failure::from(error).code, code);
         }

@@ -4,11 +4,11 @@ use crate::Output;
 use crate::error::{CliError, EXIT_OK};
 use crate::format::{counted, group, iso8601, short, table};
 use crate::ids::IdQuery;
-use crate::open::open_ledger;
+use crate::open::{open_ledger, with_opened};
 use clap::Args;
 use clap::builder::TypedValueParser as _;
 use healthchain::hash::to_hex;
-use healthchain::{Actor, Role, View};
+use healthchain::{Actor, Ledger, Role, Store, View};
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -180,7 +180,16 @@ fn plural(n: usize) -> &'static str {
 pub fn run(args: &ActorsArgs, json: bool) -> Result<Output, CliError> {
     // The id's form is checked before a possibly long replay.
     let query = args.actor.as_deref().map(|text| IdQuery::parse(text, "actor id")).transpose()?;
-    let ledger = open_ledger(&args.path, json)?;
+    with_opened!(open_ledger(&args.path, json)?, |ledger| list(&ledger, args, query.as_ref(), json))
+}
+
+/// `healthchain actors` on the opened ledger.
+fn list<S: Store>(
+    ledger: &Ledger<S>,
+    args: &ActorsArgs,
+    query: Option<&IdQuery>,
+    json: bool,
+) -> Result<Output, CliError> {
     let state = ledger.state();
     let view = state.latest();
     let roles = args.role.as_slice();

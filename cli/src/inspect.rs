@@ -3,7 +3,7 @@
 use crate::error::{CliError, EXIT_INCOMPLETE_TAIL, EXIT_INVALID, EXIT_OK};
 use crate::format::{counted, group, iso8601, millis, rate, seconds, short, table};
 use crate::ids::IdQuery;
-use crate::open::{file_size, open_file_ledger, open_ledger, open_read_only};
+use crate::open::{OnFile, file_size, open_file_ledger, open_ledger, open_read_only, with_opened};
 use crate::receipt::write_receipts;
 use crate::trust::{
     Note, TrustArgs, authorities_only, base64_hash, broken_checkpoint, carried_notes, severity, standing_json,
@@ -12,8 +12,8 @@ use crate::trust::{
 use crate::{Output, progress, recovery_json, recovery_text};
 use clap::Args;
 use healthchain::checkpoint::{Checkpoint, CheckpointPolicy, VerifiedCheckpoint, origin_of};
-use healthchain::trust::verify_blocks_against;
-use healthchain::{AccessBasis, AccessId, Actor, Ledger, Role, Store, StoreError};
+use healthchain::trust::verify_file_against;
+use healthchain::{AccessBasis, AccessId, Actor, Ledger, Role, Store, StoreError, claims_beside};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -86,7 +86,9 @@ pub fn verify(args: &VerifyArgs, json: bool) -> Result<Output, CliError> {
     // failure: the blocks stop there and the store's error is reported.
     let mut read_error = None;
     let checkpoints: Vec<Checkpoint> = notes.iter().map(|note| note.checkpoint.clone()).collect();
-    let verified = verify_blocks_against(
+    // The snapshots an open would start from must hold the state the blocks give.
+    let snapshots = claims_beside(path);
+    let verified = verify_file_against(
         (0..store.len()).map_while(|height| {
             let block = store.read(height);
             bar.inc(1);
@@ -99,6 +101,7 @@ pub fn verify(args: &VerifyArgs, json: bool) -> Result<Output, CliError> {
             }
         }),
         &checkpoints,
+        &snapshots,
     );
     bar.finish_and_clear();
     if let Some(error) = read_error {
@@ -286,7 +289,11 @@ fn signers_text(signers: &VerifiedCheckpoint, own: bool) -> String {
 
 /// `healthchain info PATH`.
 pub fn info(path: &Path, json: bool) -> Result<Output, CliError> {
-    let ledger = open_ledger(path, json)?;
+    with_opened!(open_ledger(path, json)?, |ledger| info_of(&ledger, path))
+}
+
+/// `healthchain info` of the opened ledger file at `path`.
+fn info_of<S: OnFile>(ledger: &Ledger<S>, path: &Path) -> Result<Output, CliError> {
     let state = ledger.state();
     let params = state.params().ok_or_else(|| CliError::internal("replayed ledger has no genesis parameters"))?;
     let head = ledger.head().ok_or_else(|| CliError::internal("replayed ledger has no head"))?;
@@ -377,7 +384,7 @@ pub fn access_report(args: &AccessReportArgs, json: bool) -> Result<Output, CliE
     match &args.receipts {
         // Receipts need the checkpoints the ledger carries, and its stored tree hashes: the core's open.
         Some(dir) => report(&open_file_ledger(&args.path, false)?, args, &query, Some(dir)),
-        None => report(&open_ledger(&args.path, json)?, args, &query, None),
+        None => with_opened!(open_ledger(&args.path, json)?, |ledger| report(&ledger, args, &query, None)),
     }
 }
 

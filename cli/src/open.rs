@@ -1,7 +1,7 @@
 //! Opening ledger files read-only, never repairing them, with a progress bar while a ledger is replayed.
 
 use crate::error::CliError;
-use healthchain::{FileStore, Ledger, LedgerError, OpenOptions, Store, StoreError, SystemClock};
+use healthchain::{FileStore, Ledger, LedgerError, OpenOptions, Store, StoreError, SystemClock, snapshots_dir};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use serde_json::json;
 use std::path::Path;
@@ -41,13 +41,6 @@ pub struct Progressing {
     bar: ProgressBar,
 }
 
-impl Progressing {
-    /// The file store underneath.
-    pub fn file(&self) -> &FileStore {
-        &self.inner
-    }
-}
-
 impl Store for Progressing {
     fn len(&self) -> u64 {
         self.inner.len()
@@ -76,9 +69,59 @@ impl Store for Progressing {
     }
 }
 
-/// Opens a ledger file read-only and replays it (rules, links and tree; not signatures), with a progress
-/// bar of the blocks replayed on stderr when stderr is a terminal and the output is not JSON.
-pub fn open_ledger(path: &Path, json: bool) -> Result<Ledger<Progressing>, CliError> {
+/// A store that is a ledger file, read directly or behind a progress bar.
+pub trait OnFile: Store {
+    /// The file store.
+    fn file(&self) -> &FileStore;
+}
+
+impl OnFile for FileStore {
+    fn file(&self) -> &FileStore {
+        self
+    }
+}
+
+impl OnFile for Progressing {
+    fn file(&self) -> &FileStore {
+        &self.inner
+    }
+}
+
+/// A ledger file opened for reading.
+pub enum Opened {
+    /// By the core's `Ledger::open_file`, from the newest state snapshot beside the file.
+    FromSnapshot(Ledger<FileStore>),
+    /// By replaying every block, with a progress bar.
+    Replayed(Ledger<Progressing>),
+}
+
+/// Runs `$body` with `$ledger` bound to the ledger an [`Opened`] holds, whichever way it was opened.
+macro_rules! with_opened {
+    ($opened:expr, |$ledger:ident| $body:expr) => {
+        match $opened {
+            $crate::open::Opened::FromSnapshot($ledger) => $body,
+            $crate::open::Opened::Replayed($ledger) => $body,
+        }
+    };
+}
+pub(crate) use with_opened;
+
+/// Opens a ledger file read-only: from the newest state snapshot beside it (`<file>.snapshots/`, written by
+/// its writer) when there is one, which replays only the blocks after it; else by replaying every block
+/// (rules, links and tree; not signatures), with a progress bar of the blocks replayed on stderr when stderr
+/// is a terminal and the output is not JSON.
+pub fn open_ledger(path: &Path, json: bool) -> Result<Opened, CliError> {
+    let has_snapshots = std::fs::read_dir(snapshots_dir(path)).is_ok_and(|mut entries| {
+        entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".snapshot")))
+    });
+    if has_snapshots && !path.is_dir() {
+        return open_file_ledger(path, false).map(Opened::FromSnapshot);
+    }
+    open_replaying(path, json).map(Opened::Replayed)
+}
+
+/// Opens a ledger file read-only by replaying every block, with a progress bar.
+fn open_replaying(path: &Path, json: bool) -> Result<Ledger<Progressing>, CliError> {
     let inner = open_read_only(path)?;
     let bar = crate::progress(inner.len(), json, "blocks");
     let store = Progressing { inner, bar: bar.clone() };

@@ -2,7 +2,8 @@
 //! rest is its input. Properties: no panic; an error's offset lies inside the input; what decodes encodes
 //! back to exactly the same bytes and decodes again to the same value (one encoding per value); a decoded
 //! block goes through the full verifier (as a genesis block) without panicking, and decoding it with its
-//! transactions' ids and leaf hashes agrees with decoding and hashing the re-encoded transactions.
+//! transactions' ids and leaf hashes agrees with decoding and hashing the re-encoded transactions; a state
+//! snapshot likewise encodes back to its bytes.
 
 use healthchain::block::{Block, BlockHeader, Seal};
 use healthchain::merkle::leaf_hash;
@@ -27,7 +28,7 @@ fn laws<T: Decode + Encode + PartialEq + std::fmt::Debug>(bytes: &[u8]) -> Optio
 /// The harness.
 pub fn run(data: &[u8]) {
     let Some((&selector, bytes)) = data.split_first() else { return };
-    match selector % 18 {
+    match selector % 19 {
         0 => {
             // Decoding with hashes agrees with decoding, and hashes what re-encoding would give.
             let hashed = Block::from_bytes_hashed(bytes);
@@ -66,6 +67,17 @@ pub fn run(data: &[u8]) {
         14 => drop(laws::<PublicKey>(bytes)),
         15 => drop(laws::<Window>(bytes)),
         16 => drop(laws::<Policy>(bytes)),
-        _ => drop(laws::<Grantee>(bytes)),
+        17 => drop(laws::<Grantee>(bytes)),
+        _ => match Snapshot::from_bytes(bytes) {
+            // A state snapshot: one encoding per state, and a state that answers (its pending reviews).
+            Ok(snapshot) => {
+                assert_eq!(snapshot.to_bytes(), bytes, "decode then encode changed a snapshot's bytes");
+                let again = Snapshot::from_bytes(bytes).map(|s| s.digest());
+                assert_eq!(again.ok(), Some(snapshot.digest()));
+                let _ = snapshot.state().pending_reviews();
+            }
+            Err(SnapshotError::Malformed(error)) => assert!(error.offset <= bytes.len(), "offset beyond the input"),
+            Err(other) => panic!("decoding bytes gave {other}"),
+        },
     }
 }

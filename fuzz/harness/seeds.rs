@@ -56,6 +56,7 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
             }
         }
     }
+    decode(18, "snapshot".into(), net.ledger.snapshot().unwrap().to_bytes());
 
     let file = file_of(&blocks);
     seeds.push(("ledger_file", "busy".into(), [vec![0], file.clone()].concat()));

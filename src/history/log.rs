@@ -7,8 +7,11 @@ use std::io;
 use super::HistoryError;
 use crate::store::LedgerFile as _;
 
-/// The first bytes of a history file: its magic and format version.
-pub const HISTORY_MAGIC: [u8; 8] = *b"HCHIST\x00\x01";
+/// The first bytes of a history file: its magic and format version (then the 8-byte seed of its buckets).
+pub const HISTORY_MAGIC: [u8; 8] = *b"HCHIST\x00\x02";
+
+/// Length of a history file's header: the magic and the seed.
+const HEADER_LEN: u64 = 16;
 
 /// The largest frame payload the log reads: far above any record (a record holds at most one transaction's
 /// payload, at most `block::MAX_TX_LEN`), so a larger length is damage.
@@ -22,23 +25,45 @@ pub(super) struct Log {
     flushed: u64,
     /// Frames appended since, in order.
     buffer: Vec<u8>,
+    /// Whether the file is another's (a writer's, read by a reader): frames appended stay in the buffer.
+    frozen: bool,
 }
 
 impl Log {
-    /// A log in memory.
-    pub(super) fn in_memory() -> Self {
-        Self { file: None, flushed: 0, buffer: HISTORY_MAGIC.to_vec() }
+    /// A log in memory, for a history whose buckets are seeded with `seed`.
+    pub(super) fn in_memory(seed: u64) -> Self {
+        Self { file: None, flushed: 0, buffer: header(seed), frozen: false }
     }
 
     /// A log in `file`, which is emptied first.
-    pub(super) fn in_file(file: File) -> io::Result<Self> {
+    pub(super) fn in_file(file: File, seed: u64) -> io::Result<Self> {
         file.set_len(0)?;
-        Ok(Self { file: Some(file), flushed: 0, buffer: HISTORY_MAGIC.to_vec() })
+        Ok(Self { file: Some(file), flushed: 0, buffer: header(seed), frozen: false })
+    }
+
+    /// The log that `file` holds in its first `len` bytes, written by a history seeded with `seed`; what
+    /// follows is cut, unless `frozen` (the file is read only, and frames appended stay in memory). Refused
+    /// (`Damaged`, nothing cut) unless the file starts with that header and holds `len` bytes.
+    pub(super) fn resume(file: File, seed: u64, len: u64, frozen: bool) -> Result<Self, HistoryError> {
+        let damaged = |reason| HistoryError::Damaged { offset: 0, reason };
+        let size = file.metadata().map_err(HistoryError::Io)?.len();
+        if size < len || len < HEADER_LEN {
+            return Err(damaged("shorter than the snapshot says"));
+        }
+        let mut found = [0u8; HEADER_LEN as usize];
+        file.read_exact_at(0, &mut found).map_err(HistoryError::Io)?;
+        if found.as_slice() != header(seed).as_slice() {
+            return Err(damaged("another history than the snapshot's"));
+        }
+        if size > len && !frozen {
+            file.set_len(len).map_err(HistoryError::Io)?;
+        }
+        Ok(Self { file: Some(file), flushed: len, buffer: Vec::new(), frozen })
     }
 
     /// Whether the log is written to a file.
     pub(super) fn on_disk(&self) -> bool {
-        self.file.is_some()
+        self.file.is_some() && !self.frozen
     }
 
     /// The log's length in bytes, buffered frames included.
@@ -59,7 +84,7 @@ impl Log {
     /// it cannot be trusted). On failure the frames stay buffered, still readable, and are written by the
     /// next flush.
     pub(super) fn flush(&mut self) -> io::Result<()> {
-        let Some(file) = self.file.as_mut() else { return Ok(()) };
+        let Some(file) = self.file.as_mut().filter(|_| !self.frozen) else { return Ok(()) };
         if self.buffer.is_empty() {
             return Ok(());
         }
@@ -67,6 +92,12 @@ impl Log {
         self.flushed += self.buffer.len() as u64;
         self.buffer.clear();
         Ok(())
+    }
+
+    /// Writes the buffered frames and syncs the file, so that what a snapshot says of the log is durable.
+    pub(super) fn sync(&mut self) -> io::Result<()> {
+        self.flush()?;
+        self.file.as_ref().map_or(Ok(()), File::sync_data)
     }
 
     /// The payload of the frame at `offset`, its checksum checked.
@@ -109,7 +140,7 @@ impl Log {
 
     /// A copy in an unnamed temporary file.
     pub(super) fn duplicate(&self) -> Result<Self, HistoryError> {
-        let mut copy = Self::in_file(tempfile::tempfile().map_err(HistoryError::Io)?).map_err(HistoryError::Io)?;
+        let mut copy = Self::in_file(tempfile::tempfile().map_err(HistoryError::Io)?, 0).map_err(HistoryError::Io)?;
         copy.buffer.clear();
         let mut offset = 0;
         while offset < self.flushed {
@@ -124,4 +155,11 @@ impl Log {
         copy.flush().map_err(HistoryError::Io)?;
         Ok(copy)
     }
+}
+
+/// A history file's header: the magic, then the seed of its buckets.
+fn header(seed: u64) -> Vec<u8> {
+    let mut header = HISTORY_MAGIC.to_vec();
+    header.extend_from_slice(&seed.to_le_bytes());
+    header
 }

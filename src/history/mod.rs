@@ -10,6 +10,7 @@
 //! it whenever it cannot be trusted, and never reads it to decide whether a transaction is valid.
 
 mod log;
+mod mark;
 mod record;
 
 use foldhash::{HashMap, HashMapExt as _};
@@ -22,6 +23,7 @@ use crate::state::{Access, Anchor, Recorded, Review};
 use crate::tx::AccessBasis;
 pub use log::HISTORY_MAGIC;
 use log::Log;
+pub(crate) use mark::HistoryMark;
 use record::{NONE, Record};
 
 /// Bits of a transaction id's keyed hash that choose its bucket.
@@ -89,17 +91,22 @@ impl std::fmt::Debug for History {
     }
 }
 
+/// A fresh seed for a history's buckets. Without operating-system randomness the buckets are still correct,
+/// only predictable.
+fn new_seed() -> u64 {
+    let mut seed = [0u8; 8];
+    let _ = getrandom::fill(&mut seed);
+    u64::from_le_bytes(seed)
+}
+
 impl History {
-    fn with_log(log: Log) -> Self {
-        let mut seed = [0u8; 8];
-        // Without operating-system randomness the buckets are still correct, only predictable.
-        let _ = getrandom::fill(&mut seed);
+    fn with_log(log: Log, seed: u64) -> Self {
         Self {
             log,
             patients: HashMap::new(),
             actors: HashMap::new(),
             buckets: Vec::new(),
-            seed: u64::from_le_bytes(seed),
+            seed,
             unsealed: HashMap::new(),
             leaves: 0,
         }
@@ -107,19 +114,74 @@ impl History {
 
     /// An empty history in memory.
     pub fn in_memory() -> Self {
-        Self::with_log(Log::in_memory())
+        let seed = new_seed();
+        Self::with_log(Log::in_memory(seed), seed)
     }
 
-    /// An empty history in the file at `path` (created, or emptied).
+    /// An empty history in a new file at `path` (one there is unlinked first, so that a reader still reading
+    /// it keeps what it read).
     pub fn in_file(path: &Path) -> Result<Self, HistoryError> {
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path);
-        Ok(Self::with_log(Log::in_file(file.map_err(HistoryError::Io)?).map_err(HistoryError::Io)?))
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(HistoryError::Io(e)),
+            _ => {}
+        }
+        let seed = new_seed();
+        let log = Log::in_file(open_file(path, false)?, seed).map_err(HistoryError::Io)?;
+        Ok(Self::with_log(log, seed))
     }
 
     /// An empty history in an unnamed temporary file (removed when closed).
     pub fn temporary() -> Result<Self, HistoryError> {
         let file = tempfile::tempfile().map_err(HistoryError::Io)?;
-        Ok(Self::with_log(Log::in_file(file).map_err(HistoryError::Io)?))
+        let seed = new_seed();
+        Ok(Self::with_log(Log::in_file(file, seed).map_err(HistoryError::Io)?, seed))
+    }
+
+    /// The history in the file at `path` as `mark` describes it (taken by [`History::mark`] when the file was
+    /// last synced); what the file holds after it is cut, unless `read_only` (then the file is only read,
+    /// and what is recorded from here on stays in memory). Refused, with nothing cut, unless the file is the
+    /// one the mark was taken of (same seed) and ends, at the mark's length, with the mark's last
+    /// transaction.
+    pub(crate) fn resume(path: &Path, mark: HistoryMark, read_only: bool) -> Result<Self, HistoryError> {
+        let log = Log::resume(open_file(path, read_only)?, mark.seed, mark.len, read_only)?;
+        let history = Self {
+            log,
+            patients: mark.patients.into_iter().collect(),
+            actors: mark.actors.into_iter().collect(),
+            buckets: mark.buckets,
+            seed: mark.seed,
+            unsealed: HashMap::new(),
+            leaves: mark.leaves,
+        };
+        // The last frame must be the last sealed transaction's, ending exactly at the mark's length.
+        let last = history.buckets.iter().copied().filter(|at| *at != NONE).max();
+        let damaged = |reason| HistoryError::Damaged { offset: mark.len, reason };
+        let last = last.ok_or(damaged("no transaction in the snapshot's history"))?;
+        let bytes = history.log.read(last)?;
+        match Record::from_bytes(&bytes) {
+            Ok(Record::Tx { leaf, .. }) if leaf.checked_add(1) == Some(history.leaves) => {}
+            _ => return Err(damaged("the last transaction is not the snapshot's")),
+        }
+        if last + 8 + bytes.len() as u64 != mark.len {
+            return Err(damaged("records after the snapshot's last transaction"));
+        }
+        Ok(history)
+    }
+
+    /// What [`History::resume`] needs to take the history up again where it is now, with the file synced
+    /// so far; `None` while a transaction's record waits for its block, or when the history is not in a
+    /// file beside the ledger (only a caller that knows that should keep the mark).
+    pub(crate) fn mark(&mut self) -> Result<Option<HistoryMark>, HistoryError> {
+        if !self.unsealed.is_empty() || self.buckets.is_empty() || !self.log.on_disk() {
+            return Ok(None);
+        }
+        self.log.sync().map_err(HistoryError::Io)?;
+        let mut patients: Vec<(ActorId, u64)> = self.patients.iter().map(|(id, at)| (*id, *at)).collect();
+        let mut actors: Vec<(ActorId, u64)> = self.actors.iter().map(|(id, at)| (*id, *at)).collect();
+        patients.sort_unstable();
+        actors.sort_unstable();
+        let buckets = self.buckets.clone();
+        Ok(Some(HistoryMark { seed: self.seed, len: self.log.len(), leaves: self.leaves, patients, actors, buckets }))
     }
 
     /// A copy in an unnamed temporary file.
@@ -345,6 +407,12 @@ impl History {
             _ => Ok(None),
         }
     }
+}
+
+/// Opens the history file at `path` for reading, or for reading and writing (creating it if needed).
+fn open_file(path: &Path, read_only: bool) -> Result<std::fs::File, HistoryError> {
+    let file = std::fs::OpenOptions::new().read(true).write(!read_only).create(!read_only).truncate(false).open(path);
+    file.map_err(HistoryError::Io)
 }
 
 /// The previous link of the record at `at`, which must point backward (a damaged file cannot loop a walk).

@@ -55,6 +55,13 @@ impl PublicKey {
         Ok(Self { bytes: *bytes, point })
     }
 
+    /// A key that was validated by [`PublicKey::from_bytes`] before (read back from a state snapshot, whose
+    /// checksum and block guard it): only decompressed, not checked again. `None` if not a point.
+    pub(crate) fn from_validated_bytes(bytes: &[u8; 32]) -> Option<Self> {
+        let point = CompressedEdwardsY(*bytes).decompress()?;
+        Some(Self { bytes: *bytes, point })
+    }
+
     /// The 32-byte encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
         self.bytes

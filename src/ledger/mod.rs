@@ -15,7 +15,7 @@ use crate::history::{History, HistoryError, history_path};
 use crate::ids::{AccessId, ActorId, ConsentId, DelegationId, TxId};
 use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::merkle::{MerkleTree, leaf_hash};
-use crate::replay::{Replayer, VerifyFailure, VerifyReport, check_seals, replay_blocks, sealing_key, verify_blocks};
+use crate::replay::{Replayer, VerifyFailure, VerifyReport, check_seals, replay_blocks, sealing_key};
 use crate::state::{Access, Actor, Anchor, Consent, Delegation, Position, State, View};
 use crate::store::{FileStore, OpenOptions, Store, StoreError};
 use crate::tx::{
@@ -26,12 +26,15 @@ use std::path::Path;
 
 mod carried;
 mod proofs;
+mod snapshots;
 mod submit;
 
 use carried::Carried;
 pub use carried::{CARRIED_MAGIC, MAX_CARRIED, checkpoints_path, read_carried_checkpoints};
 use proofs::ProofIndex;
 pub use proofs::tiles_dir;
+pub use snapshots::DEFAULT_SNAPSHOT_INTERVAL;
+use snapshots::Snapshots;
 
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +126,9 @@ pub enum LedgerError {
     /// The access history could not be read or written.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// A state snapshot could not be taken or written.
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
 }
 
 /// Settings of a new ledger.
@@ -214,18 +220,18 @@ impl Ledger<FileStore> {
         let history = History::in_file(&history_path(path))?;
         let mut ledger = Self::create_with(store, clock, &settings, authorities, index, history)?;
         ledger.carried = Carried::empty_at(checkpoints_path(path));
+        ledger.snapshots = Some(Snapshots::beside(path));
         Ok(ledger)
     }
 
     /// Opens the ledger file at `path` (fast open; an interrupted final append is cut and reported by
-    /// `store().recovery()` unless `options.strict`).
+    /// `store().recovery()` unless `options.strict`), from the newest state snapshot beside it that matches
+    /// the ledger ([`Ledger::opened_from_snapshot`]), replaying only the blocks after it; without one, every
+    /// block is replayed (and a writer writes a snapshot once [`DEFAULT_SNAPSHOT_INTERVAL`] transactions are
+    /// due). A reader (`options.read_only`) changes no file.
     pub fn open_file(path: &Path, clock: Box<dyn Clock>, options: OpenOptions) -> Result<Self, LedgerError> {
-        let index = ProofIndex::in_dir(tiles_dir(path), options.read_only);
         let carried = Carried::load(checkpoints_path(path))?;
-        let store = FileStore::open(path, options)?;
-        // A reader leaves the writer's history alone and builds its own.
-        let history = if options.read_only { History::temporary()? } else { History::in_file(&history_path(path))? };
-        let mut ledger = Self::replay(store, clock, Replayer::trusting_signatures(), index, history)?;
+        let mut ledger = Self::open_from_snapshot(path, clock, options)?;
         ledger.carried = carried;
         ledger.check_carried()?;
         Ok(ledger)
@@ -236,6 +242,46 @@ impl Ledger<FileStore> {
 /// kept in memory, else in an unnamed temporary file, so that memory does not grow with accesses.
 fn history_for<S: Store>(store: &S) -> Result<History, LedgerError> {
     Ok(if store.in_memory() { History::in_memory() } else { History::temporary()? })
+}
+
+/// Replays the blocks of `store` after those `replayer` has seen, recording each in `index` and `history`;
+/// gives the replayer after the last block, or the first failure (a block the store cannot read ends the
+/// replay with the store's own error, unless an earlier block failed).
+fn replay_onto<S: Store>(
+    store: &S,
+    mut replayer: Replayer,
+    index: &mut ProofIndex,
+    history: &mut History,
+) -> Result<Replayer, LedgerError> {
+    if store.is_empty() {
+        return Err(LedgerError::StoreEmpty);
+    }
+    let mut unreadable = None;
+    let blocks = (replayer.next_height()..store.len()).map_while(|height| match store.read(height) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            unreadable = Some((height, e));
+            None
+        }
+    });
+    replayer.state_mut().keep_recorded();
+    let (report, replayer) = replay_blocks(replayer, blocks, |_, replayer| {
+        for recorded in replayer.state_mut().take_recorded() {
+            history.record(recorded);
+        }
+        history.record_block(replayer.last_leaves().iter().map(|(id, _)| *id));
+        index.record_block(&replayer.chain(), replayer.last_leaves());
+    });
+    match (report.failure, unreadable) {
+        (Some(failure), unreadable) if unreadable.as_ref().is_none_or(|(at, _)| failure.height < *at) => {
+            let offset = store.location(failure.height);
+            return Err(LedgerError::Corrupt { failure, offset });
+        }
+        (_, Some((_, e))) => return Err(e.into()),
+        _ => {}
+    }
+    index.check_against(replayer.tree().size(), &replayer.tree().root());
+    Ok(replayer)
 }
 
 /// The header of a block to be sealed (see [`Ledger::propose_block`]).
@@ -280,12 +326,13 @@ impl BlockProposal {
 /// let sealed = ledger.seal(&[&hospital])?;
 /// drop(ledger); // closes the file and releases the writer lock
 ///
-/// // Opening replays the blocks (checksums, links, seals, every rule, the Merkle tree).
+/// // Opening replays the blocks (checksums, links, seals, every rule, the Merkle tree), or only those after
+/// // the newest state snapshot beside the file (`Ledger::write_snapshot`, automatic every 50,000 transactions).
 /// let ledger = Ledger::open_file(&path, Box::new(SystemClock), OpenOptions::default())?;
 /// assert_eq!(ledger.head().map(BlockHeader::hash), Some(sealed.hash));
 /// assert_eq!(ledger.actor(&patient).map(|a| a.role), Some(Role::Patient));
 /// assert!(ledger.verify().is_valid()); // and every signature, from genesis
-/// # drop(ledger); std::fs::remove_file(&path)?;
+/// # drop(ledger); std::fs::remove_file(&path)?; std::fs::remove_file(history_path(&path))?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Ledger<S: Store> {
@@ -302,6 +349,8 @@ pub struct Ledger<S: Store> {
     index: ProofIndex,
     history: History,
     carried: Carried,
+    /// Where a writer on a ledger file keeps state snapshots; `None` for every other ledger.
+    snapshots: Option<Snapshots>,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -373,6 +422,7 @@ impl<S: Store> Ledger<S> {
             index,
             history,
             carried: Carried::default(),
+            snapshots: None,
         };
         let position = Position { height: 0, earliest: 0, latest: genesis.body.time, first: true };
         let bytes = genesis.to_bytes();
@@ -405,41 +455,17 @@ impl<S: Store> Ledger<S> {
     fn replay(
         store: S,
         clock: Box<dyn Clock>,
-        mut replayer: Replayer,
+        replayer: Replayer,
         mut index: ProofIndex,
         mut history: History,
     ) -> Result<Self, LedgerError> {
-        if store.is_empty() {
-            return Err(LedgerError::StoreEmpty);
-        }
-        // A block the store cannot read ends the replay with the store's own error, unless an earlier
-        // block failed.
-        let mut unreadable = None;
-        let blocks = (0..store.len()).map_while(|height| match store.read(height) {
-            Ok(bytes) => Some(bytes),
-            Err(e) => {
-                unreadable = Some((height, e));
-                None
-            }
-        });
-        replayer.state_mut().keep_recorded();
-        let (report, replayer) = replay_blocks(replayer, blocks, |_, replayer| {
-            for recorded in replayer.state_mut().take_recorded() {
-                history.record(recorded);
-            }
-            history.record_block(replayer.last_leaves().iter().map(|(id, _)| *id));
-            index.record_block(&replayer.chain(), replayer.last_leaves());
-        });
-        match (report.failure, unreadable) {
-            (Some(failure), unreadable) if unreadable.as_ref().is_none_or(|(at, _)| failure.height < *at) => {
-                let offset = store.location(failure.height);
-                return Err(LedgerError::Corrupt { failure, offset });
-            }
-            (_, Some((_, e))) => return Err(e.into()),
-            _ => {}
-        }
-        index.check_against(replayer.tree().size(), &replayer.tree().root());
-        Ok(Self {
+        let replayer = replay_onto(&store, replayer, &mut index, &mut history)?;
+        Ok(Self::replayed(store, clock, replayer, index, history))
+    }
+
+    /// The ledger that [`replay_onto`] gave.
+    fn replayed(store: S, clock: Box<dyn Clock>, replayer: Replayer, index: ProofIndex, history: History) -> Self {
+        Self {
             store,
             clock,
             replayer,
@@ -451,7 +477,8 @@ impl<S: Store> Ledger<S> {
             index,
             history,
             carried: Carried::default(),
-        })
+            snapshots: None,
+        }
     }
 
     /// This ledger on `store`, which must hold byte for byte the same blocks (a copy of this ledger's store
@@ -484,6 +511,7 @@ impl<S: Store> Ledger<S> {
             index: self.index.duplicate(),
             history: self.history.duplicate()?,
             carried: self.carried.in_memory_copy(),
+            snapshots: None,
         })
     }
 
@@ -703,6 +731,7 @@ impl<S: Store> Ledger<S> {
         self.replayer.push_own_block(header.clone(), leaves.iter().map(|(_, leaf)| *leaf));
         self.history.record_block(leaves.iter().map(|(id, _)| *id));
         self.index.record_block(&self.chain(), &leaves);
+        self.snapshot_if_due();
         Ok(SealedBlock { header, hash })
     }
 
@@ -883,27 +912,27 @@ impl<S: Store> Ledger<S> {
     /// Who accessed the patient's record, when, why and on what basis, in ledger order, each break-glass
     /// access with its review once done (transactions not yet sealed included).
     pub fn access_history(&self, patient: &ActorId) -> Result<Vec<Access>, LedgerError> {
-        Ok(self.history.patient_accesses(patient)?)
+        self.read_history(self.history.patient_accesses(patient))
     }
 
     /// What an accessor accessed, in ledger order, with reviews as in [`Ledger::access_history`].
     pub fn accesses_by(&self, accessor: &ActorId) -> Result<Vec<Access>, LedgerError> {
-        Ok(self.history.accessor_accesses(accessor)?)
+        self.read_history(self.history.accessor_accesses(accessor))
     }
 
     /// A recorded access, with its review once done.
     pub fn access(&self, id: &AccessId) -> Result<Option<Access>, LedgerError> {
-        Ok(self.history.access(id)?)
+        self.read_history(self.history.access(id))
     }
 
     /// The patient's anchored record versions, in ledger order.
     pub fn anchors_of(&self, patient: &ActorId) -> Result<Vec<Anchor>, LedgerError> {
-        Ok(self.history.anchors(patient)?)
+        self.read_history(self.history.anchors(patient))
     }
 
     /// An anchored record version.
     pub fn anchor(&self, id: &TxId) -> Result<Option<Anchor>, LedgerError> {
-        Ok(self.history.anchor(id)?)
+        self.read_history(self.history.anchor(id))
     }
 
     /// Break-glass accesses not yet reviewed, in ledger order (for the privacy officer's queue).
@@ -913,6 +942,9 @@ impl<S: Store> Ledger<S> {
 
     /// Verifies every stored block from genesis.
     pub fn verify(&self) -> VerifyReport {
-        verify_blocks((0..self.store.len()).map(|h| self.store.read(h)))
+        let blocks = (0..self.store.len()).map(|h| self.store.read(h));
+        // Opened from a snapshot: the blocks must also give its state, or this ledger holds one they do not.
+        let claims: Vec<_> = self.resumed_snapshot().into_iter().collect();
+        crate::trust::verify_file_against(blocks, &[], &claims).report
     }
 }

@@ -73,6 +73,18 @@ impl ProofIndex {
         self.tiles.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The tree size after each block, by height.
+    pub(super) fn block_ends(&self) -> &[u64] {
+        &self.block_ends
+    }
+
+    /// Takes up the block ends a snapshot recorded, for the ledger of `chain` (the stored hashes are checked
+    /// against the ledger's root after the blocks that follow are recorded).
+    pub(super) fn resume(&mut self, chain: &ChainId, block_ends: Vec<u64>) {
+        self.block_ends = block_ends;
+        self.tiles.get_mut().unwrap_or_else(PoisonError::into_inner).open(chain);
+    }
+
     /// Records a sealed block's transactions (ids and leaf hashes, in order). Storing their hashes may
     /// fail without failing the block: the tiles are then rebuilt before they are next used.
     pub(super) fn record_block(&mut self, chain: &ChainId, leaves: &[(TxId, Hash256)]) {
@@ -154,7 +166,7 @@ fn remove_level_files(dir: &Path) -> std::io::Result<()> {
 impl<S: Store> Ledger<S> {
     /// The leaf index of a sealed transaction in the ledger's tree, if it is sealed here.
     pub fn position_of(&self, tx: &TxId) -> Result<Option<u64>, LedgerError> {
-        Ok(self.history.position(tx)?)
+        self.read_history(self.history.position(tx))
     }
 
     /// The sealed transaction at leaf `index`, and the height of its block.

@@ -84,6 +84,9 @@ pub enum BlockError {
     /// A transaction is invalid.
     #[error("invalid transaction: {0}")]
     Tx(TxError),
+    /// The ledger was opened from a state snapshot of this block that is not the state the blocks give.
+    #[error("the state snapshot the ledger was opened from is not the state the blocks give")]
+    SnapshotMismatch,
 }
 
 /// Where verification failed: the block height, the transaction index within it (if a transaction is at
@@ -398,6 +401,13 @@ impl Replayer {
         }
         self.head = Some(Head { hash: header.hash(), header: block.header });
         Ok(())
+    }
+
+    /// A replayer that resumes after `head`, with the state and tree after it (from a state snapshot),
+    /// trusting transaction signatures as [`Replayer::trusting_signatures`] does.
+    pub(crate) fn resume(state: State, tree: MerkleTree, header: BlockHeader) -> Self {
+        let head = Some(Head { hash: header.hash(), header });
+        Self { state, tree, head, ..Self::trusting_signatures() }
     }
 
     /// Records a block built and sealed by this ledger (its transactions were already applied to the state).

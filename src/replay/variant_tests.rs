@@ -33,6 +33,7 @@ variant_names!(BlockError {
     BlockError::NotEnoughSeals { .. } => "NotEnoughSeals",
     BlockError::ProposerNotSealer => "ProposerNotSealer",
     BlockError::Tx(_) => "Tx",
+    BlockError::SnapshotMismatch => "SnapshotMismatch",
 });
 
 const T0: u64 = 1_700_000_000_000;
@@ -184,9 +185,45 @@ fn every_block_error_is_produced_by_real_tampering() {
     let swapped = edited(&chain, 1, |b| b.txs[1].signature = b.txs[0].signature);
     seen.failed("a transaction signature swapped", verify(&swapped), 1, Some(1), BlockError::Tx(TxError::BadSignature));
 
+    // A ledger file opened from a snapshot of block 2 that holds the state after block 1 (its checksum made
+    // anew): opening takes it up, and verification finds that the blocks give another state.
+    let (height, report) = forged_snapshot_report();
+    seen.failed("a snapshot holding an earlier state", report, height, None, BlockError::SnapshotMismatch);
+
     // Every variant was produced (`name` returns only listed names, by construction), and none is listed
     // twice.
     let listed: BTreeSet<&str> = NAMES.iter().copied().collect();
     assert_eq!(listed.len(), NAMES.len(), "a name is listed twice: {NAMES:?}");
     assert_eq!(seen.0, listed, "variants never produced: {:?}", listed.difference(&seen.0).collect::<Vec<_>>());
+}
+
+/// Opens a ledger file whose newest snapshot, of its last block, holds the state before that block, and
+/// verifies it: the snapshot's height and the report.
+fn forged_snapshot_report() -> (u64, VerifyReport) {
+    let dir = std::env::temp_dir().join(format!("hc-forged-snapshot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("f.ledger");
+    let hospital = key(1);
+    let clock = ManualClock::new(T0);
+    let settings = LedgerSettings::new("forged");
+    let mut ledger = Ledger::create_file(&path, Box::new(clock.clone()), &settings, &[&hospital]).unwrap();
+    ledger.register(&hospital, &key(2), Role::Patient).unwrap();
+    ledger.seal(&[&hospital]).unwrap();
+    let earlier = ledger.snapshot().unwrap();
+    ledger.register(&hospital, &key(3), Role::Patient).unwrap();
+    let height = ledger.seal(&[&hospital]).unwrap().header.height;
+    assert_eq!(ledger.write_snapshot().unwrap(), height);
+    let files = crate::snapshot::SnapshotFiles::in_dir(crate::snapshot::snapshots_dir(&path));
+    let newest = files.newest_first().remove(0);
+    let (_, local) = newest.read().unwrap();
+    let forged = crate::snapshot::encode(ledger.head().unwrap(), ledger.tree(), earlier.state());
+    files.write(height, &forged, &local).unwrap();
+    drop(ledger);
+    let ledger = Ledger::open_file(&path, Box::new(clock), crate::store::OpenOptions::default()).unwrap();
+    assert_eq!(ledger.opened_from_snapshot(), Some(height));
+    let report = ledger.verify();
+    drop(ledger);
+    std::fs::remove_dir_all(&dir).unwrap();
+    (height, report)
 }

@@ -4,6 +4,7 @@
 //! answers questions as of any earlier height (see [`View`]). Validation never mutates: each handler checks
 //! everything first and changes the state only once the transaction is known to be valid.
 
+mod canonical;
 mod evaluate;
 mod rules;
 
@@ -73,6 +74,39 @@ struct Standing {
     erased: bool,
     erased_height: u64,
     erased_time: u64,
+}
+
+impl Standing {
+    /// An actor of `role` registered at `registered`, deactivated at `deactivated` if it was.
+    fn new(role: Role, registered: Stamp, deactivated: Option<Stamp>) -> Self {
+        let mut standing = Standing {
+            role,
+            registered_height: registered.height,
+            registered_time: registered.time,
+            deactivated: false,
+            deactivated_height: 0,
+            deactivated_time: 0,
+            erased: false,
+            erased_height: 0,
+            erased_time: 0,
+        };
+        if let Some(stamp) = deactivated {
+            standing.deactivate(&stamp);
+        }
+        standing
+    }
+
+    fn deactivate(&mut self, stamp: &Stamp) {
+        self.deactivated = true;
+        self.deactivated_height = stamp.height;
+        self.deactivated_time = stamp.time;
+    }
+
+    fn erase(&mut self, stamp: &Stamp) {
+        self.erased = true;
+        self.erased_height = stamp.height;
+        self.erased_time = stamp.time;
+    }
 }
 
 /// An actor's standing as a view sees it: its role, when registered, and when deactivated if it was.
@@ -583,18 +617,7 @@ impl State {
         let id = ActorId::from_key(&key);
         self.key_owners.insert(key.to_bytes(), id);
         self.actors.insert(id, Actor { id, role, keys: vec![KeyEpoch { key, from: stamp }], deactivated: None });
-        let standing = Standing {
-            role,
-            registered_height: stamp.height,
-            registered_time: stamp.time,
-            deactivated: false,
-            deactivated_height: 0,
-            deactivated_time: 0,
-            erased: false,
-            erased_height: 0,
-            erased_time: 0,
-        };
-        self.standings.insert(id, standing);
+        self.standings.insert(id, Standing::new(role, stamp, None));
         id
     }
 
@@ -667,9 +690,7 @@ impl State {
             target.deactivated = Some(ctx.stamp);
         }
         if let Some(standing) = self.standings.get_mut(actor) {
-            standing.deactivated = true;
-            standing.deactivated_height = ctx.stamp.height;
-            standing.deactivated_time = ctx.stamp.time;
+            standing.deactivate(&ctx.stamp);
         }
         Ok(())
     }
@@ -923,9 +944,7 @@ impl State {
         }
         index.erased = Some(ctx.stamp);
         if let Some(standing) = self.standings.get_mut(patient) {
-            standing.erased = true;
-            standing.erased_height = ctx.stamp.height;
-            standing.erased_time = ctx.stamp.time;
+            standing.erase(&ctx.stamp);
         }
         Ok(())
     }

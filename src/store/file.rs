@@ -85,7 +85,7 @@ pub struct Recovery {
 /// assert_eq!(reader.len(), 2);
 /// assert_eq!(reader.recovery(), None); // nothing was left of an interrupted append
 /// assert!(verify_blocks((0..reader.len()).map(|h| reader.read(h))).is_valid());
-/// # drop(reader); drop(ledger); std::fs::remove_file(&path)?;
+/// # drop(reader); drop(ledger); std::fs::remove_file(&path)?; std::fs::remove_file(history_path(&path))?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -125,6 +125,11 @@ impl FileStore<File> {
 
     /// Opens an existing ledger file, recovering from an interrupted append (see [`OpenOptions`]).
     pub fn open(path: &Path, options: OpenOptions) -> Result<Self, StoreError> {
+        Self::open_after(path, options, None)
+    }
+
+    /// [`FileStore::open`] reading only the frames after `known` (see [`FileStore::from_file_after`]).
+    pub(crate) fn open_after(path: &Path, options: OpenOptions, known: Option<&[u64]>) -> Result<Self, StoreError> {
         let file = if options.read_only {
             std::fs::File::open(path)?
         } else {
@@ -132,7 +137,7 @@ impl FileStore<File> {
             lock(&file)?;
             file
         };
-        Self::from_file(file, options)
+        Self::from_file_after(file, options, known)
     }
 }
 
@@ -247,7 +252,7 @@ struct Survey {
 /// `IncompleteCreation` for a file without a complete genesis frame that an interrupted creation explains.
 fn survey<F: LedgerFile>(file: &F) -> Result<Survey, StoreError> {
     let file_len = file.size()?;
-    let mut survey = Survey { frames: Vec::new(), end: 0, torn: None };
+    let survey = Survey { frames: Vec::new(), end: 0, torn: None };
     if file_len == 0 {
         return Ok(survey);
     }
@@ -282,14 +287,28 @@ fn survey<F: LedgerFile>(file: &F) -> Result<Survey, StoreError> {
     if version != FILE_VERSION {
         return Err(StoreError::UnknownVersion(version));
     }
-    let mut pos = FILE_HEADER_LEN;
+    scan(file, &header, survey, FILE_HEADER_LEN, file_len)
+}
+
+/// Reads the frames from `pos` on (the frames before it are `survey`'s) to the end of the file.
+fn scan<F: LedgerFile>(
+    file: &F,
+    header: &[u8; 48],
+    mut survey: Survey,
+    mut pos: u64,
+    file_len: u64,
+) -> Result<Survey, StoreError> {
     let mut block = Vec::new();
     while pos < file_len {
         let height = survey.frames.len() as u64;
         match read_slot(file, pos, height, file_len, &mut block)? {
             Slot::Frame(len) => {
                 if height == 0 && block.get(1..33) != header.get(12..44) {
-                    return Err(damaged("file header names another chain"));
+                    return Err(StoreError::Damaged {
+                        offset: 0,
+                        height: 0,
+                        reason: "file header names another chain",
+                    });
                 }
                 survey.frames.push(pos);
                 pos += FRAME_OVERHEAD + u64::from(len);
@@ -308,6 +327,37 @@ fn survey<F: LedgerFile>(file: &F) -> Result<Survey, StoreError> {
         return Err(StoreError::IncompleteCreation);
     }
     Ok(survey)
+}
+
+/// The frames of a file whose first frames are at the offsets `known` (by height), read from there on: the
+/// file header and the last known frame are checked in full (so that a file `known` was not taken of is not
+/// mistaken for it), the frames before it are not read. `None` when that check fails, for the caller to read
+/// the whole file instead.
+fn survey_after<F: LedgerFile>(file: &F, known: &[u64]) -> Result<Option<Survey>, StoreError> {
+    let file_len = file.size()?;
+    let (Some(last), Some(height)) = (known.last().copied(), known.len().checked_sub(1)) else {
+        return Ok(None);
+    };
+    if file_len < FILE_HEADER_LEN {
+        return Ok(None);
+    }
+    let mut header = [0u8; 48];
+    file.read_exact_at(0, &mut header)?;
+    let crc = u32::from_le_bytes(header[44..48].try_into().unwrap_or_default());
+    let version = u32::from_le_bytes(header[8..12].try_into().unwrap_or_default());
+    if header[..8] != FILE_MAGIC || version != FILE_VERSION || crc32c::crc32c(&header[..44]) != crc {
+        return Ok(None);
+    }
+    // Offsets that no file's frames can have (the first after the header, each after the one before).
+    let ordered = known.windows(2).all(|pair| matches!(pair, [a, b] if a < b));
+    if !ordered || known.first() != Some(&FILE_HEADER_LEN) || last >= file_len {
+        return Ok(None);
+    }
+    let mut block = Vec::new();
+    let Slot::Frame(len) = read_slot(file, last, height as u64, file_len, &mut block)? else { return Ok(None) };
+    let end = last + FRAME_OVERHEAD + u64::from(len);
+    let survey = Survey { frames: known.to_vec(), end, torn: None };
+    scan(file, &header, survey, end, file_len).map(Some)
 }
 
 /// Whether every byte of the file from `offset` to `end` is zero.
@@ -347,7 +397,7 @@ fn read_slot<F: LedgerFile>(
     file_len: u64,
     block: &mut Vec<u8>,
 ) -> Result<Slot, StoreError> {
-    let rest = file_len - pos;
+    let Some(rest) = file_len.checked_sub(pos) else { return Ok(Slot::Damaged("frame beyond the end of the file")) };
     let mut raw = [0u8; 24];
     let present = usize::try_from(rest.min(FRAME_HEADER_LEN)).unwrap_or(24);
     file.read_exact_at(pos, raw.get_mut(..present).unwrap_or_default())?;
@@ -403,8 +453,28 @@ impl<F: LedgerFile> FileStore<F> {
     /// Everything else that is not a valid frame is [`StoreError::Damaged`] and the file is left untouched;
     /// a file without a complete genesis frame is [`StoreError::IncompleteCreation`] (never cut here;
     /// [`FileStore::create`] takes it over).
-    pub fn from_file(mut file: F, options: OpenOptions) -> Result<Self, StoreError> {
-        let survey = survey(&file)?;
+    pub fn from_file(file: F, options: OpenOptions) -> Result<Self, StoreError> {
+        Self::from_file_after(file, options, None)
+    }
+
+    /// [`FileStore::from_file`] for a file whose first frames are known to be at `known` (as
+    /// [`Store::location`] gave them): only the last of them and what follows are read. Damage to the frames
+    /// before goes unseen until they are read ([`Store::read`] checks each block's checksum) or the ledger is
+    /// verified. If the file does not hold the last known frame where `known` says, the whole file is read
+    /// as by [`FileStore::from_file`].
+    pub(crate) fn from_file_after(
+        mut file: F,
+        options: OpenOptions,
+        known: Option<&[u64]>,
+    ) -> Result<Self, StoreError> {
+        let resumed = match known {
+            Some(known) => survey_after(&file, known)?,
+            None => None,
+        };
+        let survey = match resumed {
+            Some(survey) => survey,
+            None => survey(&file)?,
+        };
         let mut recovery = None;
         if let Some((offset, _reason)) = survey.torn {
             let height = survey.frames.len() as u64;
@@ -535,7 +605,7 @@ mod variant_tests {
     //! an exhaustive match without a wildcard, generated together with `NAMES` from one list: a new variant
     //! breaks the build until it is listed, and then this test fails until it produces the new variant too.
 
-    use super::{FILE_HEADER_LEN, FileStore, MAX_FRAME_BLOCK_LEN, OpenOptions};
+    use super::{FILE_HEADER_LEN, FileStore, MAX_FRAME_BLOCK_LEN, OpenOptions, frame_prefix};
     use crate::clock::ManualClock;
     use crate::codes::Role;
     use crate::keys::SigningKey;
@@ -677,6 +747,43 @@ mod variant_tests {
             let error = result.err().unwrap_or_else(|| panic!("{what}: succeeded"));
             assert!(expected(&error), "{what}: {error:?}");
             self.0.insert(name(&error));
+        }
+    }
+
+    /// Opening after known frames reads the same frames as a full open for every prefix of the true offsets,
+    /// and falls back to a full open, never panics, for offsets that are not the file's.
+    #[test]
+    fn opening_after_known_frames_finds_what_a_full_open_finds() {
+        let file = MemFile::default();
+        let (mut ledger, clock) = ledger_on(&file).unwrap();
+        for seed in 2..7 {
+            register(&mut ledger, &clock, seed).unwrap();
+        }
+        // A torn append after the last frame: the part after the known frames is still recovered.
+        let mut bytes = file.bytes();
+        bytes.extend_from_slice(&frame_prefix(6)[..7]);
+        let full = FileStore::from_file(MemFile::new(&bytes), READER).unwrap();
+        let offsets: Vec<u64> = (0..full.len()).filter_map(|h| full.location(h)).collect();
+        let same = |known: &[u64]| {
+            let store = FileStore::from_file_after(MemFile::new(&bytes), READER, Some(known)).unwrap();
+            (store.frames.clone(), store.end, store.recovery()) == (offsets.clone(), full.end, full.recovery())
+        };
+        for prefix in 1..=offsets.len() {
+            assert!(same(&offsets[..prefix]), "the first {prefix} frames known");
+        }
+        let len = bytes.len() as u64;
+        let last = offsets.len() - 1;
+        let wrong: [Vec<u64>; 7] = [
+            vec![],
+            vec![0],
+            vec![FILE_HEADER_LEN, offsets[2], offsets[1]],
+            vec![FILE_HEADER_LEN, offsets[1] + 1],
+            vec![FILE_HEADER_LEN, len + 10],
+            vec![FILE_HEADER_LEN, u64::MAX],
+            [&offsets[..last], &[offsets[last] + 3][..]].concat(),
+        ];
+        for known in wrong {
+            assert!(same(&known), "known {known:?}");
         }
     }
 

@@ -9,9 +9,10 @@
 //! signatures, the other by the seals of the block that covers size `n`).
 
 use crate::checkpoint::{Checkpoint, CheckpointPolicy, NoteVerifier, origin_of};
-use crate::hash::Hash256;
+use crate::hash::{Hash256, sha256};
 use crate::ids::BlockHash;
 use crate::replay::{EncodedBlock, Replayer, VerifyReport, replay_blocks, sealing_key};
+use crate::snapshot::SnapshotClaim;
 use crate::state::View;
 
 /// Where a ledger stands against one trusted checkpoint.
@@ -177,12 +178,34 @@ where
     I: IntoIterator,
     I::Item: EncodedBlock,
 {
+    verify_file_against(blocks, checkpoints, &[])
+}
+
+/// [`verify_blocks_against`] for the blocks of a ledger file with state snapshots beside it
+/// ([`crate::snapshot::claims_beside`]): a snapshot of a block the ledger holds must hold the state the blocks
+/// give after it, since an open would start from it; else the report fails at its height with
+/// [`crate::replay::BlockError::SnapshotMismatch`] (a snapshot of a block the ledger does not hold is stale,
+/// and no open takes it up).
+pub fn verify_file_against<I>(blocks: I, checkpoints: &[Checkpoint], snapshots: &[SnapshotClaim]) -> Measured
+where
+    I: IntoIterator,
+    I::Item: EncodedBlock,
+{
     // The ledger's root at each checkpoint's size, with the block that covers it, once reached.
     let mut roots: Vec<Option<(Hash256, u64, BlockHash)>> = vec![None; checkpoints.len()];
     let mut chain = None;
-    let (report, replayer) = replay_blocks(Replayer::new(), blocks, |before, replayer| {
+    // The first snapshot of one of the ledger's blocks that does not hold the state after it.
+    let mut mismatch: Option<u64> = None;
+    let (mut report, replayer) = replay_blocks(Replayer::new(), blocks, |before, replayer| {
         chain = Some(replayer.chain());
         let (Some(head), after) = (replayer.head(), replayer.tree().size()) else { return };
+        let claimed = snapshots.iter().filter(|c| c.height == head.header.height && c.block == head.hash);
+        for claim in claimed {
+            let bytes = crate::snapshot::encode(&head.header, replayer.tree(), replayer.state());
+            if mismatch.is_none() && sha256(&[&bytes]) != claim.digest {
+                mismatch = Some(claim.height);
+            }
+        }
         for (checkpoint, root) in checkpoints.iter().zip(&mut roots) {
             let size = checkpoint.size;
             if root.is_some() || size > after {
@@ -214,5 +237,9 @@ where
         Some(_) => authorities_policy(&state.latest(), &origin, state.seal_threshold()),
         None => authorities_policy(&crate::state::State::new().latest(), &origin, 0),
     };
+    if let Some(height) = mismatch.filter(|h| report.failure.as_ref().is_none_or(|f| f.height > *h)) {
+        let reason = crate::replay::BlockError::SnapshotMismatch;
+        report.failure = Some(crate::replay::VerifyFailure { height, tx_index: None, reason });
+    }
     Measured { report, standings, policy }
 }

@@ -194,6 +194,17 @@ static void settings_and_creation(const char *dir) {
     hc_recovery recovery;
     OK(hc_ledger_recovery(ledger, &recovery));
     REQUIRE(recovery.happened == 0);
+    /* State snapshots: the file's writer writes one at will (never with a transaction queued); the file
+     * still verifies with it beside. */
+    uint64_t snapshot_height = 99;
+    EXPECT(hc_ledger_write_snapshot(NULL, &snapshot_height), HC_NULL_ARGUMENT);
+    EXPECT(hc_ledger_set_snapshot_interval(NULL, 10), HC_NULL_ARGUMENT);
+    OK(hc_ledger_set_snapshot_interval(ledger, 0));
+    OK(hc_ledger_write_snapshot(ledger, &snapshot_height));
+    REQUIRE(snapshot_height == 0);
+    EXPECT(hc_ledger_write_snapshot(ledger, NULL), HC_NULL_ARGUMENT);
+    OK(hc_ledger_register(ledger, authority, other, HC_ROLE_PROVIDER, &someone));
+    EXPECT(hc_ledger_write_snapshot(ledger, &snapshot_height), HC_SNAPSHOT_UNAVAILABLE);
     hc_ledger_close(ledger);
     ledger = NULL;
     hc_verify_report report;
