@@ -41,9 +41,9 @@ impl Log {
         Ok(Self { file: Some(file), flushed: 0, buffer: header(seed), frozen: false })
     }
 
-    /// The log that `file` holds in its first `len` bytes, written by a history seeded with `seed`; what
-    /// follows is cut, unless `frozen` (the file is read only, and frames appended stay in memory). Refused
-    /// (`Damaged`, nothing cut) unless the file starts with that header and holds `len` bytes.
+    /// The log that `file` holds in its first `len` bytes, written by a history seeded with `seed` (what
+    /// follows is left until [`Log::cut_after`]); `frozen` when the file is only read, and frames appended
+    /// stay in memory. Refused (`Damaged`) unless the file starts with that header and holds `len` bytes.
     pub(super) fn resume(file: File, seed: u64, len: u64, frozen: bool) -> Result<Self, HistoryError> {
         let damaged = |reason| HistoryError::Damaged { offset: 0, reason };
         let size = file.metadata().map_err(HistoryError::Io)?.len();
@@ -55,10 +55,15 @@ impl Log {
         if found.as_slice() != header(seed).as_slice() {
             return Err(damaged("another history than the snapshot's"));
         }
-        if size > len && !frozen {
-            file.set_len(len).map_err(HistoryError::Io)?;
-        }
         Ok(Self { file: Some(file), flushed: len, buffer: Vec::new(), frozen })
+    }
+
+    /// Cuts what a resumed file holds after the log (unless frozen), where the next frames go.
+    pub(super) fn cut_after(&mut self) -> Result<(), HistoryError> {
+        match self.file.as_ref().filter(|_| !self.frozen && self.buffer.is_empty()) {
+            Some(file) => file.set_len(self.flushed).map_err(HistoryError::Io),
+            None => Ok(()),
+        }
     }
 
     /// Whether the log is written to a file.

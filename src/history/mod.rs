@@ -144,7 +144,7 @@ impl History {
     /// transaction.
     pub(crate) fn resume(path: &Path, mark: HistoryMark, read_only: bool) -> Result<Self, HistoryError> {
         let log = Log::resume(open_file(path, read_only)?, mark.seed, mark.len, read_only)?;
-        let history = Self {
+        let mut history = Self {
             log,
             patients: mark.patients.into_iter().collect(),
             actors: mark.actors.into_iter().collect(),
@@ -165,6 +165,7 @@ impl History {
         if last + 8 + bytes.len() as u64 != mark.len {
             return Err(damaged("records after the snapshot's last transaction"));
         }
+        history.log.cut_after()?;
         Ok(history)
     }
 
