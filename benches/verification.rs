@@ -82,7 +82,8 @@ fn fixture(transactions: usize) -> Fixture {
         clock.advance(1);
         let (patient, d) = patients[i % patients.len()];
         let (doctor_key, doctor) = &doctors[d];
-        let request = read_labs(patient, *doctor, clock.now_ms());
+        // The ledger's time, not the clock's: sealing many blocks moves it past a clock that did not advance.
+        let request = read_labs(patient, *doctor, ledger.now());
         let basis = ledger.check(&request).unwrap().access_basis().unwrap();
         ledger.record_access(doctor_key, RecordAccess::for_request(&request, basis)).unwrap();
         seal(&mut ledger, false);
