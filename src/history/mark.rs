@@ -7,8 +7,9 @@ use crate::ids::ActorId;
 use super::BUCKET_BITS;
 use super::record::NONE;
 
-/// The history's chain heads, length and seed at a block boundary, its file synced up to there.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The history's chain heads, length and seed at a block boundary, its file synced up to there. Its `Debug`
+/// shows sizes only, never an id (as the history's own).
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct HistoryMark {
     /// The seed of the buckets (also in the file's header).
     pub seed: u64,
@@ -22,6 +23,17 @@ pub(crate) struct HistoryMark {
     pub actors: Vec<(ActorId, u64)>,
     /// The last transaction of each bucket.
     pub buckets: Vec<u64>,
+}
+
+impl std::fmt::Debug for HistoryMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HistoryMark")
+            .field("len", &self.len)
+            .field("leaves", &self.leaves)
+            .field("patients", &self.patients.len())
+            .field("actors", &self.actors.len())
+            .finish()
+    }
 }
 
 fn put_heads(out: &mut Vec<u8>, heads: &[(ActorId, u64)]) {
