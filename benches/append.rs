@@ -3,6 +3,8 @@
 //!
 //! Run it with `cargo bench --bench append` (`HEALTHCHAIN_BENCH_TXS`, default 50,000, sets the workload's
 //! size; the files go to the system's temporary directory, whose file system decides what an fsync costs).
+//! `HEALTHCHAIN_BENCH_SNAPSHOT_INTERVAL` sets our ledgers' automatic snapshot interval (0: none; default the
+//! ledger's), to see what automatic snapshots cost.
 //!
 //! # Fixture
 //! A synthetic workload (`healthchain::workload`, 1 patient per 50 transactions, seed 1, blocks of 1,000)
@@ -93,6 +95,9 @@ fn ours(spec: &Spec, blocks: &[Block], batch: bool) -> Duration {
     let clock = spec.clock();
     let authority = spec.authority();
     let mut ledger = Ledger::create_file(&path, Box::new(clock.clone()), &spec.settings(), &[&authority]).unwrap();
+    if let Some(interval) = std::env::var("HEALTHCHAIN_BENCH_SNAPSHOT_INTERVAL").ok().and_then(|v| v.parse().ok()) {
+        ledger.set_snapshot_interval(interval);
+    }
     let start = Instant::now();
     for block in blocks {
         clock.set(block.header.timestamp);

@@ -12,6 +12,12 @@
 //!
 //! After criterion's groups, one line per measurement gives the median of 5 interleaved timed runs, in
 //! signatures per second, and the ratio of full verification to each bound.
+//!
+//! For ledgers too large to generate here (issue 11's 10M transactions), `HEALTHCHAIN_BENCH_LEDGER` names a
+//! ledger file (e.g. one of `healthchain generate`) whose blocks are the fixture instead, read into memory;
+//! `HEALTHCHAIN_BENCH_ROUNDS` sets the number of interleaved runs (default 5) and `HEALTHCHAIN_BENCH_SINGLE=0`
+//! leaves out `bound/single`, the slowest. A criterion filter that matches nothing (e.g. `-- interleaved`)
+//! skips criterion's groups, whose ten samples per measurement take hours at 10M.
 
 use criterion::{Criterion, Throughput};
 mod common;
@@ -99,6 +105,33 @@ fn fixture(transactions: usize) -> Fixture {
     Fixture { blocks, signatures }
 }
 
+/// The blocks of the ledger file at `path`, each transaction with the key its signer held when it came.
+fn fixture_from_file(path: &std::path::Path) -> Fixture {
+    let store = FileStore::open(path, OpenOptions { read_only: true, strict: true }).unwrap();
+    let blocks: Vec<Vec<u8>> = (0..store.len()).map(|height| store.read(height).unwrap()).collect();
+    let mut keys = HashMap::new();
+    let mut signatures = Vec::new();
+    for bytes in &blocks {
+        for tx in Block::from_bytes(bytes).unwrap().txs {
+            match &tx.body.payload {
+                Payload::Genesis(genesis) => {
+                    keys.extend(genesis.params.authorities.iter().map(|k| (ActorId::from_key(k), *k)));
+                }
+                Payload::RegisterActor(register) => {
+                    keys.insert(ActorId::from_key(&register.key), register.key);
+                }
+                _ => {}
+            }
+            signatures.push((keys[&tx.body.signer], signing_message(&tx.id()), tx.signature));
+            // A rotation's own transaction is signed with the key it replaces.
+            if let Payload::RotateKey(rotate) = &tx.body.payload {
+                keys.insert(rotate.actor, rotate.new_key);
+            }
+        }
+    }
+    Fixture { blocks, signatures }
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -134,23 +167,36 @@ fn single(batch: &[Signed]) -> bool {
 }
 
 /// The measurements, by name: each one full pass over the fixture.
-fn runs(f: &Fixture) -> Vec<Run<'_>> {
-    vec![
+fn runs(f: &Fixture, with_single: bool) -> Vec<Run<'_>> {
+    let mut runs: Vec<Run<'_>> = vec![
         ("verify_blocks (full verification)", Box::new(|| assert!(verify_blocks(&f.blocks).is_valid()))),
         ("bound/batch (the ledger's rule)", Box::new(|| on_all_cores(&f.signatures, &ours_batch))),
         ("bound/dalek_batch (cofactorless)", Box::new(|| on_all_cores(&f.signatures, &dalek_batch))),
-        ("bound/single (the ledger's rule)", Box::new(|| on_all_cores(&f.signatures, &single))),
-    ]
+    ];
+    if with_single {
+        runs.push(("bound/single (the ledger's rule)", Box::new(|| on_all_cores(&f.signatures, &single))));
+    }
+    runs
 }
 
 fn main() {
-    let transactions = std::env::var("HEALTHCHAIN_BENCH_TXS").ok().and_then(|n| n.parse().ok()).unwrap_or(50_000);
-    let f = fixture(transactions);
+    let setting = |name: &str| std::env::var(name).ok().and_then(|n| n.parse::<usize>().ok());
+    let started = Instant::now();
+    let f = match std::env::var_os("HEALTHCHAIN_BENCH_LEDGER") {
+        Some(path) => fixture_from_file(std::path::Path::new(&path)),
+        None => fixture(setting("HEALTHCHAIN_BENCH_TXS").unwrap_or(50_000)),
+    };
     let n = f.signatures.len();
+    println!(
+        "fixture: {n} transactions in {} blocks, prepared in {:.1} s",
+        f.blocks.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let rounds = setting("HEALTHCHAIN_BENCH_ROUNDS").unwrap_or(5).max(1);
     let mut criterion = Criterion::default().configure_from_args().sample_size(10);
     let mut group = criterion.benchmark_group(format!("verification_{n}_txs"));
     group.throughput(Throughput::Elements(n as u64));
-    let runs = runs(&f);
+    let runs = runs(&f, setting("HEALTHCHAIN_BENCH_SINGLE") != Some(0));
     for (name, run) in &runs {
         group.bench_function(name.split(' ').next().unwrap_or(name), |b| b.iter(run));
     }
@@ -158,7 +204,7 @@ fn main() {
 
     // Interleaved timed runs, so that the ratios compare the same moments of a shared host.
     let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
-    for _ in 0..5 {
+    for _ in 0..rounds {
         for ((_, run), times) in runs.iter().zip(&mut seconds) {
             let start = Instant::now();
             run();
@@ -170,7 +216,7 @@ fn main() {
         times[times.len() / 2]
     };
     let medians: Vec<f64> = seconds.iter_mut().map(median).collect();
-    println!("\n{n} transactions on {} cores: median of 5 interleaved runs", cores());
+    println!("\n{n} transactions on {} cores: median of {rounds} interleaved runs", cores());
     for ((name, _), s) in runs.iter().zip(&medians) {
         let ratio = medians[0].recip() / s.recip();
         println!("  {name:<36} {:>9.0} signatures/s   full verification / this = {ratio:.2}", n as f64 / s);

@@ -65,6 +65,7 @@ pub mod codec;
 pub mod codes;
 pub mod consent;
 pub mod error;
+pub mod fhir;
 pub mod hash;
 pub mod history;
 pub mod ids;

@@ -1,4 +1,4 @@
-//! Replays every input the core's fuzz targets keep (`decode`, `ledger_file`, `operations`, `checkpoint`: their
+//! Replays every input the core's fuzz targets keep (`decode`, `ledger_file`, `operations`, `checkpoint`, `fhir`: their
 //! `fuzz/seeds/`, `fuzz/corpus/` and `fuzz/regressions/`) through the same harness functions the cargo-fuzz
 //! targets call (`fuzz/harness/`), on the stable toolchain, in every `cargo test`. The C library's target
 //! (`c_api`) is replayed by `capi/tests/fuzz_replay.rs`.
@@ -12,6 +12,8 @@
 mod checkpoint;
 #[path = "../fuzz/harness/decode.rs"]
 mod decode;
+#[path = "../fuzz/harness/fhir.rs"]
+mod fhir;
 #[path = "../fuzz/harness/ledger_file.rs"]
 mod ledger_file;
 #[path = "../fuzz/harness/mem_file.rs"]
@@ -47,6 +49,11 @@ fn ledger_file_inputs() {
 #[test]
 fn checkpoint_inputs() {
     assert!(replay::replay_kept(&fuzz_dir(), "checkpoint", checkpoint::run) >= 700);
+}
+
+#[test]
+fn fhir_inputs() {
+    assert!(replay::replay_kept(&fuzz_dir(), "fhir", fhir::run) >= 58);
 }
 
 #[test]

@@ -36,13 +36,15 @@ const LAYERS: &[&str] = &[
     "ledger", //
     // synthetic ledgers written through the ledger's API
     "workload",
+    // healthcare's formats (FHIR) read and written for the ledger
+    "fhir",
 ];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// The concept module of each source file (`src/x.rs` and `src/x/**` are module `x`), and whether the file
+/// The concept module of each source file (`src/x.rs` and every file under `src/x/` are module `x`), and whether the file
 /// is the module's root (where `super::` means the crate).
 fn sources() -> Vec<(String, bool, PathBuf)> {
     let mut all = Vec::new();
@@ -50,18 +52,26 @@ fn sources() -> Vec<(String, bool, PathBuf)> {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         if path.is_dir() {
-            let root_text = std::fs::read_to_string(path.join("mod.rs")).unwrap_or_default();
-            for child in std::fs::read_dir(&path).unwrap() {
-                let child = child.unwrap().path();
-                let stem = child.file_stem().unwrap().to_string_lossy().into_owned();
-                // A file of tests only (`#[cfg(test)] mod tests;` in the module root) is test code.
-                if (stem == "tests" || stem.ends_with("_tests"))
-                    && root_text.contains(&format!("#[cfg(test)]\nmod {stem};"))
-                {
-                    continue;
+            let mut dirs = vec![path.clone()];
+            while let Some(dir) = dirs.pop() {
+                let root_text = std::fs::read_to_string(dir.join("mod.rs")).unwrap_or_default();
+                for child in std::fs::read_dir(&dir).unwrap() {
+                    let child = child.unwrap().path();
+                    if child.is_dir() {
+                        dirs.push(child);
+                        continue;
+                    }
+                    let stem = child.file_stem().unwrap().to_string_lossy().into_owned();
+                    // A file of tests only (`#[cfg(test)] mod tests;` in its module's root) is test code.
+                    if (stem == "tests" || stem.ends_with("_tests"))
+                        && root_text.contains(&format!("#[cfg(test)]\nmod {stem};"))
+                    {
+                        continue;
+                    }
+                    // Only the concept module's own `mod.rs` is the root, where `super::` means the crate.
+                    let root = child == path.join("mod.rs");
+                    all.push((name.clone(), root, child));
                 }
-                let root = child.file_name().unwrap() == "mod.rs";
-                all.push((name.clone(), root, child));
             }
         } else if name != "lib" {
             all.push((name, true, path));

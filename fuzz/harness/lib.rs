@@ -11,6 +11,7 @@
 pub mod c_api;
 pub mod checkpoint;
 pub mod decode;
+pub mod fhir;
 pub mod ledger_file;
 pub mod mem_file;
 pub mod model;

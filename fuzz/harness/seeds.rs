@@ -139,11 +139,31 @@ pub fn all() -> Vec<(&'static str, String, Vec<u8>)> {
     let cut = [&[5, 1, 0][..], &nine, &[2 << 3], &three, &[4]].concat(); // kept, then forked
     seeds.push(("checkpoint", "standings-cut".into(), cut));
 
+    // HL7's example Consents, each read as the release it is written in and as the other one.
+    for folder in ["r4", "r5", "r5-draft"] {
+        let dir = repository().join("tests/vectors/fhir").join(folder);
+        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        for name in names {
+            let json = std::fs::read(dir.join(&name)).unwrap();
+            let name = name.to_string_lossy().trim_end_matches(".json").to_owned();
+            let (own, other) = if folder == "r4" { (0u8, 1u8) } else { (1, 0) };
+            seeds.push(("fhir", format!("{folder}-{name}"), [vec![own], json.clone()].concat()));
+            seeds.push(("fhir", format!("{folder}-{name}-as-other"), [vec![other], json].concat()));
+        }
+    }
+
     for (i, pattern) in [[0u8; 64].to_vec(), (0..=255).collect(), (0..=255).rev().collect()].into_iter().enumerate() {
         seeds.push(("operations", format!("pattern-{i}"), pattern.clone()));
         seeds.push(("c_api", format!("pattern-{i}"), pattern));
     }
     seeds
+}
+
+/// The repository's root (this file is compiled both by the core's tests and by the fuzz crate in `fuzz/`).
+fn repository() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if dir.ends_with("fuzz") { dir.parent().unwrap().to_path_buf() } else { dir.to_path_buf() }
 }
 
 /// The file the store writes for `blocks`.

@@ -1,0 +1,334 @@
+//! What HL7's example Consents mean for the ledger's questions (`fhir::consent::compile`, then
+//! `ConsentPolicy::decide`). The expected decisions are written from the FHIR specification's semantics
+//! (docs/FHIR.md: R5 "provisions state the exceptions to the base decision", each level an exception to the
+//! level above, siblings ORed, attributes ANDed, values ORed; R4 read the same way from `policyRule`) applied
+//! by hand to each example's structure, not from the code. Where an example's narrative says otherwise, the
+//! comment says so: the structure is what a machine can read.
+
+use Effect::{Deny, Permit};
+use healthchain::fhir::consent::{ConsentPolicy, Effect, ImportOptions, R4Root, compile, read};
+use healthchain::fhir::{FhirError, FhirVersion};
+use healthchain::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// A stable actor id per FHIR reference.
+fn id(reference: &str) -> ActorId {
+    let mut seed = [0u8; 32];
+    for (i, b) in reference.bytes().enumerate() {
+        seed[i % 32] = seed[i % 32].wrapping_mul(31).wrapping_add(b);
+    }
+    ActorId::from_key(&SigningKey::from_seed(&seed).public_key())
+}
+
+const PARTIES: [&str; 18] = [
+    "Patient/72",
+    "Patient/f001",
+    "Patient/example",
+    "Patient/f201",
+    "Patient/mom",
+    "Patient/xcda",
+    "Patient/pat2",
+    "Patient/f002",
+    "Practitioner/f204",
+    "Practitioner/f007",
+    "Practitioner/13",
+    "Practitioner/f001",
+    "Practitioner/other",
+    "Organization/f001",
+    "Organization/f201",
+    "Organization/f203",
+    "Organization/other",
+    "RelatedPerson/peter",
+];
+
+fn directory() -> HashMap<String, Grantee> {
+    PARTIES.iter().map(|r| (r.to_string(), Grantee::Actor(id(r)))).collect()
+}
+
+fn options(custodians: &[&str]) -> ImportOptions {
+    ImportOptions { custodians: custodians.iter().map(|c| c.to_string()).collect(), ..ImportOptions::default() }
+}
+
+fn json(folder: &str, name: &str) -> Vec<u8> {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests/vectors/fhir", folder, name].iter().collect();
+    std::fs::read(path).unwrap()
+}
+
+fn compile_json(bytes: &[u8], version: FhirVersion, options: &ImportOptions) -> Result<ConsentPolicy, FhirError> {
+    let resource = read(bytes, version, &options.read)?;
+    compile(&resource, &directory(), options)
+}
+
+fn policy(folder: &str, name: &str, options: &ImportOptions) -> Result<ConsentPolicy, FhirError> {
+    let version = if folder == "r4" { FhirVersion::R4 } else { FhirVersion::R5 };
+    compile_json(&json(folder, name), version, options)
+}
+
+/// 2015-01-15T00:00:00Z and other instants, in ms (from Python's `datetime`).
+const JAN_15_2015: u64 = 1_421_280_000_000;
+const FEB_1_2015_NOON: u64 = 1_422_792_000_000;
+const FEB_2_2015: u64 = 1_422_835_200_000;
+const DEC_31_2014: u64 = 1_419_984_000_000;
+const JUNE_1_2016: u64 = 1_464_739_200_000;
+const JUNE_1_2018: u64 = 1_527_811_200_000;
+const JUNE_1_2019: u64 = 1_559_347_200_000;
+/// 2016-06-23T17:10:00+10:00, inside smartonfhir's half hour; and an hour later.
+const SMART_INSIDE: u64 = 1_466_665_800_000;
+const SMART_AFTER: u64 = SMART_INSIDE + 3_600_000;
+
+/// May `requester` read labs of `patient` for treatment at 0?
+fn read_labs(patient: ActorId, requester: &str) -> CheckRequest {
+    CheckRequest {
+        patient,
+        requester: id(requester),
+        section: Code::new("labs").unwrap(),
+        purpose: Code::new("TREAT").unwrap(),
+        action: Action::Read,
+        at: 0,
+    }
+}
+
+/// Asks `policy` (every requester a provider): may `requester` do `action` on `section` for `purpose` at `at`?
+fn ask(
+    policy: &ConsentPolicy,
+    requester: &str,
+    section: &str,
+    purpose: &str,
+    action: Action,
+    at: u64,
+) -> Option<Effect> {
+    let question = CheckRequest {
+        section: Code::new(section).unwrap(),
+        purpose: Code::new(purpose).unwrap(),
+        action,
+        at,
+        ..read_labs(policy.patient, requester)
+    };
+    policy.decide(&question, &|_| Some(Role::Provider))
+}
+
+fn refused_at(result: Result<ConsentPolicy, FhirError>) -> String {
+    match result {
+        Err(
+            FhirError::Unsupported { element, .. }
+            | FhirError::Invalid { element, .. }
+            | FhirError::Unresolved { element },
+        ) => element,
+        other => panic!("expected a refusal naming an element, got {other:?}"),
+    }
+}
+
+#[test]
+fn not_them_denies_one_practitioner_and_no_one_else() {
+    // R4 OPTIN (permit) with an untyped root {PRCP f204, access, correct}: an exception, so deny. R5: decision
+    // permit, level 1 the same provision: deny. The narrative: "she does not want her ex-spouse to have any access".
+    for (folder, name) in [("r4", "Consent-consent-example-notThem.json"), ("r5", "consent-example-notThem.json")] {
+        let p = policy(folder, name, &options(&[])).unwrap();
+        assert_eq!(ask(&p, "Practitioner/f204", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Deny), "{name}");
+        assert_eq!(ask(&p, "Practitioner/f204", "notes", "HPAYMT", Action::Write, JUNE_1_2016), Some(Deny), "{name}");
+        assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit), "{name}");
+    }
+    // A question about another patient is not this consent's to decide.
+    let p = policy("r4", "Consent-consent-example-notThem.json", &options(&[])).unwrap();
+    let mut other = read_labs(id("Patient/mom"), "Practitioner/f204");
+    assert_eq!(p.decide(&other, &|_| None), None);
+    other.patient = p.patient;
+    assert_eq!(p.decide(&other, &|_| None), Some(Deny));
+}
+
+#[test]
+fn not_org_denies_an_organisation_as_recipient() {
+    for (folder, name) in [("r4", "Consent-consent-example-notOrg.json"), ("r5", "consent-example-notOrg.json")] {
+        let p = policy(folder, name, &options(&[])).unwrap();
+        assert_eq!(ask(&p, "Organization/f001", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Deny), "{name}");
+        assert_eq!(ask(&p, "Organization/f201", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit), "{name}");
+    }
+    // R4 notOrg states `type: deny` on its root: consistent with reading the root as an exception to OPTIN,
+    // a contradiction of reading it as OPTIN's scope, which is refused rather than guessed.
+    let scope = ImportOptions { r4_root: R4Root::Scope, ..options(&[]) };
+    assert_eq!(refused_at(policy("r4", "Consent-consent-example-notOrg.json", &scope)), "Consent.provision.type");
+    // A directory may name a role: then every provider is the recipient the rule is about.
+    let mut roles = directory();
+    roles.insert("Organization/f001".into(), Grantee::Role(Role::Provider));
+    let resource = read(&json("r5", "consent-example-notOrg.json"), FhirVersion::R5, &Default::default()).unwrap();
+    let p = compile(&resource, &roles, &options(&[])).unwrap();
+    let question = |role| p.decide(&read_labs(p.patient, "Practitioner/f007"), &|_| Some(role));
+    assert_eq!((question(Role::Provider), question(Role::Insurer)), (Some(Deny), Some(Permit)));
+}
+
+#[test]
+fn not_time_denies_requests_in_its_period_whose_end_day_is_included() {
+    // `period` 2015-01-01 to 2015-02-01: the rule holds for requests in that time, the end day included. (The
+    // narrative means the data's dates, `dataPeriod`; the structure says `period`.)
+    for (folder, name) in [("r4", "Consent-consent-example-notTime.json"), ("r5", "consent-example-notTime.json")] {
+        let p = policy(folder, name, &options(&[])).unwrap();
+        let at = |t| ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, t);
+        assert_eq!(
+            [at(DEC_31_2014), at(JAN_15_2015), at(FEB_1_2015_NOON), at(FEB_2_2015)],
+            [Some(Permit), Some(Deny), Some(Deny), Some(Permit)]
+        );
+    }
+}
+
+#[test]
+fn a_custodian_condition_holds_for_the_ledgers_custodians_only() {
+    // notAuthor: permit, except data held by Organization/f001 (CST): denied.
+    for (folder, name) in [("r4", "Consent-consent-example-notAuthor.json"), ("r5", "consent-example-notAuthor.json")] {
+        let ours = policy(folder, name, &options(&["Organization/f001"])).unwrap();
+        assert_eq!(ask(&ours, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Deny));
+        // If the ledger's data is another custodian's, the exception is about no data the ledger guards.
+        let theirs = policy(folder, name, &options(&["Organization/other"])).unwrap();
+        assert!(theirs.rules.is_empty());
+        assert_eq!(ask(&theirs, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit));
+    }
+    // R5 Out: permit, except data held by f001: denied ("no data at the Medical Center available").
+    let out = policy("r5", "consent-example-Out.json", &options(&["Organization/f001"])).unwrap();
+    assert_eq!(ask(&out, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Deny));
+}
+
+#[test]
+fn grantor_permits_one_reader_of_one_custodians_data() {
+    // R5: decision deny; level 1 {CST f203 AND PRCP f007, access}: permit (a recipient and a custodian ANDed).
+    let p = policy("r5", "consent-example-grantor.json", &options(&["Organization/f203"])).unwrap();
+    assert_eq!(p.patient, id("Patient/f201"));
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit));
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Write, JUNE_1_2016), Some(Deny));
+    assert_eq!(ask(&p, "Practitioner/f204", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Deny));
+    // R4: OPTOUT (deny); the untyped root {CST f001, PRCP Patient/example, access} an exception: permit.
+    let p = policy("r4", "Consent-consent-example-grantor.json", &options(&["Organization/f001"])).unwrap();
+    assert_eq!(ask(&p, "Patient/example", "notes", "TREAT", Action::Read, JUNE_1_2016), Some(Permit));
+    assert_eq!(ask(&p, "Practitioner/f204", "notes", "TREAT", Action::Read, JUNE_1_2016), Some(Deny));
+}
+
+#[test]
+fn the_r4_root_is_read_as_the_option_says() {
+    // R4 Out: OPTOUT with an untyped root {CST f001}. As an exception (R4's "provisions are exceptions",
+    // R5's model): permit. As OPTOUT's scope (what its narrative means: "no data ... available"): deny.
+    let exception = policy("r4", "Consent-consent-example-Out.json", &options(&["Organization/f001"])).unwrap();
+    let scope = ImportOptions { r4_root: R4Root::Scope, ..options(&["Organization/f001"]) };
+    let scope = policy("r4", "Consent-consent-example-Out.json", &scope).unwrap();
+    assert_eq!(ask(&exception, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit));
+    assert_eq!(ask(&scope, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Deny));
+    // R4 basic: OPTIN with an untyped root {period 1964-01-01 .. 2016-01-01}: as an exception, denied inside.
+    let basic = policy("r4", "Consent-consent-example-basic.json", &options(&[])).unwrap();
+    assert_eq!(ask(&basic, "Practitioner/f007", "labs", "TREAT", Action::Read, JAN_15_2015), Some(Deny));
+    assert_eq!(ask(&basic, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit));
+}
+
+#[test]
+fn emergency_examples_decide_as_their_structure_says() {
+    // R4: OPTOUT (deny); root {CST f001, ETREAT} an exception (permit); nested {type deny, CST f001} inside it:
+    // deny. So every question is denied; the narrative's ETREAT exception is cancelled by the nested deny.
+    let r4 = policy("r4", "Consent-consent-example-Emergency.json", &options(&["Organization/f001"])).unwrap();
+    assert_eq!(ask(&r4, "Practitioner/f007", "labs", "ETREAT", Action::Read, JUNE_1_2016), Some(Deny));
+    assert_eq!(ask(&r4, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Deny));
+    // R5: decision deny; level 1 {CST f201}: permit; level 2 {CST f201, ETREAT}: deny. The opposite of its
+    // narrative ("no data ... except for emergency treatment"), as encoded.
+    let r5 = policy("r5", "consent-example-Emergency.json", &options(&["Organization/f201"])).unwrap();
+    assert_eq!(ask(&r5, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit));
+    assert_eq!(ask(&r5, "Practitioner/f007", "labs", "ETREAT", Action::Read, JUNE_1_2016), Some(Deny));
+    // The draft No-Emergency: permit; level 1 {PRCP Organization/f201, purpose TREAT or ETREAT} (the purpose
+    // under ActReason's pre-R4 address): deny for those purposes only.
+    let draft = policy("r5-draft", "consent-example-No-Emergency.json", &options(&[])).unwrap();
+    assert_eq!(ask(&draft, "Organization/f201", "labs", "ETREAT", Action::Read, JUNE_1_2016), Some(Deny));
+    assert_eq!(ask(&draft, "Organization/f201", "labs", "HPAYMT", Action::Read, JUNE_1_2016), Some(Permit));
+    assert_eq!(ask(&draft, "Organization/f203", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit));
+}
+
+#[test]
+fn smart_on_fhir_allows_medications_only_during_its_half_hour() {
+    // R4: OPTIN; root {period 17:02:33–17:32:33 +10:00} untyped: deny; nested {type permit, access, class
+    // MedicationRequest}: permit reading medications. Outside the half hour the base permits everything.
+    let r4 = policy("r4", "Consent-consent-example-smartonfhir.json", &options(&[])).unwrap();
+    assert_eq!(ask(&r4, "Practitioner/f007", "medications", "TREAT", Action::Read, SMART_INSIDE), Some(Permit));
+    assert_eq!(ask(&r4, "Practitioner/f007", "medications", "TREAT", Action::Write, SMART_INSIDE), Some(Deny));
+    assert_eq!(ask(&r4, "Practitioner/f007", "labs", "TREAT", Action::Read, SMART_INSIDE), Some(Deny));
+    assert_eq!(ask(&r4, "Practitioner/f007", "labs", "TREAT", Action::Read, SMART_AFTER), Some(Permit));
+    // R5: decision permit; level 1 {period}: deny; level 2 {access, correct, resourceType MedicationRequest}:
+    // permit, writing included (correct).
+    let r5 = policy("r5", "consent-example-smartonfhir.json", &options(&[])).unwrap();
+    assert_eq!(ask(&r5, "Practitioner/f007", "medications", "TREAT", Action::Write, SMART_INSIDE), Some(Permit));
+    assert_eq!(ask(&r5, "Practitioner/f007", "labs", "TREAT", Action::Read, SMART_INSIDE), Some(Deny));
+    assert_eq!(ask(&r5, "Practitioner/f007", "labs", "TREAT", Action::Read, SMART_AFTER), Some(Permit));
+}
+
+#[test]
+fn r5_basic_and_org_to_org() {
+    // consent-example (basic): decision deny; level 1 {period 1964-01-01 .. 2019-01-01}: permit inside.
+    let basic = policy("r5", "consent-example.json", &options(&[])).unwrap();
+    assert_eq!(ask(&basic, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2018), Some(Permit));
+    assert_eq!(ask(&basic, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2019), Some(Deny));
+    // The draft OrgToOrg: deny; level 1 {IRCP Organization/f203, disclose}: permit reading (disclose → read).
+    let org = policy("r5-draft", "consent-example-OrgToOrg.json", &options(&[])).unwrap();
+    assert_eq!(ask(&org, "Organization/f203", "labs", "TREAT", Action::Read, JUNE_1_2018), Some(Permit));
+    assert_eq!(ask(&org, "Organization/f203", "labs", "TREAT", Action::Write, JUNE_1_2018), Some(Deny));
+    assert_eq!(ask(&org, "Organization/f201", "labs", "TREAT", Action::Read, JUNE_1_2018), Some(Deny));
+}
+
+#[test]
+fn what_the_ledger_cannot_express_is_refused_at_its_element() {
+    let o = options(&["Organization/f001"]);
+    // Confidentiality N is in no default section mapping (pkb, R4 and R5).
+    assert_eq!(refused_at(policy("r4", "Consent-consent-example-pkb.json", &o)), "Consent.provision.securityLabel");
+    assert_eq!(refused_at(policy("r5", "consent-example-pkb.json", &o)), "Consent.provision[0].securityLabel");
+    // Authors (AUT): the ledger does not know who wrote a record.
+    assert_eq!(
+        refused_at(policy("r4", "Consent-consent-example-signature.json", &o)),
+        "Consent.provision.provision[0].actor[0].role"
+    );
+    assert_eq!(
+        refused_at(policy("r5", "consent-example-CDA.json", &o)),
+        "Consent.provision[0].provision[0].actor[0].role"
+    );
+    // A label under a ValueSet's address instead of its code system's.
+    assert_eq!(
+        refused_at(policy("r5-draft", "consent-example-notSecLabel.json", &o)),
+        "Consent.provision[0].securityLabel"
+    );
+    // With N mapped, R4 pkb's nested provisions lack the type R4 requires of nested provisions.
+    let mut mapped = o.clone();
+    let n = vec![Code::new("routine").unwrap()];
+    mapped.sections.insert("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "N", n);
+    let error = policy("r4", "Consent-consent-example-pkb.json", &mapped);
+    assert_eq!(refused_at(error), "Consent.provision.provision[0].type");
+    // Unresolvable references, inactive consents.
+    let empty: HashMap<String, Grantee> = HashMap::new();
+    let resource =
+        read(&json("r4", "Consent-consent-example-notThem.json"), FhirVersion::R4, &Default::default()).unwrap();
+    assert_eq!(
+        compile(&resource, &empty, &o),
+        Err(FhirError::Unresolved { element: "Consent.patient.reference".into() })
+    );
+    let mut partial = directory();
+    partial.remove("Practitioner/f204");
+    assert_eq!(
+        compile(&resource, &partial, &o),
+        Err(FhirError::Unresolved { element: "Consent.provision.actor[0].reference".into() })
+    );
+    let inactive = String::from_utf8(json("r4", "Consent-consent-example-notThem.json"))
+        .unwrap()
+        .replace("\"active\"", "\"inactive\"");
+    assert_eq!(refused_at(compile_json(inactive.as_bytes(), FhirVersion::R4, &o)), "Consent.status");
+}
+
+#[test]
+fn an_r5_provision_period_outside_the_consents_is_refused() {
+    let consent = |inner: &str| {
+        format!(
+            r#"{{"resourceType":"Consent","status":"active","subject":{{"reference":"Patient/f001"}},
+                "period":{{"start":"2020-01-01","end":"2020-12-31"}},"decision":"permit",
+                "provision":[{{"period":{inner}}}]}}"#
+        )
+    };
+    let o = options(&[]);
+    let inside = compile_json(consent(r#"{"start":"2020-03-01","end":"2020-04-01"}"#).as_bytes(), FhirVersion::R5, &o);
+    let p = inside.unwrap();
+    // 2020-03-15 is inside both: denied; 2020-06-01 only in the consent's: permitted; 2021: not in force.
+    let (march, june, next_year) = (1_584_230_400_000, 1_590_969_600_000, 1_622_505_600_000);
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, march), Some(Deny));
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, june), Some(Permit));
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, next_year), None);
+    let outside = compile_json(consent(r#"{"start":"2019-03-01"}"#).as_bytes(), FhirVersion::R5, &o);
+    assert_eq!(refused_at(outside), "Consent.provision[0].period");
+}
