@@ -6,7 +6,7 @@
 //! comment says so: the structure is what a machine can read.
 
 use Effect::{Deny, Permit};
-use healthchain::fhir::consent::{ConsentPolicy, Effect, ImportOptions, R4Root, compile, read};
+use healthchain::fhir::consent::{ConsentPolicy, Directory, Effect, ImportOptions, R4Root, compile, read};
 use healthchain::fhir::{FhirError, FhirVersion};
 use healthchain::*;
 use std::collections::HashMap;
@@ -46,8 +46,35 @@ fn directory() -> HashMap<String, Grantee> {
     PARTIES.iter().map(|r| (r.to_string(), Grantee::Actor(id(r)))).collect()
 }
 
-fn options(custodians: &[&str]) -> ImportOptions {
-    ImportOptions { custodians: custodians.iter().map(|c| c.to_string()).collect(), ..ImportOptions::default() }
+/// An import's settings and the custodians whose data the ledger holds (every organisation of `PARTIES` is
+/// a known custodian; the others' data is not the ledger's).
+#[derive(Clone)]
+struct Setup {
+    options: ImportOptions,
+    ours: Vec<String>,
+}
+
+fn options(ours: &[&str]) -> Setup {
+    Setup { options: ImportOptions::default(), ours: ours.iter().map(|c| c.to_string()).collect() }
+}
+
+fn scope(ours: &[&str]) -> Setup {
+    Setup { options: ImportOptions { r4_root: R4Root::Scope, ..ImportOptions::default() }, ..options(ours) }
+}
+
+/// The examples' parties, and which organisations hold the ledger's data.
+struct Examples<'a> {
+    parties: HashMap<String, Grantee>,
+    ours: &'a [String],
+}
+
+impl Directory for Examples<'_> {
+    fn resolve(&self, reference: &str) -> Option<Grantee> {
+        self.parties.get(reference).copied()
+    }
+    fn custodian(&self, reference: &str) -> Option<bool> {
+        reference.starts_with("Organization/").then(|| self.ours.iter().any(|o| o == reference))
+    }
 }
 
 fn json(folder: &str, name: &str) -> Vec<u8> {
@@ -55,12 +82,12 @@ fn json(folder: &str, name: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-fn compile_json(bytes: &[u8], version: FhirVersion, options: &ImportOptions) -> Result<ConsentPolicy, FhirError> {
-    let resource = read(bytes, version, &options.read)?;
-    compile(&resource, &directory(), options)
+fn compile_json(bytes: &[u8], version: FhirVersion, setup: &Setup) -> Result<ConsentPolicy, FhirError> {
+    let resource = read(bytes, version, &setup.options.read)?;
+    compile(&resource, &Examples { parties: directory(), ours: &setup.ours }, &setup.options)
 }
 
-fn policy(folder: &str, name: &str, options: &ImportOptions) -> Result<ConsentPolicy, FhirError> {
+fn policy(folder: &str, name: &str, options: &Setup) -> Result<ConsentPolicy, FhirError> {
     let version = if folder == "r4" { FhirVersion::R4 } else { FhirVersion::R5 };
     compile_json(&json(folder, name), version, options)
 }
@@ -146,13 +173,13 @@ fn not_org_denies_an_organisation_as_recipient() {
     }
     // R4 notOrg states `type: deny` on its root: consistent with reading the root as an exception to OPTIN,
     // a contradiction of reading it as OPTIN's scope, which is refused rather than guessed.
-    let scope = ImportOptions { r4_root: R4Root::Scope, ..options(&[]) };
+    let scope = scope(&[]);
     assert_eq!(refused_at(policy("r4", "Consent-consent-example-notOrg.json", &scope)), "Consent.provision.type");
     // A directory may name a role: then every provider is the recipient the rule is about.
     let mut roles = directory();
     roles.insert("Organization/f001".into(), Grantee::Role(Role::Provider));
     let resource = read(&json("r5", "consent-example-notOrg.json"), FhirVersion::R5, &Default::default()).unwrap();
-    let p = compile(&resource, &roles, &options(&[])).unwrap();
+    let p = compile(&resource, &roles, &ImportOptions::default()).unwrap();
     let question = |role| p.decide(&read_labs(p.patient, "Practitioner/f007"), &|_| Some(role));
     assert_eq!((question(Role::Provider), question(Role::Insurer)), (Some(Deny), Some(Permit)));
 }
@@ -206,7 +233,7 @@ fn the_r4_root_is_read_as_the_option_says() {
     // R4 Out: OPTOUT with an untyped root {CST f001}. As an exception (R4's "provisions are exceptions",
     // R5's model): permit. As OPTOUT's scope (what its narrative means: "no data ... available"): deny.
     let exception = policy("r4", "Consent-consent-example-Out.json", &options(&["Organization/f001"])).unwrap();
-    let scope = ImportOptions { r4_root: R4Root::Scope, ..options(&["Organization/f001"]) };
+    let scope = scope(&["Organization/f001"]);
     let scope = policy("r4", "Consent-consent-example-Out.json", &scope).unwrap();
     assert_eq!(ask(&exception, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Permit));
     assert_eq!(ask(&scope, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), Some(Deny));
@@ -289,7 +316,7 @@ fn what_the_ledger_cannot_express_is_refused_at_its_element() {
     // With N mapped, R4 pkb's nested provisions lack the type R4 requires of nested provisions.
     let mut mapped = o.clone();
     let n = vec![Code::new("routine").unwrap()];
-    mapped.sections.insert("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "N", n);
+    mapped.options.sections.insert("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "N", n);
     let error = policy("r4", "Consent-consent-example-pkb.json", &mapped);
     assert_eq!(refused_at(error), "Consent.provision.provision[0].type");
     // Unresolvable references, inactive consents.
@@ -297,13 +324,13 @@ fn what_the_ledger_cannot_express_is_refused_at_its_element() {
     let resource =
         read(&json("r4", "Consent-consent-example-notThem.json"), FhirVersion::R4, &Default::default()).unwrap();
     assert_eq!(
-        compile(&resource, &empty, &o),
+        compile(&resource, &empty, &o.options),
         Err(FhirError::Unresolved { element: "Consent.patient.reference".into() })
     );
     let mut partial = directory();
     partial.remove("Practitioner/f204");
     assert_eq!(
-        compile(&resource, &partial, &o),
+        compile(&resource, &partial, &o.options),
         Err(FhirError::Unresolved { element: "Consent.provision.actor[0].reference".into() })
     );
     let inactive = String::from_utf8(json("r4", "Consent-consent-example-notThem.json"))
@@ -331,4 +358,70 @@ fn an_r5_provision_period_outside_the_consents_is_refused() {
     assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, next_year), None);
     let outside = compile_json(consent(r#"{"start":"2019-03-01"}"#).as_bytes(), FhirVersion::R5, &o);
     assert_eq!(refused_at(outside), "Consent.provision[0].period");
+}
+
+/// A minimal R5 consent of patient f001 with `decision` and these level-1 provisions.
+fn r5(decision: &str, provisions: &str) -> Vec<u8> {
+    format!(
+        r#"{{"resourceType":"Consent","status":"active","subject":{{"reference":"Patient/f001"}},
+            "decision":"{decision}","provision":{provisions}}}"#
+    )
+    .into_bytes()
+}
+
+const PRCP_F204: &str = r#"{"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"PRCP"}]},"reference":{"reference":"Practitioner/f204"}}"#;
+const TREAT: &str = r#"{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}"#;
+
+#[test]
+fn matching_siblings_that_end_differently_deny() {
+    // Deny; A {f204}: permit; B {TREAT}: permit, except {f204}: deny. f204 for TREAT matches A (permit) and
+    // B's exception (deny): deny wins. f204 for payment matches A only; f007 for TREAT matches B only.
+    let provisions =
+        format!(r#"[{{"actor":[{PRCP_F204}]}},{{"purpose":[{TREAT}],"provision":[{{"actor":[{PRCP_F204}]}}]}}]"#);
+    let p = compile_json(&r5("deny", &provisions), FhirVersion::R5, &options(&[])).unwrap();
+    assert_eq!(ask(&p, "Practitioner/f204", "labs", "TREAT", Action::Read, 0), Some(Deny));
+    assert_eq!(ask(&p, "Practitioner/f204", "labs", "HPAYMT", Action::Read, 0), Some(Permit));
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, 0), Some(Permit));
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "HPAYMT", Action::Read, 0), Some(Deny));
+}
+
+#[test]
+fn an_r5_actor_without_a_role_is_the_requester() {
+    let provisions = r#"[{"actor":[{"reference":{"reference":"Practitioner/f204"}}]}]"#;
+    let p = compile_json(&r5("permit", provisions), FhirVersion::R5, &options(&[])).unwrap();
+    assert_eq!(ask(&p, "Practitioner/f204", "labs", "TREAT", Action::Read, 0), Some(Deny));
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, 0), Some(Permit));
+}
+
+#[test]
+fn custodians_must_be_known_and_roles_and_purposes_unambiguous() {
+    // A directory that knows no custodian: the custodian condition of R5 Out cannot be decided, so the
+    // import is refused rather than the provision dropped (which would permit everything).
+    let resource = read(&json("r5", "consent-example-Out.json"), FhirVersion::R5, &Default::default()).unwrap();
+    let result = compile(&resource, &directory(), &ImportOptions::default());
+    assert_eq!(result, Err(FhirError::Unresolved { element: "Consent.provision[0].actor[0].reference".into() }));
+    // A role that is both a recipient and a custodian; a purpose `*`, which the ledger reads as "every purpose".
+    let both = r#"[{"actor":[{"role":{"coding":[
+        {"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"PRCP"},
+        {"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"CST"}]},
+        "reference":{"reference":"Organization/f001"}}]}]"#;
+    let result = compile_json(&r5("permit", both), FhirVersion::R5, &options(&["Organization/f001"]));
+    assert_eq!(refused_at(result), "Consent.provision[0].actor[0].role");
+    let star = r#"[{"purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"*"}]}]"#;
+    assert_eq!(
+        refused_at(compile_json(&r5("permit", star), FhirVersion::R5, &options(&[]))),
+        "Consent.provision[0].purpose"
+    );
+}
+
+#[test]
+fn under_the_scope_reading_an_r4_consent_decides_only_inside_its_root() {
+    // R4 basic under Scope: OPTIN applies within its period (1964-01-01 .. 2016-01-01); after it, nothing.
+    let basic = policy("r4", "Consent-consent-example-basic.json", &scope(&[])).unwrap();
+    assert_eq!(basic.base, None);
+    assert_eq!(ask(&basic, "Practitioner/f007", "labs", "TREAT", Action::Read, JAN_15_2015), Some(Permit));
+    assert_eq!(ask(&basic, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), None);
+    // R4 Out under Scope, when the ledger holds another custodian's data: its root is about no data here.
+    let out = policy("r4", "Consent-consent-example-Out.json", &scope(&["Organization/other"])).unwrap();
+    assert_eq!(ask(&out, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), None);
 }

@@ -4,11 +4,12 @@
 //! day, `2016-06-23T17:02:33+10:00` one second. A period's `start` is its span's first instant and its `end`
 //! its span's last (FHIR: "the end value includes any matching date/time"), so `end` maps to the exclusive
 //! bound just after that span. A date has no time zone in FHIR; the caller names the offset it is read in
-//! (UTC by default, [`super::ImportOptions`]). Digits below the millisecond round inwards (a later start, an
-//! earlier end), never widening a window.
+//! (UTC by default, [`super::consent::ReadOptions`]). Spans are kept in whole milliseconds, exactly: a
+//! question's instant (a whole millisecond) is in the span if and only if `start <= at < end`, whatever the
+//! number of fraction digits.
 
-/// The instants a FHIR date or time names: `[start, end)` in milliseconds since 1970-01-01T00:00:00Z (negative
-/// before), each rounded inwards, so a span shorter than a millisecond may end before it starts.
+/// The whole milliseconds a FHIR date or time names: `[start, end)` since 1970-01-01T00:00:00Z (negative
+/// before). A span shorter than a millisecond may hold none (`start == end`), as does a leap second (`:60`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
     /// The first instant.
@@ -18,7 +19,6 @@ pub struct Span {
 }
 
 const MS_PER_DAY: i128 = 86_400_000;
-const NS_PER_MS: i128 = 1_000_000;
 
 /// Days from 1970-01-01 to the civil date (proleptic Gregorian; H. Hinnant's `days_from_civil`).
 pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -120,17 +120,22 @@ fn parse_time(b: &[u8], year: i64) -> Option<Span> {
         return None;
     }
     let mut rest = b.get(19..)?;
-    let (mut fraction_ns, mut unit_ns) = (0i128, 1_000_000_000i128);
+    // The fraction: its millisecond digits, its length, and whether a digit below the millisecond is not 0.
+    let (mut millis, mut length, mut below_ms) = (0i128, 0u32, false);
     if let Some(fraction) = rest.strip_prefix(b".") {
         let count = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
-        if count == 0 || count > 9 {
+        let (digits, after) = (fraction.get(..count)?, fraction.get(count..)?);
+        if digits.is_empty() {
             return None;
         }
-        for d in fraction.get(..count)? {
-            unit_ns /= 10;
-            fraction_ns += i128::from(d - b'0') * unit_ns;
+        for (i, d) in digits.iter().enumerate() {
+            match i {
+                0..=2 => millis = millis * 10 + i128::from(d - b'0'),
+                _ => below_ms |= *d != b'0',
+            }
         }
-        rest = fraction.get(count..)?;
+        length = u32::try_from(count).unwrap_or(u32::MAX);
+        rest = after;
     }
     let offset_minutes = match rest {
         b"Z" => 0,
@@ -145,25 +150,38 @@ fn parse_time(b: &[u8], year: i64) -> Option<Span> {
         }
         _ => return None,
     };
+    // With `:60` this is the next minute's first second.
     let seconds = i128::from(days_from_civil(year, month, day)) * 86_400
         + i128::from(hour * 3_600 + minute * 60 + second)
         - offset_minutes * 60;
-    let start_ns = seconds * 1_000_000_000 + fraction_ns;
-    let end_ns = start_ns + unit_ns;
-    // Inwards to whole milliseconds: the start up, the end down (never a wider window).
-    let start = i64::try_from(start_ns.div_euclid(NS_PER_MS) + i128::from(start_ns.rem_euclid(NS_PER_MS) != 0)).ok()?;
-    let end = i64::try_from(end_ns.div_euclid(NS_PER_MS)).ok()?;
-    Some(Span { start, end })
+    let ms = |value: i128| i64::try_from(value).ok();
+    if second == 60 {
+        // A leap second has no instant on the Unix time line: an empty span where the next minute starts.
+        return Some(Span { start: ms(seconds * 1_000)?, end: ms(seconds * 1_000)? });
+    }
+    if length < 3 {
+        millis *= 10i128.pow(3 - length);
+    }
+    let floor = seconds * 1_000 + millis;
+    // The whole milliseconds the text names: `.1` names 100 of them, `.1234` (from 123.4 to 123.5) none.
+    let (start, end) = match length {
+        0..=3 => (floor, floor + 10i128.pow(3 - length.min(3))),
+        _ => (floor + i128::from(below_ms), floor + 1),
+    };
+    Some(Span { start: ms(start)?, end: ms(end)? })
 }
 
-/// `ms` as a FHIR `instant` in UTC with milliseconds: `2016-06-23T07:02:33.000Z`.
-pub fn format_instant(ms: i64) -> String {
+/// `ms` as a FHIR `instant` in UTC with milliseconds (`2016-06-23T07:02:33.000Z`), for years 1 to 9999.
+pub fn format_instant(ms: i64) -> Option<String> {
+    if !(-62_135_596_800_000..=253_402_300_799_999).contains(&ms) {
+        return None;
+    }
     let days = ms.div_euclid(MS_PER_DAY as i64);
     let in_day = ms.rem_euclid(MS_PER_DAY as i64);
     let (year, month, day) = civil_from_days(days);
     let (hour, minute) = (in_day / 3_600_000, in_day / 60_000 % 60);
     let (second, milli) = (in_day / 1_000 % 60, in_day % 1_000);
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
+    Some(format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z"))
 }
 
 #[cfg(test)]
@@ -180,6 +198,7 @@ mod tests {
             ("2016-06-23T17:02:33+10:00", 1_466_665_353_000),
             ("2000-03-01T00:00:00+00:00", 951_868_800_000),
             ("2024-02-29T23:59:59Z", 1_709_251_199_000),
+            ("2000-02-29T12:00:00Z", 951_825_600_000),
             ("9999-12-31T23:59:59-14:00", 253_402_351_199_000),
             ("0001-01-01T00:00:00Z", -62_135_596_800_000),
         ];
@@ -202,8 +221,25 @@ mod tests {
         let base = 1_466_665_353_000;
         assert_eq!(parse("2016-06-23T17:02:33.5+10:00", 0), Some(Span { start: base + 500, end: base + 600 }));
         assert_eq!(parse("2016-06-23T17:02:33.250+10:00", 0), Some(Span { start: base + 250, end: base + 251 }));
-        // 33.1234 s names [33.1234, 33.1235): as a start, 124 ms (not before it); as an end, 123 ms.
-        assert_eq!(parse("2016-06-23T17:02:33.1234+10:00", 0), Some(Span { start: base + 124, end: base + 123 }));
+        // 33.1234 s names [33.1234, 33.1235): no whole millisecond; as an end it excludes 124 ms, includes 123.
+        assert_eq!(parse("2016-06-23T17:02:33.1234+10:00", 0), Some(Span { start: base + 124, end: base + 124 }));
+        assert_eq!(parse("2016-06-23T17:02:33.1230+10:00", 0), Some(Span { start: base + 123, end: base + 124 }));
+        // Any number of digits (R4's regular expression allows them).
+        let long = "2016-06-23T17:02:33.99900000000000000000001+10:00";
+        assert_eq!(parse(long, 0), Some(Span { start: base + 1_000, end: base + 1_000 }));
+        assert_eq!(
+            parse("2016-06-23T17:02:33.9990000000000+10:00", 0),
+            Some(Span { start: base + 999, end: base + 1_000 })
+        );
+    }
+
+    #[test]
+    fn a_leap_second_holds_no_instant() {
+        // 2017-01-01T00:00:00Z, from Python's datetime.
+        let new_year = 1_483_228_800_000;
+        for text in ["2016-12-31T23:59:60Z", "2016-12-31T23:59:60.5Z"] {
+            assert_eq!(parse(text, 0), Some(Span { start: new_year, end: new_year }), "{text}");
+        }
     }
 
     #[test]
@@ -221,7 +257,9 @@ mod tests {
             "2016-06-23T24:00:00Z",
             "2016-06-23T17:02:33+15:00",
             "2016-06-23T17:02:33.Z",
-            "2016-06-23T17:02:33.1234567890Z",
+            "2016-06-23T17:02:61Z",
+            "1900-02-29",
+            "2100-02-29T00:00:00Z",
             "2016-06-23 17:02:33Z",
             "２０１６",
             "2016-06-23T17:02:33+1000",
@@ -233,7 +271,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn civil_dates_round_trip(days in -800_000i64..3_000_000) {
+        fn civil_dates_round_trip(days in -719_162i64..2_932_897) {
             let (year, month, day) = civil_from_days(days);
             prop_assert_eq!(days_from_civil(year, month, day), days);
             prop_assert!(day >= 1 && day <= days_in_month(year, month));
@@ -243,7 +281,7 @@ mod tests {
 
         #[test]
         fn formatted_instants_parse_back(ms in -62_135_596_800_000i64..253_402_300_799_999) {
-            let text = format_instant(ms);
+            let text = format_instant(ms).unwrap();
             prop_assert_eq!(parse(&text, 0), Some(Span { start: ms, end: ms + 1 }));
         }
     }

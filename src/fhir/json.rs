@@ -210,11 +210,15 @@ impl<'a> Object<'a> {
         self.array(name)?.into_iter().map(|(path, value)| Object::new(value, path)).collect()
     }
 
-    /// Takes elements that carry no rule (narrative, metadata, who recorded it) without reading them.
-    pub(crate) fn ignore(&mut self, names: &[&str]) {
+    /// Takes elements that carry no rule (narrative, metadata, who recorded it) without interpreting them,
+    /// but refuses a modifier extension anywhere inside them (it could change what they mean).
+    pub(crate) fn ignore(&mut self, names: &[&str]) -> Result<(), FhirError> {
         for name in names {
-            self.take(name);
+            if let Some(value) = self.take(name) {
+                refuse_modifiers(value, &self.path.child(name))?;
+            }
         }
+        Ok(())
     }
 
     /// Refuses the object if it holds an element not taken: an element of the resource that this reader
@@ -225,7 +229,7 @@ impl<'a> Object<'a> {
         if self.has("modifierExtension") {
             return Err(self.path.child("modifierExtension").unsupported(MODIFIER));
         }
-        self.ignore(&["id", "extension"]);
+        self.ignore(&["id", "extension"])?;
         for ((name, value), taken) in self.fields.iter().zip(&self.taken) {
             if *taken {
                 continue;
@@ -246,6 +250,18 @@ impl<'a> Object<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Refuses `modifierExtension` anywhere in `value` (serde_json's nesting limit bounds the recursion).
+fn refuse_modifiers(value: &Json, path: &Path) -> Result<(), FhirError> {
+    match value {
+        Json::Object(fields) => fields.iter().try_for_each(|(name, inner)| {
+            let path = path.child(shown_name(name));
+            if name == "modifierExtension" { Err(path.unsupported(MODIFIER)) } else { refuse_modifiers(inner, &path) }
+        }),
+        Json::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| refuse_modifiers(item, &path.index(i))),
+        Json::Null | Json::Bool | Json::Number | Json::String(_) => Ok(()),
     }
 }
 

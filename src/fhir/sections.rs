@@ -14,16 +14,18 @@ pub const RESOURCE_TYPES: &str = "http://hl7.org/fhir/resource-types";
 /// HL7 v3 ActCode, whose sensitivity codes (PSY, ETH, HIV, SDV, …) label data.
 pub const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
-/// A mapping from (code system, code) to the ledger's sections.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A mapping from (code system, code) to the ledger's sections. No `Default`: [`SectionMap::empty`] is empty,
+/// [`SectionMap::defaults`] holds the defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SectionMap {
-    entries: BTreeMap<(String, String), Vec<Code>>,
+    /// By system, then code.
+    entries: BTreeMap<String, BTreeMap<String, Vec<Code>>>,
 }
 
 impl SectionMap {
     /// An empty mapping (every code refused).
-    pub fn new() -> Self {
-        Self::default()
+    pub fn empty() -> Self {
+        Self { entries: BTreeMap::new() }
     }
 
     /// The defaults:
@@ -35,7 +37,7 @@ impl SectionMap {
     ///   `substance-use`; HIV → `hiv`; SDV (sexual and domestic violence) → `sdv`; GDIS (genetic disease) →
     ///   `genetics`; STD (sexually transmitted disease) → `sti`.
     pub fn defaults() -> Self {
-        let mut map = Self::new();
+        let mut map = Self::empty();
         let types: [(&str, &[&str]); 14] = [
             ("MedicationRequest", &["medications"]),
             ("MedicationStatement", &["medications"]),
@@ -62,25 +64,27 @@ impl SectionMap {
         ];
         for (system, entries) in [(RESOURCE_TYPES, &types[..]), (V3_ACT_CODE, &labels[..])] {
             for (code, sections) in entries {
-                let sections = sections.iter().filter_map(|s| Code::new(s).ok()).collect();
-                map.entries.insert((system.to_owned(), (*code).to_owned()), sections);
+                map.insert(system, code, sections.iter().filter_map(|s| Code::new(s).ok()).collect());
             }
         }
         map
     }
 
-    /// Maps `code` of `system` to `sections` (replacing an earlier entry).
+    /// Maps `code` of `system` to `sections` (replacing an earlier entry). A section `*` would mean every
+    /// section to the ledger; the importer refuses a provision that maps to it.
     pub fn insert(&mut self, system: &str, code: &str, sections: Vec<Code>) {
-        self.entries.insert((system.to_owned(), code.to_owned()), sections);
+        self.entries.entry(system.to_owned()).or_default().insert(code.to_owned(), sections);
     }
 
     /// The sections `code` of `system` denotes, if mapped.
     pub fn sections(&self, system: &str, code: &str) -> Option<&[Code]> {
-        self.entries.get(&(system.to_owned(), code.to_owned())).map(Vec::as_slice)
+        self.entries.get(system)?.get(code).map(Vec::as_slice)
     }
 
     /// Every entry: (system, code, sections).
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str, &[Code])> {
-        self.entries.iter().map(|((system, code), sections)| (system.as_str(), code.as_str(), sections.as_slice()))
+        self.entries.iter().flat_map(|(system, codes)| {
+            codes.iter().map(move |(code, sections)| (system.as_str(), code.as_str(), sections.as_slice()))
+        })
     }
 }

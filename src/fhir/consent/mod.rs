@@ -31,8 +31,6 @@ pub struct ConsentResource {
     pub base: Option<Effect>,
     /// R5 `Consent.period`: when the consent is in force.
     pub period: Option<Period>,
-    /// R5 `Consent.grantee`: references of those granted the rights.
-    pub grantees: Vec<String>,
     /// The provisions: R4's one root provision, R5's list.
     pub provisions: Vec<Provision>,
 }

@@ -1,10 +1,10 @@
-//! What a Consent means for the ledger's questions (docs/FHIR.md, "Import semantics"): its effects resolved
+//! What a Consent means for the ledger's questions (docs/FHIR.md, "Meaning"): its effects resolved
 //! (R5: `decision`, then each level of provisions an exception to the level above; R4 read the same way from
 //! `policyRule`), and every condition in the ledger's terms (requesters as actors or roles, sections,
 //! purposes, actions, a period). [`ConsentPolicy::decide`] answers a question as FHIR defines it: the
 //! reference that the ledger rules an import writes must agree with.
 
-use super::{ConsentResource, ConsentStatus, Effect, Period, Provision, ReadOptions};
+use super::{ConsentResource, ConsentStatus, Effect, MAX_PROVISION_DEPTH, Period, Provision, ReadOptions};
 use crate::codes::{Actions, Code, MAX_CODES_PER_SET, Role};
 use crate::consent::CheckRequest;
 use crate::fhir::sections::SectionMap;
@@ -29,7 +29,8 @@ pub enum R4Root {
     /// The root is an exception to `policyRule`: its effect is the opposite (the default; R5's model).
     #[default]
     Exception,
-    /// The root is where `policyRule` applies: its effect is `policyRule`'s.
+    /// The root is where `policyRule` applies: its effect is `policyRule`'s, and outside it the consent
+    /// decides nothing.
     Scope,
 }
 
@@ -40,28 +41,28 @@ pub struct ImportOptions {
     pub read: ReadOptions,
     /// Which sections FHIR's data codes denote.
     pub sections: SectionMap,
-    /// References of the custodians (`CST`) whose data the ledger's sections hold: a provision about
-    /// another custodian's data applies to no question the ledger answers.
-    pub custodians: Vec<String>,
     /// How an R4 root provision without `type` is read.
     pub r4_root: R4Root,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self {
-            read: ReadOptions::default(),
-            sections: SectionMap::defaults(),
-            custodians: Vec::new(),
-            r4_root: R4Root::default(),
-        }
+        Self { read: ReadOptions::default(), sections: SectionMap::defaults(), r4_root: R4Root::default() }
     }
 }
 
 /// Resolves FHIR references (`Practitioner/f204`) to the ledger's parties; the ledger holds no names.
 pub trait Directory {
-    /// The actor or role a reference names, if known.
+    /// The actor or role a reference names (a patient, a recipient), if known.
     fn resolve(&self, reference: &str) -> Option<Grantee>;
+
+    /// Whether the ledger's sections hold the data of the custodian (`CST`) a reference names: `Some(false)`
+    /// for another custodian (a provision about its data applies to no question the ledger answers), `None`
+    /// if unknown (the import is refused). Unknown for every reference by default.
+    fn custodian(&self, reference: &str) -> Option<bool> {
+        let _ = reference;
+        None
+    }
 }
 
 impl<S: std::hash::BuildHasher> Directory for HashMap<String, Grantee, S> {
@@ -81,8 +82,9 @@ impl Directory for BTreeMap<String, Grantee> {
 pub struct ConsentPolicy {
     /// Whose consent.
     pub patient: ActorId,
-    /// The decision where no rule applies.
-    pub base: Effect,
+    /// The decision where no rule applies; `None` when the consent decides only where its rules apply
+    /// (an R4 root read as `policyRule`'s scope).
+    pub base: Option<Effect>,
     /// When the consent is in force (R5 `Consent.period`); outside it, it decides nothing.
     pub period: Option<Period>,
     /// The exceptions to the base (any that match apply).
@@ -117,8 +119,9 @@ pub struct Conditions {
     pub period: Option<Period>,
 }
 
-/// Resolves `resource`'s meaning. Refused: a consent that is not active; an unresolvable reference
-/// ([`FhirError::Unresolved`]); a role, action, purpose or data code the ledger's questions cannot express;
+/// Resolves `resource`'s meaning. Refused: a consent that is not active; an unresolvable reference or
+/// unknown custodian ([`FhirError::Unresolved`]); a role, action, purpose or data code the ledger's
+/// questions cannot express;
 /// an R4 consent without `policyRule`, a nested R4 provision without `type`, or a root `type` that
 /// contradicts [`ImportOptions::r4_root`]; an R5 consent without `decision`; an R5 provision period
 /// outside `Consent.period` (R5 lets it replace the consent's, which a window cannot say).
@@ -144,6 +147,7 @@ pub fn compile(
         FhirVersion::R5 => unsupported("Consent.decision", "the base decision is needed"),
     })?;
     let compiler = Compiler { directory, options, consent_period: resource.period };
+    let scoped = resource.version == FhirVersion::R4 && options.r4_root == R4Root::Scope;
     let mut rules = Vec::new();
     for provision in &resource.provisions {
         let effect = match resource.version {
@@ -162,9 +166,9 @@ pub fn compile(
                 reading
             }
         };
-        rules.extend(compiler.rule(provision, effect, resource.version)?);
+        rules.extend(compiler.rule(provision, effect, resource.version, 1)?);
     }
-    Ok(ConsentPolicy { patient, base, period: resource.period, rules })
+    Ok(ConsentPolicy { patient, base: (!scoped).then_some(base), period: resource.period, rules })
 }
 
 fn opposite(effect: Effect) -> Effect {
@@ -186,7 +190,16 @@ struct Compiler<'a> {
 
 impl Compiler<'_> {
     /// The rule of `p` with effect `effect`, or `None` if it applies to no question (another custodian's data).
-    fn rule(&self, p: &Provision, effect: Effect, version: FhirVersion) -> Result<Option<Rule>, FhirError> {
+    fn rule(
+        &self,
+        p: &Provision,
+        effect: Effect,
+        version: FhirVersion,
+        depth: usize,
+    ) -> Result<Option<Rule>, FhirError> {
+        if depth > MAX_PROVISION_DEPTH {
+            return Err(unsupported(&p.element, "provisions nested deeper than MAX_PROVISION_DEPTH"));
+        }
         let Some(when) = self.conditions(p, version)? else { return Ok(None) };
         let mut exceptions = Vec::new();
         for nested in &p.provisions {
@@ -197,7 +210,7 @@ impl Compiler<'_> {
                     problem: "R4 requires a type in every nested provision".into(),
                 })?,
             };
-            exceptions.extend(self.rule(nested, nested_effect, version)?);
+            exceptions.extend(self.rule(nested, nested_effect, version, depth + 1)?);
         }
         Ok(Some(Rule { element: p.element.clone(), effect, when, exceptions }))
     }
@@ -210,20 +223,15 @@ impl Compiler<'_> {
         for (i, actor) in p.actors.iter().enumerate() {
             let at = element(&format!("actor[{i}]"));
             match actor_kind(actor.role.as_ref()) {
-                Some(ActorKind::Requester) => match self.directory.resolve(&actor.reference) {
+                Ok(ActorKind::Requester) => match self.directory.resolve(&actor.reference) {
                     Some(grantee) => requesters.push(grantee),
                     None => return Err(FhirError::Unresolved { element: format!("{at}.reference") }),
                 },
-                Some(ActorKind::Custodian) => {
-                    let ours = self.options.custodians.contains(&actor.reference);
-                    custodian_here = Some(custodian_here.unwrap_or(false) || ours);
-                }
-                None => {
-                    return Err(unsupported(
-                        &format!("{at}.role"),
-                        "only recipients (PRCP, IRCP) and custodians (CST) are known to the ledger's questions",
-                    ));
-                }
+                Ok(ActorKind::Custodian) => match self.directory.custodian(&actor.reference) {
+                    Some(ours) => custodian_here = Some(custodian_here.unwrap_or(false) || ours),
+                    None => return Err(FhirError::Unresolved { element: format!("{at}.reference") }),
+                },
+                Err(reason) => return Err(unsupported(&format!("{at}.role"), reason)),
             }
         }
         if custodian_here == Some(false) {
@@ -252,9 +260,9 @@ impl Compiler<'_> {
             if system != Some(ACT_REASON) && system != Some(ACT_REASON_LEGACY) {
                 return Err(unsupported(&element("purpose"), "purposes are v3 ActReason codes"));
             }
-            let code = Code::new(&coding.code).map_err(|_| FhirError::Invalid {
-                element: element("purpose"),
-                problem: "not a purpose code".into(),
+            // `*` would be "every purpose" to the ledger: not an ActReason code.
+            let code = Code::new(&coding.code).ok().filter(|code| !code.is_wildcard()).ok_or_else(|| {
+                FhirError::Invalid { element: element("purpose"), problem: "not a purpose code".into() }
             })?;
             purposes.insert(code);
         }
@@ -268,7 +276,9 @@ impl Compiler<'_> {
         let limited = |set: BTreeSet<Code>| -> Result<Option<Vec<Code>>, FhirError> {
             match set.len() {
                 0 => Ok(None),
-                n if n > MAX_CODES_PER_SET => Err(unsupported(&p.element, "more than 64 sections or purposes")),
+                n if n > MAX_CODES_PER_SET => {
+                    Err(unsupported(&p.element, "more sections or purposes than a code set holds"))
+                }
                 _ => Ok(Some(set.into_iter().collect())),
             }
         };
@@ -286,58 +296,64 @@ impl Compiler<'_> {
     fn sections(&self, p: &Provision, version: FhirVersion) -> Result<Option<BTreeSet<Code>>, FhirError> {
         let map: &SectionMap = &self.options.sections;
         let lookup = |system: &Option<String>, code: &str| system.as_deref().and_then(|s| map.sections(s, code));
-        let mut attributes: Vec<(String, BTreeSet<Code>)> = Vec::new();
+        let mut attributes: Vec<BTreeSet<Code>> = Vec::new();
+        let unknown = |attribute: &str| {
+            unsupported(&format!("{}.{attribute}", p.element), "a data code the section mapping does not know")
+        };
         let class = if version == FhirVersion::R4 { "class" } else { "resourceType" };
         for (attribute, codings) in
             [(class, &p.resource_types), ("documentType", &p.document_types), ("securityLabel", &p.security_labels)]
         {
-            if codings.is_empty() {
-                continue;
+            if !codings.is_empty() {
+                let mapped: Option<Vec<&[Code]>> = codings.iter().map(|c| lookup(&c.system, &c.code)).collect();
+                attributes.push(mapped.ok_or_else(|| unknown(attribute))?.concat().into_iter().collect());
             }
-            let mut union = BTreeSet::new();
-            for coding in codings.iter() {
-                let sections = lookup(&coding.system, &coding.code).ok_or_else(|| {
-                    unsupported(&format!("{}.{attribute}", p.element), "a data code the section mapping does not know")
-                })?;
-                union.extend(sections.iter().copied());
-            }
-            attributes.push((attribute.to_owned(), union));
         }
         if !p.codes.is_empty() {
-            let mut union = BTreeSet::new();
-            for concept in &p.codes {
-                let sections = concept.0.iter().find_map(|c| lookup(&c.system, &c.code)).ok_or_else(|| {
-                    unsupported(&format!("{}.code", p.element), "a data code the section mapping does not know")
-                })?;
-                union.extend(sections.iter().copied());
-            }
-            attributes.push(("code".to_owned(), union));
+            let mapped: Option<Vec<&[Code]>> =
+                p.codes.iter().map(|concept| concept.0.iter().find_map(|c| lookup(&c.system, &c.code))).collect();
+            attributes.push(mapped.ok_or_else(|| unknown("code"))?.concat().into_iter().collect());
         }
         let mut attributes = attributes.into_iter();
-        let Some((_, mut sections)) = attributes.next() else { return Ok(None) };
-        for (_, other) in attributes {
+        let Some(mut sections) = attributes.next() else { return Ok(None) };
+        for other in attributes {
             sections = sections.intersection(&other).copied().collect();
         }
         if sections.is_empty() {
             return Err(unsupported(&p.element, "no section holds data that all its data codes denote"));
         }
+        if sections.iter().any(Code::is_wildcard) {
+            return Err(unsupported(
+                &p.element,
+                "the section mapping gives *, which the ledger reads as every section",
+            ));
+        }
         Ok(Some(sections))
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum ActorKind {
     Requester,
     Custodian,
 }
 
 /// A recipient role (or none, in R5) names the requester; a custodian names who holds the data.
-fn actor_kind(role: Option<&super::Concept>) -> Option<ActorKind> {
-    let Some(role) = role else { return Some(ActorKind::Requester) };
-    role.0.iter().filter(|c| c.system.as_deref() == Some(PARTICIPATION_TYPE)).find_map(|c| match c.code.as_str() {
-        "PRCP" | "IRCP" => Some(ActorKind::Requester),
-        "CST" => Some(ActorKind::Custodian),
-        _ => None,
-    })
+fn actor_kind(role: Option<&super::Concept>) -> Result<ActorKind, &'static str> {
+    let Some(role) = role else { return Ok(ActorKind::Requester) };
+    let mut kinds = role.0.iter().filter(|c| c.system.as_deref() == Some(PARTICIPATION_TYPE)).filter_map(|c| {
+        match c.code.as_str() {
+            "PRCP" | "IRCP" => Some(ActorKind::Requester),
+            "CST" => Some(ActorKind::Custodian),
+            _ => None,
+        }
+    });
+    let first =
+        kinds.next().ok_or("only recipients (PRCP, IRCP) and custodians (CST) are known to the ledger's questions")?;
+    if kinds.any(|kind| kind != first) {
+        return Err("codings that name both a recipient and a custodian");
+    }
+    Ok(first)
 }
 
 fn union(a: Actions, b: Actions) -> Actions {
@@ -363,33 +379,28 @@ fn in_period(period: &Period, at: u64) -> bool {
 }
 
 impl ConsentPolicy {
-    /// The consent's decision on `question`, as FHIR defines it: `None` if it is about another patient or
-    /// asked outside the consent's period; otherwise the effect of the deepest provisions that match
-    /// (siblings ORed; where matching siblings end in different effects, deny). `role_of` gives an actor's
-    /// role, for rules that name roles.
+    /// The consent's decision on `question`, as FHIR defines it: `None` if it is about another patient, asked
+    /// outside the consent's period, or (under [`R4Root::Scope`]) outside its root; otherwise the effect of
+    /// the deepest provisions that match (siblings ORed; where matching siblings end in different effects,
+    /// deny). `role_of` gives an actor's role, for rules that name roles.
     pub fn decide(&self, question: &CheckRequest, role_of: &dyn Fn(&ActorId) -> Option<Role>) -> Option<Effect> {
         if question.patient != self.patient || self.period.is_some_and(|p| !in_period(&p, question.at)) {
             return None;
         }
-        Some(decide_among(&self.rules, self.base, question, role_of))
+        matching(&self.rules, question, role_of).or(self.base)
     }
 }
 
-fn decide_among(
-    rules: &[Rule],
-    otherwise: Effect,
-    q: &CheckRequest,
-    role_of: &dyn Fn(&ActorId) -> Option<Role>,
-) -> Effect {
+/// The effect of the rules among `rules` that match (each decided by its own exceptions first; deny if any
+/// ends in deny), or `None` if none matches.
+fn matching(rules: &[Rule], q: &CheckRequest, role_of: &dyn Fn(&ActorId) -> Option<Role>) -> Option<Effect> {
     let mut effects = rules
         .iter()
         .filter(|rule| rule.when.matches(q, role_of))
-        .map(|rule| decide_among(&rule.exceptions, rule.effect, q, role_of))
+        .map(|rule| matching(&rule.exceptions, q, role_of).unwrap_or(rule.effect))
         .peekable();
-    if effects.peek().is_none() {
-        return otherwise;
-    }
-    if effects.any(|e| e == Effect::Deny) { Effect::Deny } else { Effect::Permit }
+    effects.peek()?;
+    Some(if effects.any(|e| e == Effect::Deny) { Effect::Deny } else { Effect::Permit })
 }
 
 impl Conditions {

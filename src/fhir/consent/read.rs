@@ -7,6 +7,9 @@ use crate::fhir::{FhirError, FhirVersion, datetime};
 /// Deepest nesting of provisions read (HL7's examples nest two levels).
 pub const MAX_PROVISION_DEPTH: usize = 16;
 
+/// The largest offset from UTC, in minutes (FHIR's: ±14:00).
+const MAX_OFFSET_MINUTES: i32 = 840;
+
 /// How dates are read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReadOptions {
@@ -18,11 +21,18 @@ pub struct ReadOptions {
 /// Reads a Consent resource written in `version` from JSON.
 ///
 /// Elements that carry no rule (narrative, identifiers, metadata, who recorded or verified it, the legal
-/// basis) are skipped; elements whose rules the ledger cannot express are refused with
-/// [`FhirError::Unsupported`]: `implicitRules`, `policy` (R4) and `policyBasis`/`policyText` (R5), a
+/// basis, R4 `policy` and R5 `grantee`, documentation by the specification's own words) are skipped,
+/// though a modifier extension inside them is refused; elements whose rules the ledger cannot express are
+/// refused with [`FhirError::Unsupported`]: `implicitRules`, R5 `policyBasis`/`policyText`, a
 /// provision's `dataPeriod`, `data` and `expression`, modifier extensions, and any element this reader
 /// does not know. Consents of another scope than patient privacy (R4 `scope`) are refused.
 pub fn read(bytes: &[u8], version: FhirVersion, options: &ReadOptions) -> Result<ConsentResource, FhirError> {
+    if !(-MAX_OFFSET_MINUTES..=MAX_OFFSET_MINUTES).contains(&options.date_offset_minutes) {
+        return Err(FhirError::Invalid {
+            element: "ReadOptions.date_offset_minutes".into(),
+            problem: "an offset from UTC is at most 14 hours (840 minutes)".into(),
+        });
+    }
     let json = Json::parse(bytes)?;
     let mut root = Object::new(&json, Path::root("Consent"))?;
     match root.required_string("resourceType")? {
@@ -31,8 +41,9 @@ pub fn read(bytes: &[u8], version: FhirVersion, options: &ReadOptions) -> Result
     }
     let id = root.string("id")?.map(str::to_owned);
     let status = status(&mut root, version)?;
-    root.ignore(&["meta", "language", "text", "contained", "identifier", "category", "sourceAttachment"]);
-    root.ignore(&["sourceReference", "verification"]);
+    // The source document is provenance (R4: "the source on which this consent statement is based").
+    root.ignore(&["meta", "language", "text", "contained", "identifier", "category", "sourceAttachment"])?;
+    root.ignore(&["sourceReference", "verification"])?;
     refuse(&root, "implicitRules", "rules the resource was written under, not known to this reader")?;
     let resource = match version {
         FhirVersion::R4 => read_r4(&mut root, options, id, status)?,
@@ -48,8 +59,8 @@ fn read_r4(
     id: Option<String>,
     status: ConsentStatus,
 ) -> Result<ConsentResource, FhirError> {
-    root.ignore(&["dateTime", "performer", "organization"]);
-    refuse(root, "policy", "the rules of a referenced policy are not machine-readable here")?;
+    // R4 `policy`: "for discoverability / documentation and does not modify or qualify the policy rules".
+    root.ignore(&["dateTime", "performer", "organization", "policy"])?;
     let Some(scope) = root.object("scope")? else {
         return Err(root.path().child("scope").invalid("the element is required"));
     };
@@ -69,16 +80,7 @@ fn read_r4(
         Some(provision) => vec![read_provision(provision, FhirVersion::R4, options, 1)?],
         None => Vec::new(),
     };
-    Ok(ConsentResource {
-        version: FhirVersion::R4,
-        id,
-        status,
-        patient,
-        base,
-        period: None,
-        grantees: Vec::new(),
-        provisions,
-    })
+    Ok(ConsentResource { version: FhirVersion::R4, id, status, patient, base, period: None, provisions })
 }
 
 fn read_r5(
@@ -87,19 +89,12 @@ fn read_r5(
     id: Option<String>,
     status: ConsentStatus,
 ) -> Result<ConsentResource, FhirError> {
-    root.ignore(&["date", "grantor", "manager", "controller", "regulatoryBasis"]);
+    // R5 `grantee` and `grantor`: "for ease of search only"; the provisions' actors carry the rules.
+    root.ignore(&["date", "grantor", "grantee", "manager", "controller", "regulatoryBasis"])?;
     refuse(root, "policyBasis", "the rules of a referenced policy are not machine-readable here")?;
     refuse(root, "policyText", "the rules of a referenced policy are not machine-readable here")?;
     let patient = reference(root.object("subject")?, root.path().child("subject"))?;
     let period = root.object("period")?.map(|p| period(p, options)).transpose()?;
-    let grantees = root
-        .objects("grantee")?
-        .into_iter()
-        .map(|g| {
-            let path = g.path().clone();
-            reference(Some(g), path)
-        })
-        .collect::<Result<_, _>>()?;
     let base = match root.string("decision")? {
         None => None,
         Some(text) => {
@@ -111,7 +106,7 @@ fn read_r5(
         .into_iter()
         .map(|p| read_provision(p, FhirVersion::R5, options, 1))
         .collect::<Result<_, _>>()?;
-    Ok(ConsentResource { version: FhirVersion::R5, id, status, patient, base, period, grantees, provisions })
+    Ok(ConsentResource { version: FhirVersion::R5, id, status, patient, base, period, provisions })
 }
 
 fn refuse(object: &Object<'_>, name: &str, reason: &'static str) -> Result<(), FhirError> {
@@ -171,7 +166,7 @@ fn read_provision(
     depth: usize,
 ) -> Result<Provision, FhirError> {
     if depth > MAX_PROVISION_DEPTH {
-        return Err(p.path().unsupported("provisions nested deeper than 16 levels"));
+        return Err(p.path().unsupported("provisions nested deeper than the reader's limit (MAX_PROVISION_DEPTH)"));
     }
     let element = p.path().text();
     let effect = match version {
@@ -225,6 +220,9 @@ fn actor(mut a: Object<'_>, version: FhirVersion) -> Result<ProvisionActor, Fhir
         return Err(a.path().child("role").invalid("the element is required"));
     }
     let path = a.path().child("reference");
+    if version == FhirVersion::R4 && !a.has("reference") {
+        return Err(path.invalid("the element is required"));
+    }
     let reference = reference(a.object("reference")?, path)?;
     a.finish()?;
     Ok(ProvisionActor { role, reference })
@@ -236,7 +234,7 @@ fn reference(object: Option<Object<'_>>, path: Path) -> Result<String, FhirError
     let Some(mut r) = object else {
         return Err(path.unsupported("a party must be named by a reference"));
     };
-    r.ignore(&["display", "type", "identifier"]);
+    r.ignore(&["display", "type", "identifier"])?;
     let Some(text) = r.string("reference")? else {
         return Err(path
             .child("reference")
@@ -255,18 +253,19 @@ fn period(mut o: Object<'_>, options: &ReadOptions) -> Result<Period, FhirError>
             .ok_or_else(|| o.path().child(name).invalid("not a FHIR dateTime"))
     };
     let (start, end) = (bound("start")?, bound("end")?);
-    let period = Period { start: start.map(|s| s.start), end: end.map(|s| s.end) };
-    if let (Some(start), Some(end)) = (period.start, period.end)
-        && end <= start
+    // FHIR: "start SHALL have a lower or equal value than end" (compared where each begins).
+    if let (Some(start), Some(end)) = (start, end)
+        && end.start < start.start
     {
         return Err(o.path().invalid("the period ends before it starts"));
     }
+    let period = Period { start: start.map(|s| s.start), end: end.map(|s| s.end) };
     o.finish()?;
     Ok(period)
 }
 
 fn coding(mut c: Object<'_>) -> Result<Coding, FhirError> {
-    c.ignore(&["version", "display", "userSelected"]);
+    c.ignore(&["version", "display", "userSelected"])?;
     let system = c.string("system")?.map(str::to_owned);
     let Some(code) = c.string("code")? else {
         return Err(c.path().child("code").unsupported("a coding without a code cannot be matched"));
@@ -277,7 +276,7 @@ fn coding(mut c: Object<'_>) -> Result<Coding, FhirError> {
 }
 
 fn concept(mut c: Object<'_>) -> Result<Concept, FhirError> {
-    c.ignore(&["text"]);
+    c.ignore(&["text"])?;
     let codings: Vec<Coding> = c.objects("coding")?.into_iter().map(coding).collect::<Result<_, _>>()?;
     if codings.is_empty() {
         return Err(c.path().child("coding").unsupported("a concept given only by text cannot be matched"));
