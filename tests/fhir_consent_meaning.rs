@@ -425,3 +425,18 @@ fn under_the_scope_reading_an_r4_consent_decides_only_inside_its_root() {
     let out = policy("r4", "Consent-consent-example-Out.json", &scope(&["Organization/other"])).unwrap();
     assert_eq!(ask(&out, "Practitioner/f007", "labs", "TREAT", Action::Read, JUNE_1_2016), None);
 }
+
+#[test]
+fn a_purpose_covers_the_purposes_it_subsumes() {
+    // v3 ActReason is an is-a hierarchy: ETREAT and BTG (under ETREAT) are kinds of TREAT; HPAYMT is not.
+    let provisions = format!(r#"[{{"purpose":[{TREAT}]}}]"#);
+    let p = compile_json(&r5("permit", &provisions), FhirVersion::R5, &options(&[])).unwrap();
+    for (purpose, expected) in [("TREAT", Deny), ("ETREAT", Deny), ("BTG", Deny), ("COC", Deny), ("HPAYMT", Permit)] {
+        assert_eq!(ask(&p, "Practitioner/f007", "labs", purpose, Action::Read, 0), Some(expected), "{purpose}");
+    }
+    // And a permit of ETREAT does not permit treatment in general.
+    let etreat = r#"[{"purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"ETREAT"}]}]"#;
+    let p = compile_json(&r5("deny", etreat), FhirVersion::R5, &options(&[])).unwrap();
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "BTG", Action::Read, 0), Some(Permit));
+    assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, 0), Some(Deny));
+}

@@ -10,6 +10,7 @@
 pub mod consent;
 pub mod datetime;
 pub(crate) mod json;
+pub mod purposes;
 pub mod sections;
 
 pub use json::MAX_RESOURCE_BYTES;

@@ -7,6 +7,7 @@
 use super::{ConsentResource, ConsentStatus, Effect, MAX_PROVISION_DEPTH, Period, Provision, ReadOptions};
 use crate::codes::{Actions, Code, MAX_CODES_PER_SET, Role};
 use crate::consent::CheckRequest;
+use crate::fhir::purposes;
 use crate::fhir::sections::SectionMap;
 use crate::fhir::{FhirError, FhirVersion};
 use crate::ids::ActorId;
@@ -260,11 +261,14 @@ impl Compiler<'_> {
             if system != Some(ACT_REASON) && system != Some(ACT_REASON_LEGACY) {
                 return Err(unsupported(&element("purpose"), "purposes are v3 ActReason codes"));
             }
-            // `*` would be "every purpose" to the ledger: not an ActReason code.
-            let code = Code::new(&coding.code).ok().filter(|code| !code.is_wildcard()).ok_or_else(|| {
-                FhirError::Invalid { element: element("purpose"), problem: "not a purpose code".into() }
-            })?;
-            purposes.insert(code);
+            // `*` would be "every purpose" to the ledger: not an ActReason code. A purpose covers the ones
+            // it subsumes (ActReason is an is-a hierarchy: an ETREAT question is a TREAT question).
+            for text in purposes::with_descendants(&coding.code) {
+                let code = Code::new(text).ok().filter(|code| !code.is_wildcard()).ok_or_else(|| {
+                    FhirError::Invalid { element: element("purpose"), problem: "not a purpose code".into() }
+                })?;
+                purposes.insert(code);
+            }
         }
         let sections = self.sections(p, version)?;
         let period = p.period;
