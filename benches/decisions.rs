@@ -183,6 +183,7 @@ fn consents(p: usize, patient: ActorId, people: &People, rng: &mut Rng) -> Vec<C
         purposes: codes(purposes),
         actions,
         window,
+        exceptions: Vec::new(),
     };
     let mut window = |from: usize, spread: usize, length: usize| {
         let start = from + rng.below(spread);

@@ -55,6 +55,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         purposes: CodeSet::parse(["TREAT"])?,
         actions: Actions::READ,
         window: Window { not_before: now, not_after: Some(now + 30 * DAY_MS) },
+        exceptions: Vec::new(),
     };
     let granted = ledger.grant_consent(patient_key, labs_and_meds.clone())?;
     say(&clock, &format!("provider A granted labs+medications for TREAT until {}", date(granted.until)));
@@ -79,6 +80,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         purposes: CodeSet::parse(["HPAYMT"])?,
         actions: Actions::READ,
         window: Window { not_before: now, not_after: None },
+        exceptions: Vec::new(),
     };
     let insurer_grant = ledger.grant_consent(patient_key, billing)?;
     say(

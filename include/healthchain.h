@@ -421,6 +421,9 @@
 // revoking a deny rule that names it).
 #define HC_WIDENS_OWN_ACCESS 234
 
+// A permit with exceptions: only a deny rule has exceptions.
+#define HC_EXCEPTIONS_ON_PERMIT 235
+
 // The store could not produce the block.
 #define HC_VERIFY_STORE 300
 

@@ -26,6 +26,7 @@ use crate::tx::{AccessBasis, RecordAccess};
 ///     patient, grantee: Grantee::Actor(doctor), effect: Effect::Permit,
 ///     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
 ///     actions: Actions::READ, window: Window { not_before: from, not_after: Some(from + 3_600_000) },
+///     exceptions: Vec::new(),
 /// })?;
 /// ledger.seal(&[&hospital])?;
 ///

@@ -52,6 +52,7 @@ fn until_text(until: Option<u64>) -> String {
 ///     patient, grantee: Grantee::Actor(doctor), effect: Effect::Permit,
 ///     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
 ///     actions: Actions::READ, window: Window { not_before: ledger.now(), not_after: None },
+///     exceptions: Vec::new(),
 /// };
 /// let granted = ledger.grant_consent(&patient_key, grant.clone())?;
 /// match ledger.grant_consent(&patient_key, grant.clone()) {
@@ -128,6 +129,9 @@ pub enum TxError {
     /// The time window contains no instant.
     #[error("empty time window")]
     EmptyWindow,
+    /// A permit with exceptions: only a deny rule has exceptions ("deny, except …").
+    #[error("only a deny rule has exceptions")]
+    ExceptionsOnPermit,
     /// An active permit already covers every requested section, purpose and action over the whole window.
     #[error("grantee already has that access (consent {existing}, {})", until_text(*until))]
     AlreadyHasAccess {

@@ -23,6 +23,7 @@
 //!     patient, grantee: Grantee::Actor(doctor), effect: Effect::Permit,
 //!     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
 //!     actions: Actions::READ, window: Window { not_before: ledger.now(), not_after: None },
+//!     exceptions: Vec::new(),
 //! })?;
 //! ledger.seal(&[&hospital])?;
 //! let decision = ledger.check(&CheckRequest {
@@ -103,6 +104,6 @@ pub use snapshot::{Snapshot, SnapshotClaim, SnapshotError, claims_beside, snapsh
 pub use state::{Access, Actor, Anchor, Consent, Delegation, KeyEpoch, Review, Stamp, State, View};
 pub use store::{FileStore, LedgerFile, MemoryStore, OpenOptions, Recovery, Store, StoreError};
 pub use tx::{
-    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Genesis, GenesisParams, Grantee, Payload, Policy,
-    RecordAccess, RegisterActor, RotateKey, Scopes, SignedTx, TxBody, Window,
+    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Exception, Genesis, GenesisParams, Grantee,
+    Payload, Policy, RecordAccess, RegisterActor, RotateKey, Scopes, SignedTx, TxBody, Window,
 };

@@ -15,6 +15,8 @@ pub const MAX_CHAIN_NAME_LEN: usize = 64;
 pub const MAX_AUTHORITIES: usize = 64;
 /// Most consent ids named as the basis of one access.
 pub const MAX_BASIS_CONSENTS: usize = 256;
+/// Most exceptions of one consent rule.
+pub const MAX_EXCEPTIONS: usize = 64;
 
 /// The network's rules, fixed at genesis.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,6 +166,24 @@ pub struct ConsentGrant {
     /// Actions.
     pub actions: Actions,
     /// When the rule applies.
+    pub window: Window,
+    /// Requests the rule does not apply to, though they match it (at most [`MAX_EXCEPTIONS`]; usually
+    /// empty). FHIR import writes them on deny rules: "deny, except …" (docs/FHIR.md).
+    pub exceptions: Vec<Exception>,
+}
+
+/// Requests a consent rule makes an exception of: those that meet every condition here.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Exception {
+    /// Who (`None`: every requester).
+    pub grantee: Option<Grantee>,
+    /// Record sections (`*` = all).
+    pub sections: CodeSet,
+    /// Purposes of use (`*` = all).
+    pub purposes: CodeSet,
+    /// Actions.
+    pub actions: Actions,
+    /// When the request is made.
     pub window: Window,
 }
 
@@ -514,10 +534,30 @@ impl Encode for ConsentGrant {
     fn encode(&self, out: &mut Vec<u8>) {
         self.patient.encode(out);
         self.grantee.encode(out);
-        out.push(match self.effect {
-            Effect::Permit => 1,
-            Effect::Deny => 2,
+        // Tags 3 and 4 (a rule with exceptions) came after the first ledgers: a rule without exceptions
+        // keeps the bytes it always had (FORMAT.md, "GrantConsent").
+        out.push(match (self.effect, self.exceptions.is_empty()) {
+            (Effect::Permit, true) => 1,
+            (Effect::Deny, true) => 2,
+            (Effect::Permit, false) => 3,
+            (Effect::Deny, false) => 4,
         });
+        self.sections.encode(out);
+        self.purposes.encode(out);
+        self.actions.encode(out);
+        self.window.encode(out);
+        if !self.exceptions.is_empty() {
+            put_short_len(out, self.exceptions.len());
+            for exception in &self.exceptions {
+                exception.encode(out);
+            }
+        }
+    }
+}
+
+impl Encode for Exception {
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_option(out, self.grantee.as_ref(), |o, g| g.encode(o));
         self.sections.encode(out);
         self.purposes.encode(out);
         self.actions.encode(out);
@@ -525,21 +565,43 @@ impl Encode for ConsentGrant {
     }
 }
 
-impl Decode for ConsentGrant {
+impl Decode for Exception {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Self {
-            patient: ActorId::decode(r)?,
-            grantee: Grantee::decode(r)?,
-            effect: r.tag("effect", |t| match t {
-                1 => Some(Effect::Permit),
-                2 => Some(Effect::Deny),
-                _ => None,
-            })?,
+            grantee: r.option(Grantee::decode)?,
             sections: CodeSet::decode(r)?,
             purposes: CodeSet::decode(r)?,
             actions: Actions::decode(r)?,
             window: Window::decode(r)?,
         })
+    }
+}
+
+impl Decode for ConsentGrant {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let patient = ActorId::decode(r)?;
+        let grantee = Grantee::decode(r)?;
+        let (effect, excepted) = r.tag("effect", |t| match t {
+            1 => Some((Effect::Permit, false)),
+            2 => Some((Effect::Deny, false)),
+            3 => Some((Effect::Permit, true)),
+            4 => Some((Effect::Deny, true)),
+            _ => None,
+        })?;
+        let (sections, purposes) = (CodeSet::decode(r)?, CodeSet::decode(r)?);
+        let (actions, window) = (Actions::decode(r)?, Window::decode(r)?);
+        let mut exceptions = Vec::new();
+        if excepted {
+            let at = r.position();
+            let count = r.short_len("exceptions", MAX_EXCEPTIONS)?;
+            if count == 0 {
+                return Err(r.error_at(at, DecodeErrorKind::NonCanonical("empty exception list")));
+            }
+            for _ in 0..count {
+                exceptions.push(Exception::decode(r)?);
+            }
+        }
+        Ok(Self { patient, grantee, effect, sections, purposes, actions, window, exceptions })
     }
 }
 

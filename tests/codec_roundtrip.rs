@@ -16,8 +16,8 @@ use healthchain::hash::Hash256;
 use healthchain::ids::{ActorId, BlockHash, ChainId, TxId};
 use healthchain::keys::{PublicKey, Signature, SigningKey};
 use healthchain::tx::{
-    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, FORMAT_VERSION, Genesis, GenesisParams, Grantee,
-    Payload, Policy, RecordAccess, RegisterActor, RotateKey, Scopes, SignedTx, TxBody, Window,
+    AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Exception, FORMAT_VERSION, Genesis,
+    GenesisParams, Grantee, Payload, Policy, RecordAccess, RegisterActor, RotateKey, Scopes, SignedTx, TxBody, Window,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -115,9 +115,16 @@ fn effect() -> impl Strategy<Value = Effect> {
     prop::sample::select(vec![Effect::Permit, Effect::Deny])
 }
 
+fn exception() -> impl Strategy<Value = Exception> {
+    (prop::option::of(grantee()), code_set(), code_set(), actions(), window()).prop_map(
+        |(grantee, sections, purposes, actions, window)| Exception { grantee, sections, purposes, actions, window },
+    )
+}
+
 fn consent_grant() -> impl Strategy<Value = ConsentGrant> {
-    (actor_id(), grantee(), effect(), code_set(), code_set(), actions(), window()).prop_map(
-        |(patient, grantee, effect, sections, purposes, actions, window)| ConsentGrant {
+    let exceptions = prop_oneof![Just(Vec::new()), prop::collection::vec(exception(), 1..=3)];
+    (actor_id(), grantee(), effect(), code_set(), code_set(), actions(), window(), exceptions).prop_map(
+        |(patient, grantee, effect, sections, purposes, actions, window, exceptions)| ConsentGrant {
             patient,
             grantee,
             effect,
@@ -125,6 +132,7 @@ fn consent_grant() -> impl Strategy<Value = ConsentGrant> {
             purposes,
             actions,
             window,
+            exceptions,
         },
     )
 }
@@ -828,6 +836,7 @@ fn grant() -> ConsentGrant {
         purposes: set_of(&["TREAT"]),
         actions: Actions::READ,
         window: Window { not_before: 10, not_after: Some(20) },
+        exceptions: Vec::new(),
     }
 }
 
@@ -838,6 +847,8 @@ const SECTIONS_AT: usize = EFFECT_AT + 1;
 const SECTIONS_END: usize = SECTIONS_AT + 1 + 1 + 4;
 const ACTIONS_AT: usize = SECTIONS_END + 1 + 1 + 5;
 const OPTION_AT: usize = ACTIONS_AT + 1 + 8;
+/// Where a rule's exception list starts (after `not_after`).
+const LIST_AT: usize = OPTION_AT + 1 + 8;
 
 fn grant_bytes() -> Vec<u8> {
     let bytes = tx_bytes(Payload::GrantConsent(grant()), 5);
@@ -845,6 +856,29 @@ fn grant_bytes() -> Vec<u8> {
     assert_eq!(&bytes[ACTIONS_AT..=ACTIONS_AT], &[1]);
     assert_eq!(&bytes[OPTION_AT..=OPTION_AT], &[1]);
     bytes
+}
+
+#[test]
+fn rules_with_exceptions_have_their_own_effect_tags_and_a_non_empty_list() {
+    let plain = grant_bytes();
+    assert_eq!(plain[EFFECT_AT], 1, "a rule without exceptions keeps the first ledgers' bytes");
+    let exception = Exception {
+        grantee: None,
+        sections: set_of(&["labs"]),
+        purposes: set_of(&["TREAT"]),
+        actions: Actions::READ,
+        window: Window { not_before: 10, not_after: None },
+    };
+    for (effect, tag) in [(Effect::Permit, 3), (Effect::Deny, 4)] {
+        let rule = ConsentGrant { effect, exceptions: vec![exception.clone()], ..grant() };
+        let bytes = tx_bytes(Payload::GrantConsent(rule), 5);
+        assert_eq!((bytes[EFFECT_AT], bytes[LIST_AT]), (tag, 1));
+        let empty = splice(&bytes, LIST_AT..LIST_AT + 1, &[0]);
+        assert_rejected::<SignedTx>(&empty, LIST_AT, DecodeErrorKind::NonCanonical("empty exception list"));
+        let many = splice(&bytes, LIST_AT..LIST_AT + 1, &[65]);
+        let too_many = DecodeErrorKind::TooLong { what: "exceptions", len: 65, max: 64 };
+        assert_rejected::<SignedTx>(&many, LIST_AT, too_many);
+    }
 }
 
 #[test]
@@ -946,7 +980,7 @@ fn unknown_tags_are_rejected() {
         (GRANTEE_AT + 1, 0, "role"),
         (GRANTEE_AT + 1, 7, "role"),
         (EFFECT_AT, 0, "effect"),
-        (EFFECT_AT, 3, "effect"),
+        (EFFECT_AT, 5, "effect"),
         (ACTIONS_AT, 0, "action set"),
         (ACTIONS_AT, 4, "action set"),
     ];

@@ -179,6 +179,7 @@ impl Workload {
                 purposes: CodeSet::parse([PURPOSE]).unwrap(),
                 actions: Actions::READ,
                 window: Window { not_before: now, not_after: None },
+                exceptions: Vec::new(),
             };
             ledger.grant_consent(&self.patients[p].0, grant)?;
             self.consents.push((p, q, section));

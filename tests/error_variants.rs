@@ -42,6 +42,7 @@ fn wide_denial(net: &Net) -> ConsentGrant {
         purposes: codes('p'),
         actions: Actions::READ,
         window: Window { not_before: net.ledger.now(), not_after: None },
+        exceptions: Vec::new(),
     }
 }
 

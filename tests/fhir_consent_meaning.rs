@@ -6,19 +6,24 @@
 //! comment says so: the structure is what a machine can read.
 
 use Effect::{Deny, Permit};
-use healthchain::fhir::consent::{ConsentPolicy, Directory, Effect, ImportOptions, R4Root, compile, read};
+use healthchain::fhir::consent::{ConsentPolicy, Directory, Effect, ImportOptions, R4Root, compile, import, read};
 use healthchain::fhir::{FhirError, FhirVersion};
 use healthchain::*;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// A stable actor id per FHIR reference.
-fn id(reference: &str) -> ActorId {
+/// A stable key per FHIR reference.
+fn key(reference: &str) -> SigningKey {
     let mut seed = [0u8; 32];
     for (i, b) in reference.bytes().enumerate() {
         seed[i % 32] = seed[i % 32].wrapping_mul(31).wrapping_add(b);
     }
-    ActorId::from_key(&SigningKey::from_seed(&seed).public_key())
+    SigningKey::from_seed(&seed)
+}
+
+/// A stable actor id per FHIR reference.
+fn id(reference: &str) -> ActorId {
+    ActorId::from_key(&key(reference).public_key())
 }
 
 const PARTIES: [&str; 18] = [
@@ -439,4 +444,97 @@ fn a_purpose_covers_the_purposes_it_subsumes() {
     let p = compile_json(&r5("deny", etreat), FhirVersion::R5, &options(&[])).unwrap();
     assert_eq!(ask(&p, "Practitioner/f007", "labs", "BTG", Action::Read, 0), Some(Permit));
     assert_eq!(ask(&p, "Practitioner/f007", "labs", "TREAT", Action::Read, 0), Some(Deny));
+}
+
+/// Every example that compiles (R4 under both readings of its root), imported into a ledger where its
+/// parties are registered (patients as patients, everyone else as a provider), answers as it reads
+/// (`ConsentPolicy::decide`) every question about its patient: each party, five sections, five purposes,
+/// both actions, at the grant and at every boundary of its periods after it.
+#[test]
+fn every_example_imported_into_a_ledger_decides_as_it_reads() {
+    const START: u64 = 1_262_304_000_000; // 2010-01-01, before every example's period
+    let ours: Vec<String> = PARTIES.iter().filter(|p| p.starts_with("Organization/")).map(|p| p.to_string()).collect();
+    let mut imported = 0;
+    for folder in ["r4", "r5", "r5-draft"] {
+        let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests/vectors/fhir", folder].iter().collect();
+        let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        for name in names {
+            let name = name.to_string_lossy().into_owned();
+            let readings =
+                if folder == "r4" { vec![R4Root::Exception, R4Root::Scope] } else { vec![R4Root::Exception] };
+            for r4_root in readings {
+                let options = ImportOptions { r4_root, ..ImportOptions::default() };
+                let setup = Setup { options: options.clone(), ours: ours.clone() };
+                let Ok(policy) = policy(folder, &name, &setup) else { continue };
+                let clock = ManualClock::new(START);
+                let hospital = key("hospital");
+                let mut ledger = Ledger::create(
+                    MemoryStore::new(),
+                    Box::new(clock.clone()),
+                    &LedgerSettings::new("hl7-examples"),
+                    &[&hospital],
+                )
+                .unwrap();
+                for party in PARTIES {
+                    let role = if party.starts_with("Patient/") { Role::Patient } else { Role::Provider };
+                    ledger.register(&hospital, &key(party), role).unwrap();
+                }
+                ledger.seal(&[&hospital]).unwrap();
+                let patient = PARTIES.iter().find(|p| id(p) == policy.patient).unwrap();
+                let directory = Examples { parties: directory(), ours: &ours };
+                let version = if folder == "r4" { FhirVersion::R4 } else { FhirVersion::R5 };
+                let granted_at = ledger.now();
+                let done = import(&mut ledger, &key(patient), &json(folder, &name), version, &directory, &options)
+                    .unwrap_or_else(|e| panic!("{folder}/{name}: {e}"));
+                assert_eq!(done.policy, policy);
+                assert_eq!(done.granted.len(), done.rules.len());
+                if !done.rules.is_empty() {
+                    ledger.seal(&[&hospital]).unwrap();
+                }
+                imported += 1;
+                let mut instants = vec![granted_at];
+                let mut periods: Vec<_> = policy.period.into_iter().collect();
+                let mut stack: Vec<_> = policy.rules.iter().collect();
+                while let Some(rule) = stack.pop() {
+                    periods.extend(rule.when.period);
+                    stack.extend(rule.exceptions.iter());
+                }
+                for period in periods {
+                    for edge in [period.start, period.end].into_iter().flatten() {
+                        instants
+                            .extend([edge - 1, edge].map(|at| at as u64).into_iter().filter(|at| *at >= granted_at));
+                    }
+                }
+                let role_of = |who: &ActorId| ledger.actor(who).map(|a| a.role);
+                for requester in PARTIES.iter().filter(|p| *p != patient) {
+                    for section in ["labs", "medications", "notes", "mental-health", "imaging"] {
+                        for purpose in ["TREAT", "ETREAT", "HPAYMT", "HRESCH", "PUBHLTH"] {
+                            for action in [Action::Read, Action::Write] {
+                                for at in &instants {
+                                    let question = CheckRequest {
+                                        patient: policy.patient,
+                                        requester: id(requester),
+                                        section: Code::new(section).unwrap(),
+                                        purpose: Code::new(purpose).unwrap(),
+                                        action,
+                                        at: *at,
+                                    };
+                                    let expected = policy.decide(&question, &role_of) == Some(Permit);
+                                    let decision = ledger.check(&question).unwrap();
+                                    assert_eq!(
+                                        matches!(decision, Decision::Permit(PermitBasis::Consents(_))),
+                                        expected,
+                                        "{folder}/{name} ({r4_root:?}): {requester} {section} {purpose} {action:?} at {at}: {decision}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{imported} example readings imported");
+    assert!(imported >= 20, "only {imported} example readings imported");
 }

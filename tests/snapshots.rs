@@ -97,6 +97,7 @@ fn one_more_block(ledger: &mut Ledger<FileStore>, spec: &Spec, step: u8) {
         actions: Actions::READ,
         effect: Effect::Permit,
         window: Window { not_before: now, not_after: None },
+        exceptions: Vec::new(),
     };
     let granted = ledger.grant_consent(&patient_key, grant).unwrap();
     let request = CheckRequest {

@@ -35,5 +35,6 @@ pub fn labs_permit(patient: ActorId, doctor: ActorId) -> ConsentGrant {
         purposes: CodeSet::parse(["TREAT"]).unwrap(),
         actions: Actions::READ,
         window: Window { not_before: T0, not_after: None },
+        exceptions: Vec::new(),
     }
 }

@@ -86,6 +86,7 @@ impl hc_consent_grant {
             purposes: unsafe { code_set_arg(self.purposes, self.purpose_count, "grant.purposes")? },
             actions: actions_from(self.actions)?,
             window: window_from(self.not_before, self.not_after),
+            exceptions: Vec::new(),
         })
     }
 }

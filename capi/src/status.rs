@@ -193,6 +193,8 @@ pub const HC_ALREADY_ERASED: i32 = 233;
 /// A delegate's consent change would widen its own access (a permit naming the delegate or its role, or
 /// revoking a deny rule that names it).
 pub const HC_WIDENS_OWN_ACCESS: i32 = 234;
+/// A permit with exceptions: only a deny rule has exceptions.
+pub const HC_EXCEPTIONS_ON_PERMIT: i32 = 235;
 
 // ---- 300-349: why a block fails verification (`hc_verify_report.failure_code`; a transaction at
 // fault gives its 200-249 code instead) ----
@@ -372,6 +374,7 @@ fn status_text(status: i32) -> &'static str {
         HC_ALREADY_REVIEWED => "break-glass access already reviewed\0",
         HC_ALREADY_ERASED => "patient already erased\0",
         HC_WIDENS_OWN_ACCESS => "a delegate cannot widen its own access\0",
+        HC_EXCEPTIONS_ON_PERMIT => "only a deny rule has exceptions\0",
         HC_VERIFY_STORE => "block could not be read\0",
         HC_VERIFY_MALFORMED => "malformed block\0",
         HC_VERIFY_WRONG_CHAIN => "block belongs to another chain\0",
@@ -450,6 +453,7 @@ pub(crate) fn tx_code(error: &TxError) -> i32 {
         TxError::AlreadyReviewed => HC_ALREADY_REVIEWED,
         TxError::AlreadyErased => HC_ALREADY_ERASED,
         TxError::WidensOwnAccess => HC_WIDENS_OWN_ACCESS,
+        TxError::ExceptionsOnPermit => HC_EXCEPTIONS_ON_PERMIT,
         // The core's errors are `#[non_exhaustive]`: a variant added there without a code here.
         _ => HC_UNMAPPED_ERROR,
     }
@@ -543,7 +547,7 @@ impl From<CodeError> for Failure {
 impl From<LedgerError> for Failure {
     fn from(error: LedgerError) -> Self {
         let code = match error {
-            LedgerError::Tx(e) => return e.into(),
+            LedgerError::Tx(e) | LedgerError::GrantRefused { refusal: e, .. } => return e.into(),
             LedgerError::Check(e) => return e.into(),
             LedgerError::Store(e) => return e.into(),
             LedgerError::Key(e) => return e.into(),

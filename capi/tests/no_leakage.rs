@@ -488,6 +488,7 @@ impl Net {
             purposes: codes(purposes),
             actions: Actions::READ,
             window: self.window(),
+            exceptions: Vec::new(),
         }
     }
 
@@ -1043,6 +1044,7 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
             purposes: codes(&["TREAT"]),
             actions: Actions::READ,
             window,
+            exceptions: Vec::new(),
         };
         a.refused(
             "a grant for the unregistered patient",
@@ -1122,7 +1124,29 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
     );
     let now = n.now();
     let empty = ConsentGrant { window: Window { not_before: now, not_after: Some(now) }, ..permit_doctor.clone() };
-    a.refused("a grant with an empty window", n.ledger.grant_consent(&n.patient_key, empty), "TxError::EmptyWindow");
+    a.refused(
+        "a grant with an empty window",
+        n.ledger.grant_consent(&n.patient_key, empty.clone()),
+        "TxError::EmptyWindow",
+    );
+    a.refused(
+        "an all-or-nothing list whose second grant has an empty window",
+        n.ledger.grant_consents(&n.patient_key, vec![permit_doctor.clone(), empty]),
+        "LedgerError::GrantRefused",
+    );
+    let exception = Exception {
+        grantee: None,
+        sections: codes(&["labs"]),
+        purposes: codes(&["TREAT"]),
+        actions: Actions::READ,
+        window: n.window(),
+    };
+    let excepted = ConsentGrant { exceptions: vec![exception], ..permit_doctor.clone() };
+    a.refused(
+        "a permit with exceptions",
+        n.ledger.grant_consent(&n.patient_key, excepted),
+        "TxError::ExceptionsOnPermit",
+    );
     let to_self = DelegationGrant { patient: p, delegate: p, scopes: Scopes::MANAGE_AND_READ, window: n.window() };
     a.refused(
         "the patient delegating to themself",
@@ -1598,6 +1622,7 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
         "NotBreakGlass",
         "AlreadyReviewed",
         "AlreadyErased",
+        "ExceptionsOnPermit",
     ]
     .map(|v| format!("TxError::{v}"));
     let every_other = [
@@ -1617,6 +1642,7 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
         "LedgerError::StaleProposal",
         "LedgerError::NothingToSeal",
         "LedgerError::BlockFull",
+        "LedgerError::GrantRefused",
         "LedgerError::UnknownKey",
         "LedgerError::NotEnoughSealers",
         "LedgerError::InvalidSettings",

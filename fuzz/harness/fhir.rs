@@ -9,14 +9,17 @@
 //! is the schema's or a key of the input, never one of its values (or is a size or syntax error); a
 //! resource read has provisions no deeper than `MAX_PROVISION_DEPTH`, each naming its own place, periods
 //! that do not end before they start, and no empty code; a consent with a base decision and no period
-//! decides every question about its patient.
+//! decides every question about its patient; its ledger rules (`ConsentPolicy::ledger_rules`) are the
+//! patient's, with exceptions on denies only and within the limit, non-empty windows and canonical
+//! encodings.
 
 use healthchain::fhir::consent::{
     Directory, ImportOptions, MAX_PROVISION_DEPTH, Provision, ReadOptions, compile, read,
 };
 use healthchain::fhir::{FhirError, FhirVersion};
 use healthchain::hash::sha256;
-use healthchain::{Action, ActorId, CheckRequest, Code, Grantee, Role};
+use healthchain::tx::MAX_EXCEPTIONS;
+use healthchain::{Action, ActorId, CheckRequest, Code, ConsentGrant, Decode, Effect, Encode, Grantee, Role};
 use std::collections::BTreeSet;
 
 /// Every element name the reader and `compile` may put in a path without it being a key of the input.
@@ -105,6 +108,18 @@ pub fn run(data: &[u8]) {
                 }
             }
         }
+    }
+    // Its ledger rules: the patient's, exceptions on denies only and within the limit, windows not empty,
+    // each with a canonical encoding.
+    let rules = match policy.ledger_rules(&|_| Some(Role::Provider)) {
+        Ok(rules) => rules,
+        Err(error) => return check_error(&error, json),
+    };
+    for rule in &rules {
+        assert_eq!(rule.patient, policy.patient);
+        assert!(rule.effect == Effect::Deny || rule.exceptions.is_empty());
+        assert!(rule.exceptions.len() <= MAX_EXCEPTIONS && !rule.window.is_empty());
+        assert_eq!(ConsentGrant::from_bytes(&rule.to_bytes()).as_ref(), Ok(rule));
     }
 }
 

@@ -812,6 +812,7 @@ impl Run {
             purposes: code_set(rule.purposes, &PURPOSES),
             actions: actions(rule.actions),
             window: Window { not_before: rule.nb, not_after: rule.na },
+            exceptions: Vec::new(),
         };
         let expected = expected
             .map(|()| Granted { consent: self.next_id(signer, &Payload::GrantConsent(grant.clone())), until: rule.na });

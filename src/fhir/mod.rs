@@ -2,7 +2,8 @@
 //! JSON) are read strictly into [`consent::ConsentResource`]: every element is either understood, explicitly
 //! without effect on access (narrative, metadata), or refused with an error naming it, so that nothing that
 //! could change what a consent allows is dropped. [`consent::compile`] then gives their meaning in the
-//! ledger's terms, through the caller's directory of references and a [`sections::SectionMap`].
+//! ledger's terms, through the caller's directory of references and a [`sections::SectionMap`];
+//! [`consent::import`] grants it as the ledger's rules, [`consent::export`] writes a patient's rules back.
 //!
 //! Nothing read here reaches an error message: errors name elements (`Consent.provision[0].dataPeriod`),
 //! never values, which may be health data.
@@ -14,6 +15,18 @@ pub mod purposes;
 pub mod sections;
 
 pub use json::MAX_RESOURCE_BYTES;
+
+/// The ledger's own section codes as a FHIR code system: a code names exactly that section. Export writes
+/// sections this way; import reads it besides the [`sections::SectionMap`].
+pub const SECTION_SYSTEM: &str = "urn:healthchain:section";
+/// The ledger's own purpose codes: a code names exactly that purpose (no subsumption), for a rule whose
+/// purposes v3 ActReason's is-a hierarchy cannot say exactly.
+pub const PURPOSE_SYSTEM: &str = "urn:healthchain:purpose";
+/// The ledger's own actions, `read` and `write`, for a write-only rule (FHIR's consentaction has no code for
+/// write alone).
+pub const ACTION_SYSTEM: &str = "urn:healthchain:action";
+/// Identifiers of the ledger's consent rules: the GrantConsent transaction id in hex.
+pub const CONSENT_ID_SYSTEM: &str = "urn:healthchain:consent";
 
 /// The FHIR release a resource is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -85,6 +85,11 @@ pub fn with_descendants(code: &str) -> Vec<&str> {
     all
 }
 
+/// Whether `code` is in the PurposeOfUse tree (`PurposeOfUse` itself or one of its descendants).
+pub fn is_purpose_of_use(code: &str) -> bool {
+    code == "PurposeOfUse" || PARENTS.iter().any(|(child, _)| *child == code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +108,7 @@ mod tests {
         all.sort_unstable();
         all.dedup();
         assert_eq!((count, all.len()), (63, 63));
+        assert!(all.iter().all(|code| is_purpose_of_use(code)));
+        assert!(!is_purpose_of_use("LOCAL") && !is_purpose_of_use("treat"));
     }
 }

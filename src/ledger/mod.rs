@@ -79,6 +79,15 @@ pub enum LedgerError {
     /// `seal` with no transaction waiting.
     #[error("no transaction to seal")]
     NothingToSeal,
+    /// Grant `index` of an all-or-nothing list ([`Ledger::grant_consents`]) would be refused; none was
+    /// submitted.
+    #[error("grant {index} of the list would be refused: {refusal}")]
+    GrantRefused {
+        /// Its place in the list.
+        index: usize,
+        /// Why.
+        refusal: TxError,
+    },
     /// The block being built is full; seal it first.
     #[error("block is full ({MAX_TXS_PER_BLOCK} transactions or {MAX_BLOCK_BYTES} bytes); seal it first")]
     BlockFull,
@@ -580,6 +589,7 @@ impl<S: Store> Ledger<S> {
     ///     patient, grantee: Grantee::Role(Role::Provider), effect: Effect::Permit,
     ///     sections: CodeSet::parse(["labs"])?, purposes: CodeSet::parse(["TREAT"])?,
     ///     actions: Actions::READ, window: Window { not_before: ledger.now(), not_after: None },
+    ///     exceptions: Vec::new(),
     /// }));
     /// let signature = hsm.sign(&body.signing_bytes()); // done by the HSM
     /// let id = ledger.submit(body.attach_signature(signature))?;
@@ -609,6 +619,7 @@ impl<S: Store> Ledger<S> {
     ///         patient, grantee: Grantee::Role(Role::Provider), effect: Effect::Permit,
     ///         sections: CodeSet::parse([section])?, purposes: CodeSet::parse(["TREAT"])?,
     ///         actions: Actions::READ, window: Window { not_before: ledger.now(), not_after: None },
+    ///         exceptions: Vec::new(),
     ///     }))
     /// };
     /// let bodies = ledger.prepare_batch(patient, [grant("labs")?, grant("medications")?]);
@@ -629,13 +640,19 @@ impl<S: Store> Ledger<S> {
 
     /// Prepares a transaction for the actor owning `key`, signs it with `key` and submits it.
     pub fn sign_and_submit(&mut self, key: &SigningKey, payload: Payload) -> Result<TxId, LedgerError> {
+        let signer = self.active_signer(key)?;
+        let tx = self.prepare(signer, payload).sign(key);
+        self.submit(tx)
+    }
+
+    /// The actor whose active key `key` is.
+    fn active_signer(&self, key: &SigningKey) -> Result<ActorId, LedgerError> {
         let public = key.public_key();
         let signer = self.actor_of_key(&public).ok_or(LedgerError::UnknownKey("registered actor"))?;
         if self.state().latest().actor(&signer).and_then(|a| a.keys.last().map(|k| k.key)) != Some(public) {
             return Err(LedgerError::KeyNotActive);
         }
-        let tx = self.prepare(signer, payload).sign(key);
-        self.submit(tx)
+        Ok(signer)
     }
 
     /// Seals the queued transactions into a block, signed by `sealers` (active authorities, at least the

@@ -4,17 +4,18 @@
 //! Either way a transaction is encoded once: its encoding is checked canonical, hashed into its id and
 //! Merkle leaf, and kept until its block is sealed, whose encoding is made of these bytes.
 
-use super::{Ledger, LedgerError};
+use super::{Granted, Ledger, LedgerError};
 use crate::block::{MAX_BLOCK_BYTES, MAX_TX_LEN, MAX_TXS_PER_BLOCK};
 use crate::codec::{Decode, Encode};
 use crate::codec::{DecodeError, DecodeErrorKind};
 use crate::error::TxError;
 use crate::ids::{ActorId, TxId};
+use crate::keys::SigningKey;
 use crate::keys::{PublicKey, SignedMessage, verify_batch};
 use crate::merkle::leaf_hash;
 use crate::state::Position;
 use crate::store::Store;
-use crate::tx::{AccessBasis, Payload, SignedTx, id_of_encoded, signing_message};
+use crate::tx::{AccessBasis, ConsentGrant, Payload, SignedTx, id_of_encoded, signing_message};
 
 /// Signatures below which a batch is checked on the calling thread alone.
 const PARALLEL_FROM: usize = 512;
@@ -108,6 +109,51 @@ impl<S: Store> Ledger<S> {
                 self.check_room(encoded?).and_then(|encoded| self.admit(tx, encoded, signature))
             })
             .collect()
+    }
+
+    /// Grants several consents all or none, signed by `signer` (the patient, or a delegate with manage
+    /// scope), in this order: each is checked first, with the earlier ones in force
+    /// ([`State::check_grants`](crate::State::check_grants)), and only if every one would be accepted and
+    /// all fit in the block being filled are they submitted. A FHIR Consent becomes several rules this way
+    /// (docs/FHIR.md). Refused, with nothing submitted: [`LedgerError::GrantRefused`] naming the first grant
+    /// refused and why (a malformed one too), [`LedgerError::BlockFull`], and the signer's key errors.
+    pub fn grant_consents(
+        &mut self,
+        signer: &SigningKey,
+        grants: Vec<ConsentGrant>,
+    ) -> Result<Vec<Granted>, LedgerError> {
+        self.writable()?;
+        let actor = self.active_signer(signer)?;
+        let until: Vec<Option<u64>> = grants.iter().map(|grant| grant.window.not_after).collect();
+        let bodies = self.prepare_batch(actor, grants.into_iter().map(Payload::GrantConsent));
+        let time = bodies.first().map_or_else(|| self.now(), |body| body.time);
+        let txs: Vec<SignedTx> = bodies.into_iter().map(|body| body.sign(signer)).collect();
+        let refused = |index, refusal| LedgerError::GrantRefused { index, refusal };
+        let mut encoded = Vec::with_capacity(txs.len());
+        let mut listed = Vec::with_capacity(txs.len());
+        for (index, tx) in txs.iter().enumerate() {
+            let one = encode(tx).map_err(|error| match error {
+                LedgerError::Tx(refusal) => refused(index, refusal),
+                other => other,
+            })?;
+            if let Payload::GrantConsent(grant) = &tx.body.payload {
+                listed.push((one.id, grant.clone()));
+            }
+            encoded.push(one);
+        }
+        self.state().check_grants(&actor, time, &listed).map_err(|(index, refusal)| refused(index, refusal))?;
+        let bytes: usize = encoded.iter().map(|e| e.bytes.len() + 4).sum();
+        if self.pending.len() + txs.len() > MAX_TXS_PER_BLOCK || self.pending_bytes + bytes > MAX_BLOCK_BYTES {
+            return Err(LedgerError::BlockFull);
+        }
+        // Checked above: the signer, its sequence numbers and time are those of the first, which would be
+        // refused before anything is queued.
+        let mut granted = Vec::with_capacity(txs.len());
+        for ((tx, encoded), until) in txs.into_iter().zip(encoded).zip(until) {
+            let consent = self.admit(tx, encoded, Signature::Valid)?;
+            granted.push(Granted { consent, until });
+        }
+        Ok(granted)
     }
 
     /// Checks that an encoded transaction fits in the block being filled.

@@ -294,6 +294,16 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
+    /// The height this view sees up to (`u64::MAX` for the latest state, submitted transactions included).
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// The ledger's chain id.
+    pub fn chain(&self) -> ChainId {
+        self.state.chain()
+    }
+
     /// Whether something stamped `stamp` is visible.
     pub fn sees(&self, stamp: &Stamp) -> bool {
         stamp.height <= self.height
@@ -768,28 +778,49 @@ impl State {
         Ok(())
     }
 
-    /// The active permit of `patient` that already covers `grant`, if any.
+    /// The active permit of `patient` without exceptions that already covers `grant`, if any.
     pub fn covering_permit(&self, grant: &ConsentGrant) -> Option<&Consent> {
         let index = self.patients.get(&grant.patient)?;
-        index.consents().iter().find(|c| {
-            let rule = &c.grant;
-            c.revoked.is_none()
-                && rule.effect == Effect::Permit
-                && rule.grantee == grant.grantee
-                && rule.sections.covers(&grant.sections)
-                && rule.purposes.covers(&grant.purposes)
-                && rule.actions.covers(grant.actions)
-                && rule.window.covers(&grant.window)
-        })
+        index.consents().iter().find(|c| c.revoked.is_none() && covers(&c.grant, grant))
     }
 
-    fn grant_consent(&mut self, ctx: &Ctx, grant: &ConsentGrant) -> Result<(), TxError> {
+    /// Whether `signer` could grant each of `grants` (each with the id its transaction will have), in order,
+    /// at instant `time`: the rules of GrantConsent, each grant judged with the earlier ones of the list in
+    /// force. `Err((index, refusal))` names the first that would be refused. For submitting several grants
+    /// all or none ([`crate::Ledger::grant_consents`]).
+    pub fn check_grants(
+        &self,
+        signer: &ActorId,
+        time: u64,
+        grants: &[(ConsentId, ConsentGrant)],
+    ) -> Result<(), (usize, TxError)> {
+        let actor = self.actors.get(signer).ok_or((0, TxError::UnknownSigner))?;
+        if actor.deactivated.is_some() {
+            return Err((0, TxError::SignerDeactivated));
+        }
+        let stamp = Stamp { height: 0, time, tx: TxId::default() };
+        let ctx = Ctx { signer: *signer, signer_role: actor.role, stamp };
+        for (index, (_, grant)) in grants.iter().enumerate() {
+            self.check_grant(&ctx, grant).map_err(|refusal| (index, refusal))?;
+            let earlier = grants.get(..index).unwrap_or_default();
+            if let Some((id, rule)) = earlier.iter().find(|(_, rule)| covers(rule, grant)) {
+                return Err((index, TxError::AlreadyHasAccess { existing: *id, until: rule.window.not_after }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every rule of GrantConsent, without applying it.
+    fn check_grant(&self, ctx: &Ctx, grant: &ConsentGrant) -> Result<(), TxError> {
         self.live_patient(&grant.patient)?;
         if let Grantee::Actor(grantee) = &grant.grantee {
             self.live_grantee(grantee)?;
         }
         if grant.window.is_empty() {
             return Err(TxError::EmptyWindow);
+        }
+        if grant.effect == Effect::Permit && !grant.exceptions.is_empty() {
+            return Err(TxError::ExceptionsOnPermit);
         }
         if !self.may_manage(ctx, &grant.patient) {
             return Err(TxError::Unauthorized);
@@ -800,6 +831,11 @@ impl State {
         {
             return Err(TxError::AlreadyHasAccess { existing: existing.id, until: existing.grant.window.not_after });
         }
+        Ok(())
+    }
+
+    fn grant_consent(&mut self, ctx: &Ctx, grant: &ConsentGrant) -> Result<(), TxError> {
+        self.check_grant(ctx, grant)?;
         let id = ctx.stamp.tx;
         let consent = Consent { id, grant: grant.clone(), granted_by: ctx.signer, granted: ctx.stamp, revoked: None };
         let at = self.patients.entry(grant.patient).or_default().push_consent(consent, &mut self.codebook);
@@ -961,6 +997,20 @@ fn check_error(error: crate::error::CheckError) -> TxError {
 }
 
 /// Facts about the transaction being applied that every handler needs.
+/// Whether permit `rule` (without exceptions) covers permit `grant`: same patient and grantee, and at least its
+/// sections, purposes, actions and window ("already has access").
+fn covers(rule: &ConsentGrant, grant: &ConsentGrant) -> bool {
+    rule.effect == Effect::Permit
+        && grant.effect == Effect::Permit
+        && rule.exceptions.is_empty()
+        && rule.patient == grant.patient
+        && rule.grantee == grant.grantee
+        && rule.sections.covers(&grant.sections)
+        && rule.purposes.covers(&grant.purposes)
+        && rule.actions.covers(grant.actions)
+        && rule.window.covers(&grant.window)
+}
+
 struct Ctx {
     signer: ActorId,
     signer_role: Role,

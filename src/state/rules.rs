@@ -11,7 +11,7 @@ use foldhash::HashMap;
 
 use crate::codes::{Action, Actions, Code, CodeSet, Role};
 use crate::ids::{ActorId, ConsentId, DelegationId};
-use crate::tx::{Effect, Grantee, Scopes, Window};
+use crate::tx::{Effect, Exception, Grantee, Scopes, Window};
 
 /// When a rule or delegation is in force, as plain integers and flags.
 #[derive(Clone, Copy, Debug)]
@@ -145,6 +145,8 @@ struct ConsentKey {
     effect: Effect,
     /// Whether both masks are exact.
     exact: bool,
+    /// Whether the rule has exceptions (read from the consent itself).
+    excepted: bool,
 }
 
 /// What the engine tests of a delegation.
@@ -220,6 +222,7 @@ impl PatientRecords {
             id: consent.id,
             effect: grant.effect,
             exact: sections_exact && purposes_exact,
+            excepted: !grant.exceptions.is_empty(),
         });
         self.consents.push(consent);
         self.consents.len() - 1
@@ -315,7 +318,27 @@ impl PatientRecords {
                         consent.grant.sections.matches(&question.section)
                             && consent.grant.purposes.matches(&question.purpose)
                     });
-                (grantee && key.life.in_force(question.height, question.at) && codes).then_some((key.id, key.effect))
+                let unexcepted = !key.excepted
+                    || self
+                        .consents
+                        .get(at)
+                        .is_some_and(|consent| !consent.grant.exceptions.iter().any(|e| excepts(e, question)));
+                (grantee && key.life.in_force(question.height, question.at) && codes && unexcepted)
+                    .then_some((key.id, key.effect))
             })
     }
+}
+
+/// Whether `exception` takes `question` out of its rule: every condition holds.
+fn excepts(exception: &Exception, question: &Question) -> bool {
+    let grantee = match exception.grantee {
+        None => true,
+        Some(Grantee::Actor(id)) => id == question.requester,
+        Some(Grantee::Role(role)) => role == question.role,
+    };
+    grantee
+        && exception.actions.contains(question.action)
+        && exception.sections.matches(&question.section)
+        && exception.purposes.matches(&question.purpose)
+        && exception.window.contains(question.at)
 }

@@ -9,7 +9,7 @@ use super::{Consent, Delegation, Stamp};
 use crate::codes::{Action, Actions, Code, CodeSet, Role};
 use crate::hash::Hash256;
 use crate::ids::{ActorId, TxId};
-use crate::tx::{ConsentGrant, DelegationGrant, Effect, Grantee, Scopes, Window};
+use crate::tx::{ConsentGrant, DelegationGrant, Effect, Exception, Grantee, Scopes, Window};
 
 /// 40 codes: more than the 31 bits of a table, so that some share its last bit.
 fn code(index: u8) -> Code {
@@ -72,6 +72,26 @@ struct Case {
     window: Window,
     granted: (u64, u64),
     revoked: Option<(u64, u64)>,
+    exceptions: Vec<Exception>,
+}
+
+fn actions() -> impl Strategy<Value = Actions> {
+    prop_oneof![Just(Actions::READ), Just(Actions::WRITE), Just(Actions::READ_WRITE)]
+}
+
+fn grantee() -> impl Strategy<Value = Grantee> {
+    prop_oneof![(0..4u8).prop_map(|a| Grantee::Actor(actor(a))), role().prop_map(Grantee::Role)]
+}
+
+/// Exceptions with few codes, so that they often match.
+fn exception() -> impl Strategy<Value = Exception> {
+    let codes = prop_oneof![
+        Just(CodeSet::all()),
+        (0..3u8).prop_map(|c| CodeSet::new([code(c)]).unwrap_or_else(|_| CodeSet::all()))
+    ];
+    (proptest::option::of(grantee()), codes.clone(), codes, actions(), window()).prop_map(
+        |(grantee, sections, purposes, actions, window)| Exception { grantee, sections, purposes, actions, window },
+    )
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -80,12 +100,13 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![Just(Effect::Permit), Just(Effect::Deny)],
         code_set(),
         code_set(),
-        prop_oneof![Just(Actions::READ), Just(Actions::WRITE), Just(Actions::READ_WRITE)],
+        actions(),
         window(),
         stamp(),
         proptest::option::of(stamp()),
+        prop_oneof![2 => Just(Vec::new()), 1 => proptest::collection::vec(exception(), 1..4)],
     )
-        .prop_map(|(grantee, effect, sections, purposes, actions, window, granted, revoked)| Case {
+        .prop_map(|(grantee, effect, sections, purposes, actions, window, granted, revoked, exceptions)| Case {
             grantee,
             effect,
             sections,
@@ -94,6 +115,7 @@ fn case() -> impl Strategy<Value = Case> {
             window,
             granted,
             revoked,
+            exceptions,
         })
 }
 
@@ -163,6 +185,7 @@ proptest! {
                 purposes: case.purposes.clone(),
                 actions: case.actions,
                 window: case.window,
+                exceptions: case.exceptions.clone(),
             };
             let id = tx(index);
             let consent =
@@ -211,6 +234,18 @@ proptest! {
                         && rule.sections.matches(&question.section)
                         && rule.purposes.matches(&question.purpose)
                         && in_force(&c.granted, &rule.window, c.revoked, question.height, question.at)
+                        && !rule.exceptions.iter().any(|e| {
+                            let grantee = match e.grantee {
+                                None => true,
+                                Some(Grantee::Actor(id)) => id == question.requester,
+                                Some(Grantee::Role(role)) => role == question.role,
+                            };
+                            grantee
+                                && e.actions.contains(question.action)
+                                && e.sections.matches(&question.section)
+                                && e.purposes.matches(&question.purpose)
+                                && e.window.contains(question.at)
+                        })
                 })
                 .map(|c| (c.id, c.grant.effect))
                 .collect();

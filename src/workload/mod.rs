@@ -481,6 +481,7 @@ impl<S: Store> Generator<'_, S> {
             purposes: Self::codes(&purposes)?,
             actions,
             window: self.window(),
+            exceptions: Vec::new(),
         };
         if self.grant(patient, signer, grant)? {
             self.tally.permits_to_actors += 1;
@@ -521,6 +522,7 @@ impl<S: Store> Generator<'_, S> {
             purposes: Self::codes(&purposes)?,
             actions: Actions::READ,
             window,
+            exceptions: Vec::new(),
         };
         if self.grant(patient, signer, grant)? {
             self.tally.permits_to_roles += 1;
@@ -549,6 +551,7 @@ impl<S: Store> Generator<'_, S> {
             purposes: Self::codes(&["*"])?,
             actions: Actions::READ_WRITE,
             window,
+            exceptions: Vec::new(),
         };
         if self.grant(patient, signer, grant)? {
             self.tally.denies += 1;

@@ -53,6 +53,7 @@ pub fn permit(net: &Net, grantee: Grantee, sections: &[&str], purposes: &[&str],
         purposes: codes(purposes),
         actions: Actions::READ,
         window: Window { not_before: now, not_after: days.map(|d| now + d * DAY) },
+        exceptions: Vec::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::codes::{Actions, Code, MAX_CODES_PER_SET, Role};
 use crate::consent::CheckRequest;
 use crate::fhir::purposes;
 use crate::fhir::sections::SectionMap;
-use crate::fhir::{FhirError, FhirVersion};
+use crate::fhir::{ACTION_SYSTEM, FhirError, FhirVersion, PURPOSE_SYSTEM, SECTION_SYSTEM};
 use crate::ids::ActorId;
 use crate::tx::Grantee;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -64,17 +64,34 @@ pub trait Directory {
         let _ = reference;
         None
     }
+
+    /// The reference that names `grantee` (an actor, or a role, e.g. as a `Group`), for export; `None` if
+    /// unknown (the export is refused). Unknown for every grantee by default.
+    fn reference(&self, grantee: &Grantee) -> Option<String> {
+        let _ = grantee;
+        None
+    }
 }
 
 impl<S: std::hash::BuildHasher> Directory for HashMap<String, Grantee, S> {
     fn resolve(&self, reference: &str) -> Option<Grantee> {
         self.get(reference).copied()
     }
+
+    /// The least reference that resolves to `grantee`.
+    fn reference(&self, grantee: &Grantee) -> Option<String> {
+        self.iter().filter(|(_, g)| *g == grantee).map(|(r, _)| r).min().cloned()
+    }
 }
 
 impl Directory for BTreeMap<String, Grantee> {
     fn resolve(&self, reference: &str) -> Option<Grantee> {
         self.get(reference).copied()
+    }
+
+    /// The least reference that resolves to `grantee`.
+    fn reference(&self, grantee: &Grantee) -> Option<String> {
+        self.iter().find(|(_, g)| *g == grantee).map(|(r, _)| r.clone())
     }
 }
 
@@ -240,17 +257,17 @@ impl Compiler<'_> {
         }
         let mut actions = None;
         for concept in &p.actions {
-            let mapped = concept.0.iter().find(|c| c.system.as_deref() == Some(CONSENT_ACTION)).and_then(|c| {
-                match c.code.as_str() {
-                    "access" | "use" | "disclose" | "collect" => Some(Actions::READ),
-                    "correct" => Some(Actions::READ_WRITE),
-                    _ => None,
-                }
+            let mapped = concept.0.iter().find_map(|c| match (c.system.as_deref(), c.code.as_str()) {
+                (Some(CONSENT_ACTION), "access" | "use" | "disclose" | "collect") => Some(Actions::READ),
+                (Some(CONSENT_ACTION), "correct") => Some(Actions::READ_WRITE),
+                (Some(ACTION_SYSTEM), "read") => Some(Actions::READ),
+                (Some(ACTION_SYSTEM), "write") => Some(Actions::WRITE),
+                _ => None,
             });
             let mapped = mapped.ok_or_else(|| {
                 unsupported(
                     &element("action"),
-                    "only consentaction access, use, disclose, collect, correct are understood",
+                    "only consentaction access, use, disclose, collect, correct (and the ledger's read, write) are understood",
                 )
             })?;
             actions = Some(actions.map_or(mapped, |a: Actions| union(a, mapped)));
@@ -258,12 +275,15 @@ impl Compiler<'_> {
         let mut purposes = BTreeSet::new();
         for coding in &p.purposes {
             let system = coding.system.as_deref();
-            if system != Some(ACT_REASON) && system != Some(ACT_REASON_LEGACY) {
-                return Err(unsupported(&element("purpose"), "purposes are v3 ActReason codes"));
-            }
             // `*` would be "every purpose" to the ledger: not an ActReason code. A purpose covers the ones
-            // it subsumes (ActReason is an is-a hierarchy: an ETREAT question is a TREAT question).
-            for text in purposes::with_descendants(&coding.code) {
+            // it subsumes (ActReason is an is-a hierarchy: an ETREAT question is a TREAT question); the
+            // ledger's own purpose codes name exactly one purpose each.
+            let named = match system {
+                Some(ACT_REASON | ACT_REASON_LEGACY) => purposes::with_descendants(&coding.code),
+                Some(PURPOSE_SYSTEM) => vec![coding.code.as_str()],
+                _ => return Err(unsupported(&element("purpose"), "purposes are v3 ActReason codes")),
+            };
+            for text in named {
                 let code = Code::new(text).ok().filter(|code| !code.is_wildcard()).ok_or_else(|| {
                     FhirError::Invalid { element: element("purpose"), problem: "not a purpose code".into() }
                 })?;
@@ -299,7 +319,12 @@ impl Compiler<'_> {
     /// the attributes intersected; `None` if it names no data.
     fn sections(&self, p: &Provision, version: FhirVersion) -> Result<Option<BTreeSet<Code>>, FhirError> {
         let map: &SectionMap = &self.options.sections;
-        let lookup = |system: &Option<String>, code: &str| system.as_deref().and_then(|s| map.sections(s, code));
+        // The ledger's own section codes name themselves (`*` is refused below).
+        let lookup = |system: &Option<String>, code: &str| match system.as_deref() {
+            Some(SECTION_SYSTEM) => Code::new(code).ok().map(|code| vec![code]),
+            Some(system) => map.sections(system, code).map(<[Code]>::to_vec),
+            None => None,
+        };
         let mut attributes: Vec<BTreeSet<Code>> = Vec::new();
         let unknown = |attribute: &str| {
             unsupported(&format!("{}.{attribute}", p.element), "a data code the section mapping does not know")
@@ -309,12 +334,12 @@ impl Compiler<'_> {
             [(class, &p.resource_types), ("documentType", &p.document_types), ("securityLabel", &p.security_labels)]
         {
             if !codings.is_empty() {
-                let mapped: Option<Vec<&[Code]>> = codings.iter().map(|c| lookup(&c.system, &c.code)).collect();
+                let mapped: Option<Vec<Vec<Code>>> = codings.iter().map(|c| lookup(&c.system, &c.code)).collect();
                 attributes.push(mapped.ok_or_else(|| unknown(attribute))?.concat().into_iter().collect());
             }
         }
         if !p.codes.is_empty() {
-            let mapped: Option<Vec<&[Code]>> =
+            let mapped: Option<Vec<Vec<Code>>> =
                 p.codes.iter().map(|concept| concept.0.iter().find_map(|c| lookup(&c.system, &c.code))).collect();
             attributes.push(mapped.ok_or_else(|| unknown("code"))?.concat().into_iter().collect());
         }
