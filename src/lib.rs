@@ -59,6 +59,7 @@ macro_rules! variant_names {
     };
 }
 
+pub mod accounting;
 pub mod block;
 pub mod checkpoint;
 pub mod clock;

@@ -1,7 +1,8 @@
 //! A patient's rules exported as a FHIR Consent (`fhir::consent::export`, R4 and R5) and imported into
 //! another ledger (`fhir::consent::import`) give the same decisions for every question: a property test over
 //! random permits and denies (with exceptions), grantees by id and by role, sections and purposes with `*`,
-//! ActReason sets closed under subsumption and sets that are not, actions, windows and revocations. The
+//! ActReason sets closed under subsumption and sets that are not, actions, windows, revocations and an
+//! erasure. The
 //! exported resource also reads back with its consent ids and the ledger's chain and height.
 
 use healthchain::fhir::consent::{Directory, ImportOptions, export, import};
@@ -161,7 +162,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn an_exported_consent_imports_to_the_same_decisions(specs in proptest::collection::vec(spec(), 0..6)) {
+    fn an_exported_consent_imports_to_the_same_decisions(
+        specs in proptest::collection::vec(spec(), 0..6),
+        erased_after in proptest::option::weighted(0.2, 1..6u64),
+    ) {
         let clock = ManualClock::new(T0);
         let (mut source, hospital, patient_key) = ledger(&clock);
         let patient = actor(2);
@@ -186,6 +190,12 @@ proptest! {
             if any {
                 source.seal(&[&hospital]).expect("seal");
             }
+        }
+        // An erasure ends every rule: the export ends them there too.
+        if let Some(hour) = erased_after {
+            clock.set(T0 + hour * HOUR + 9);
+            source.erase_subject(&patient_key, patient).expect("erased");
+            source.seal(&[&hospital]).expect("seal");
         }
         let height = source.block_count() - 1;
         let directory = directory();

@@ -38,6 +38,8 @@ const LAYERS: &[&str] = &[
     "workload",
     // healthcare's formats (FHIR) read and written for the ledger
     "fhir",
+    // the HIPAA accounting of disclosures
+    "accounting",
 ];
 
 fn src() -> PathBuf {

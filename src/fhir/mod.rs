@@ -8,6 +8,7 @@
 //! Nothing read here reaches an error message: errors name elements (`Consent.provision[0].dataPeriod`),
 //! never values, which may be health data.
 
+pub mod audit;
 pub mod consent;
 pub mod datetime;
 pub(crate) mod json;

@@ -5,7 +5,7 @@
 //! permit, and a nested provision applies only where its parent does, which is all that matters to a deny);
 //! under each deny, its exceptions. R4 has one root provision: policyRule OPTIN with a root that has no
 //! conditions reads the same (the root an exception to the base, so a deny, as [`R4Root::Exception`] reads
-//! it; R4 permits no `type` on the root).
+//! it; R4 permits no `type` on the root); without permits, policyRule OPTOUT alone.
 //! Where FHIR's standard codes cannot say a rule exactly, the ledger's own code systems do
 //! ([`SECTION_SYSTEM`], [`PURPOSE_SYSTEM`], [`ACTION_SYSTEM`]), which [`compile`] reads exactly: importing
 //! an export gives the same decisions.
@@ -17,6 +17,7 @@ use super::policy::{ACT_REASON, CONSENT_ACTION, Directory, PARTICIPATION_TYPE};
 use crate::codes::{Actions, Code, CodeSet};
 use crate::fhir::{ACTION_SYSTEM, CONSENT_ID_SYSTEM, FhirError, FhirVersion, PURPOSE_SYSTEM, SECTION_SYSTEM};
 use crate::fhir::{datetime, purposes};
+use crate::hash::to_hex;
 use crate::ids::{ActorId, ConsentId};
 use crate::state::View;
 use crate::tx::{ConsentGrant, Effect, Exception, Grantee, Window};
@@ -29,7 +30,8 @@ const SOURCE_PREFIX: &str = "urn:healthchain:chain:";
 
 /// `patient`'s consent rules as `view` sees them (use [`crate::Ledger::view_as_of`] for a sealed height), as one
 /// Consent resource in `version`'s JSON. Every rule granted is written with the window in which it is in
-/// force: from its grant on (never before) until its revocation, if `view` sees one. References come from
+/// force: from its grant on (never before) until its revocation or the patient's erasure, if `view` sees
+/// one. References come from
 /// `directory` ([`Directory::reference`]: the patient, and each grantee, an actor or a role); an unknown one
 /// is [`FhirError::Unresolved`]. Refused ([`FhirError::Unsupported`]): an instant beyond year 9999.
 pub fn export(
@@ -44,14 +46,13 @@ pub fn export(
     let mut ids = Vec::new();
     let mut permits = Vec::new();
     let mut denies = Vec::new();
+    // After an erasure the ledger denies every question about the patient: no rule is in force then.
+    let erased = view.erased(patient).map(|stamp| stamp.time);
     for (consent, revoked) in view.consent_records(patient) {
         ids.push(consent.id);
         let start = consent.grant.window.not_before.max(consent.granted.time);
-        let end = match (consent.grant.window.not_after, revoked) {
-            (Some(end), Some(r)) => Some(end.min(r.time)),
-            (end, None) => end,
-            (None, Some(r)) => Some(r.time),
-        };
+        let ends = [consent.grant.window.not_after, revoked.map(|r| r.time), erased];
+        let end = ends.into_iter().flatten().min();
         let window = Window { not_before: start, not_after: end };
         if window.is_empty() {
             continue; // never in force
@@ -85,7 +86,7 @@ pub fn export(
     }
     let mut resource = Map::new();
     resource.insert("resourceType".into(), json!("Consent"));
-    let source = format!("{SOURCE_PREFIX}{}:height:{}", hex(&view.chain().to_string()), view.height());
+    let source = format!("{SOURCE_PREFIX}{}:height:{}", to_hex(view.chain().as_bytes()), view.height());
     resource.insert("meta".into(), json!({ "source": source }));
     if !ids.is_empty() {
         let identifiers: Vec<Value> =
@@ -104,16 +105,17 @@ pub fn export(
                 json!([{ "coding": [{ "system": "http://loinc.org", "code": "59284-0" }] }]),
             );
             resource.insert("patient".into(), json!({ "reference": subject }));
+            // With permits: OPTIN, and a root without conditions (R4: `type` is "not permitted in root rule"),
+            // which is a deny under the default reading (`R4Root::Exception`), with the permits below it.
+            // Without: OPTOUT alone.
+            let base = if provisions.is_empty() { "OPTOUT" } else { "OPTIN" };
             resource.insert(
                 "policyRule".into(),
-                json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN" }] }),
+                json!({ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": base }] }),
             );
-            // R4: `type` is "not permitted in root rule"; under OPTIN the root is a deny (`R4Root::Exception`).
-            let mut root = Map::new();
             if !provisions.is_empty() {
-                root.insert("provision".into(), Value::Array(provisions));
+                resource.insert("provision".into(), json!({ "provision": provisions }));
             }
-            resource.insert("provision".into(), Value::Object(root));
         }
         FhirVersion::R5 => {
             resource.insert("subject".into(), json!({ "reference": subject }));
@@ -134,14 +136,9 @@ fn subject_element(version: FhirVersion) -> &'static str {
     }
 }
 
-/// A consent id as 64 hex digits (its `Display` prefixes `tx:`).
+/// A consent id as 64 hex digits.
 fn consent_hex(id: &ConsentId) -> String {
-    id.to_string().trim_start_matches("tx:").to_owned()
-}
-
-/// An id's hex digits, whatever prefix its `Display` gives.
-fn hex(display: &str) -> String {
-    display.rsplit(':').next().unwrap_or(display).to_owned()
+    to_hex(id.as_bytes())
 }
 
 struct Writer<'a> {

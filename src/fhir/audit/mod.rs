@@ -1,0 +1,143 @@
+//! FHIR AuditEvent out (issue 12; docs/FHIR.md, "AuditEvent"): the ledger's recorded accesses, break-glass
+//! accesses and their reviews, consent grants and revocations, as R4 or R5 AuditEvents following IHE Basic
+//! Audit Log Patterns where they apply, one event per patient (as BALP recommends), in a `Bundle`
+//! (`collection`) or as NDJSON.
+//!
+//! Only sealed transactions are reported (nothing an open could change), each event's `id` its
+//! transaction's id, so that a SIEM that receives an event twice keeps one.
+
+mod event;
+
+use crate::codes::Role;
+use crate::fhir::FhirVersion;
+use crate::fhir::consent::Directory;
+use crate::hash::to_hex;
+use crate::ids::{ActorId, TxId};
+use crate::ledger::{Ledger, LedgerError};
+use crate::state::{Access, Consent, Stamp};
+use crate::store::Store;
+use serde_json::{Value, json};
+
+/// Which events: of one patient or of all, recorded in `[from, until)` (ms; the recording transaction's
+/// time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// One patient's events, or every patient's.
+    pub patient: Option<ActorId>,
+    /// First instant included.
+    pub from: u64,
+    /// First instant excluded (`None`: no end).
+    pub until: Option<u64>,
+}
+
+impl AuditQuery {
+    /// Every event of `patient`.
+    pub fn patient(patient: ActorId) -> Self {
+        Self { patient: Some(patient), from: 0, until: None }
+    }
+
+    /// Every event of every patient recorded in `[from, until)`.
+    pub fn between(from: u64, until: Option<u64>) -> Self {
+        Self { patient: None, from, until }
+    }
+
+    fn includes(&self, stamp: &Stamp) -> bool {
+        stamp.time >= self.from && self.until.is_none_or(|end| stamp.time < end)
+    }
+}
+
+/// One thing the ledger recorded about a patient.
+enum Event<'a> {
+    /// A recorded access (break-glass or not).
+    Access(&'a Access),
+    /// The review of a break-glass access.
+    Review(&'a Access),
+    /// A consent rule granted.
+    Grant(&'a Consent),
+    /// A consent rule revoked, by `signer`.
+    Revoke(&'a Consent, ActorId),
+}
+
+/// The AuditEvents `query` selects, in the order they were recorded (block, then time, then id), as JSON
+/// values of `version`. References to the patient and the actors come from `directory`
+/// ([`Directory::reference`]); an actor it does not name is written by its pseudonymous id
+/// (`identifier`, system `urn:healthchain:actor`).
+pub fn audit_events<S: Store>(
+    ledger: &Ledger<S>,
+    query: &AuditQuery,
+    version: FhirVersion,
+    directory: &dyn Directory,
+) -> Result<Vec<Value>, LedgerError> {
+    let sealed = ledger.block_count();
+    let visible = |stamp: &Stamp| stamp.height < sealed && query.includes(stamp);
+    let patients: Vec<ActorId> = match query.patient {
+        Some(patient) => vec![patient],
+        None => {
+            let view = ledger.state().latest();
+            view.actors().into_iter().filter(|a| a.role == Role::Patient).map(|a| a.id).collect()
+        }
+    };
+    let writer = event::Writer { version, directory, chain: to_hex(ledger.chain().as_bytes()) };
+    let mut events: Vec<(Stamp, Value)> = Vec::new();
+    for patient in &patients {
+        let accesses = ledger.access_history(patient)?;
+        let consents = ledger.consents_of(patient);
+        let mut found: Vec<(Stamp, Event<'_>)> = Vec::new();
+        for access in &accesses {
+            found.push((access.recorded, Event::Access(access)));
+            if let Some(review) = &access.review {
+                found.push((review.reviewed, Event::Review(access)));
+            }
+        }
+        for consent in &consents {
+            found.push((consent.granted, Event::Grant(consent)));
+            if let Some(revoked) = consent.revoked.filter(|r| visible(r)) {
+                found.push((revoked, Event::Revoke(consent, revoker(ledger, &revoked.tx)?)));
+            }
+        }
+        for (stamp, event) in found.into_iter().filter(|(stamp, _)| visible(stamp)) {
+            events.push((stamp, writer.event(patient, &stamp, &event)));
+        }
+    }
+    events.sort_by_key(|(a, _)| (a.height, a.time, a.tx));
+    Ok(events.into_iter().map(|(_, event)| event).collect())
+}
+
+/// Who signed a sealed revocation.
+fn revoker<S: Store>(ledger: &Ledger<S>, tx: &TxId) -> Result<ActorId, LedgerError> {
+    let index = ledger.position_of(tx)?.ok_or(LedgerError::NotSealed)?;
+    Ok(ledger.transaction_at(index)?.0.body.signer)
+}
+
+/// `events` as a FHIR `Bundle` of type `collection`, each entry with a `fullUrl` (`urn:uuid:`, derived from
+/// the event's id).
+pub fn bundle(events: &[Value]) -> Value {
+    let entries: Vec<Value> = events
+        .iter()
+        .map(|event| {
+            let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
+            json!({ "fullUrl": format!("urn:uuid:{}", uuid_of(id)), "resource": event })
+        })
+        .collect();
+    json!({ "resourceType": "Bundle", "type": "collection", "entry": entries })
+}
+
+/// `events` as NDJSON: one event per line.
+pub fn ndjson(events: &[Value]) -> String {
+    events.iter().map(|event| format!("{event}\n")).collect()
+}
+
+/// A UUID (version 8, RFC 9562: custom) from the first 16 bytes of a 64-hex-digit id.
+fn uuid_of(id: &str) -> String {
+    let mut hex: Vec<char> = id.chars().chain(std::iter::repeat('0')).take(32).collect();
+    if let Some(version) = hex.get_mut(12) {
+        *version = '8';
+    }
+    if let Some(variant) = hex.get_mut(16) {
+        let bits = variant.to_digit(16).unwrap_or(0);
+        *variant = std::char::from_digit(0x8 | (bits & 0x3), 16).unwrap_or('8');
+    }
+    let text: String = hex.into_iter().collect();
+    let part = |range: std::ops::Range<usize>| text.get(range).unwrap_or_default().to_owned();
+    format!("{}-{}-{}-{}-{}", part(0..8), part(8..12), part(12..16), part(16..20), part(20..32))
+}
