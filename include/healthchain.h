@@ -111,6 +111,9 @@
 // The largest cosignature time (seconds since the Unix epoch): 2^63 - 1.
 #define HC_MAX_COSIGNATURE_TIME 9223372036854775807
 
+// The longest directory or names text accepted, in bytes.
+#define HC_MAX_DIRECTORY_LEN (1 << 20)
+
 // Review state: not a break-glass access (no review needed).
 #define HC_REVIEW_NONE 0
 
@@ -536,6 +539,21 @@
 
 // Verification failed before the ledger reached the checkpoint's size: nothing is known of it.
 #define HC_NOT_REACHED 443
+
+// A FHIR resource longer than the reader accepts (1 MiB).
+#define HC_FHIR_TOO_LARGE 450
+
+// Not JSON.
+#define HC_FHIR_SYNTAX 451
+
+// Not a valid FHIR resource (a wrong type, a missing element, a bad date, …).
+#define HC_FHIR_INVALID 452
+
+// A reference the directory does not resolve (or a grantee it does not name, on export).
+#define HC_FHIR_UNRESOLVED 453
+
+// Valid FHIR that the ledger cannot express exactly: refused, never read as a looser rule.
+#define HC_FHIR_UNSUPPORTED 454
 
 // Longest code, in bytes (without the terminating NUL).
 #define HC_MAX_CODE_LEN 32
@@ -1457,6 +1475,92 @@ int32_t hc_ledger_commit_block(struct hc_ledger *ledger,
 // # Safety
 // `proposal` is NULL or a live `hc_proposal`; it must not be used afterwards.
 void hc_proposal_free(struct hc_proposal *proposal);
+
+// Imports a FHIR Consent (`json`, `json_len` bytes of R4 or R5 JSON, `release` 4 or 5) as the ledger's
+// rules, signed by `signer` (the patient, or a delegate with manage scope) and queued all or none for the
+// next block (seal it with `hc_ledger_seal`); `*out_rules` receives how many rules were queued (0 for a
+// consent that permits nothing the ledger's default does not). `directory` is a JSON object from FHIR
+// references to actor ids (64 hex digits) or roles (`{"Patient/jane": "32cd…", "Group/insurers":
+// "role:insurer"}`). Nothing is queued on any error.
+//
+// Errors: `HC_FHIR_TOO_LARGE`, `HC_FHIR_SYNTAX`, `HC_FHIR_INVALID`, `HC_FHIR_UNRESOLVED`,
+// `HC_FHIR_UNSUPPORTED` (the element at fault in `hc_last_error_message`); the refusal of the first rule the
+// ledger would refuse (`HC_ALREADY_HAS_ACCESS`, `HC_UNKNOWN_GRANTEE`, `HC_UNAUTHORIZED`, …);
+// `HC_BLOCK_FULL`; `HC_READ_ONLY`; `HC_TOO_LONG` (a directory over `HC_MAX_DIRECTORY_LEN` bytes).
+//
+// # Safety
+// `ledger` is NULL or a live `hc_ledger`; `signer` NULL or a live `hc_key`; `json` NULL or valid for
+// `json_len` bytes; `directory` NULL or a NUL-terminated string; `out_rules` NULL or writable.
+int32_t hc_ledger_fhir_import(struct hc_ledger *ledger,
+                              const struct hc_key *signer,
+                              const uint8_t *json,
+                              size_t json_len,
+                              uint32_t release,
+                              const char *directory,
+                              size_t *out_rules);
+
+// Copies `*patient`'s rules as of sealed block `height` as one FHIR Consent (`release` 4 or 5) into `buf`:
+// NUL-terminated JSON, with the consent ids as identifiers and the chain and height in `meta.source`.
+// `directory` as for `hc_ledger_fhir_import` names the patient and every grantee.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_HEIGHT_BEYOND_HEAD`, `HC_FHIR_UNRESOLVED` (a party the directory does
+// not name), `HC_FHIR_UNSUPPORTED` (an instant beyond year 9999).
+//
+// # Safety
+// `ledger` NULL or a live `hc_ledger`; `patient` NULL or readable; `directory` NULL or a NUL-terminated
+// string; `buf`, `len`, `out_len` as for `hc_authority_verifier_key`.
+int32_t hc_ledger_fhir_export(const struct hc_ledger *ledger,
+                              const struct hc_actor_id *patient,
+                              uint64_t height,
+                              uint32_t release,
+                              const char *directory,
+                              char *buf,
+                              size_t len,
+                              size_t *out_len);
+
+// Copies the AuditEvents (`release` 4 or 5) recorded in sealed blocks at instants in `[from, until)`
+// (`until` `UINT64_MAX`: no end) into `buf` (NUL-terminated): of `*patient`, or of every patient with
+// `every_patient` 1; a Bundle of type collection, or with `ndjson` 1 one event per line. `directory` as for
+// `hc_ledger_fhir_import` (`"{}"`: none); parties it does not name are written by their ids.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_HISTORY_DAMAGED`, `HC_IO`.
+//
+// # Safety
+// `ledger` NULL or a live `hc_ledger`; `patient` NULL or readable; `directory` NULL or a NUL-terminated
+// string; `buf`, `len`, `out_len` as for `hc_authority_verifier_key`.
+int32_t hc_ledger_audit_events(const struct hc_ledger *ledger,
+                               const struct hc_actor_id *patient,
+                               uint32_t every_patient,
+                               uint64_t from,
+                               uint64_t until,
+                               uint32_t release,
+                               uint32_t ndjson_lines,
+                               const char *directory,
+                               char *buf,
+                               size_t len,
+                               size_t *out_len);
+
+// Copies `*patient`'s HIPAA accounting of disclosures into `buf` (NUL-terminated) as JSON (`format` 0),
+// CSV (1) or a printable HTML page (2): accesses in `[from, until)`, or with `from` and `until` both 0 the
+// six years before the ledger's now; the §164.528(a)(1) exclusions listed apart with their reason. `names`
+// is a JSON object from actor ids to names (`"{}"`: none); `checkpoint` a signed checkpoint note of the
+// ledger (`""`: none), whose receipts the JSON then carries.
+//
+// Errors: `HC_BUFFER_TOO_SMALL`, `HC_MALFORMED_NOTE`, `HC_MALFORMED_CHECKPOINT`, `HC_HISTORY_DAMAGED`, `HC_IO`.
+//
+// # Safety
+// `ledger` NULL or a live `hc_ledger`; `patient` NULL or readable; `names` and `checkpoint` NULL or
+// NUL-terminated strings; `buf`, `len`, `out_len` as for `hc_authority_verifier_key`.
+int32_t hc_ledger_disclosures(const struct hc_ledger *ledger,
+                              const struct hc_actor_id *patient,
+                              uint64_t from,
+                              uint64_t until,
+                              uint32_t format,
+                              const char *names,
+                              const char *checkpoint,
+                              char *buf,
+                              size_t len,
+                              size_t *out_len);
 
 // Makes an iterator over who accessed `patient`'s record, in ledger order (the patient's accounting of
 // disclosures). An unknown patient gives an empty history.

@@ -53,6 +53,60 @@ fn grant_answers_invalid_patient_already_has_access_or_granted_until() {
 }
 
 #[test]
+fn several_grants_go_in_all_or_none() {
+    let mut net = network();
+    let labs = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], Some(30));
+    let meds = permit(&net, Grantee::Actor(net.nurse), &["meds"], &["TREAT"], None);
+    let now = net.ledger.now();
+    let empty = ConsentGrant { window: Window { not_before: now, not_after: Some(now) }, ..meds.clone() };
+    let exception = Exception {
+        grantee: None,
+        sections: codes(&["labs"]),
+        purposes: codes(&["TREAT"]),
+        actions: Actions::READ,
+        window: Window { not_before: now, not_after: None },
+    };
+    let excepted_permit = ConsentGrant { exceptions: vec![exception.clone()], ..meds.clone() };
+    let before = (net.ledger.pending().len(), net.ledger.state().last_sequence(&net.patient));
+    // A refusal anywhere in the list: the first refused is named, and nothing is queued.
+    for (list, index, refusal) in [
+        (vec![labs.clone(), meds.clone(), empty], 2, TxError::EmptyWindow),
+        (vec![labs.clone(), excepted_permit], 1, TxError::ExceptionsOnPermit),
+    ] {
+        match net.ledger.grant_consents(&net.patient_key, list) {
+            Err(LedgerError::GrantRefused { index: at, refusal: why }) => assert_eq!((at, why), (index, refusal)),
+            other => panic!("expected a refusal of grant {index}, got {other:?}"),
+        }
+        assert_eq!((net.ledger.pending().len(), net.ledger.state().last_sequence(&net.patient)), before);
+    }
+    // A permit covered by an earlier one of the same list names that one.
+    let narrower = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], Some(10));
+    match net.ledger.grant_consents(&net.patient_key, vec![meds.clone(), labs.clone(), narrower]) {
+        Err(LedgerError::GrantRefused { index: 2, refusal: TxError::AlreadyHasAccess { existing, until } }) => {
+            let payloads = [Payload::GrantConsent(meds.clone()), Payload::GrantConsent(labs.clone())];
+            let second = net.ledger.prepare_batch(net.patient, payloads).remove(1);
+            assert_eq!(existing, second.sign(&net.patient_key).id(), "the covering grant of the list");
+            assert_eq!(until, labs.window.not_after);
+        }
+        other => panic!("expected AlreadyHasAccess, got {other:?}"),
+    }
+    assert_eq!(net.ledger.pending().len(), before.0);
+    // All accepted: queued in order, each with its id, and a deny with exceptions among them.
+    let deny = ConsentGrant {
+        effect: Effect::Deny,
+        exceptions: vec![exception],
+        ..permit(&net, Grantee::Role(Role::Insurer), &["labs"], &["HPAYMT"], None)
+    };
+    let granted = net.ledger.grant_consents(&net.patient_key, vec![labs.clone(), meds, deny.clone()]).unwrap();
+    let queued: Vec<TxId> = net.ledger.pending().iter().map(SignedTx::id).collect();
+    assert_eq!(granted.iter().map(|g| g.consent).collect::<Vec<_>>(), queued[before.0..]);
+    assert_eq!(granted[0].until, labs.window.not_after);
+    net.ledger.seal(&[&net.hospital]).unwrap();
+    assert_eq!(net.ledger.state().latest().consent(&granted[2].consent).map(|c| c.grant), Some(deny));
+    assert!(net.ledger.grant_consents(&net.patient_key, Vec::new()).unwrap().is_empty());
+}
+
+#[test]
 fn refused_transactions_change_nothing_and_do_not_consume_sequence_numbers() {
     let mut net = network();
     let before = net.ledger.state().last_sequence(&net.patient);

@@ -278,6 +278,18 @@ pub const HC_OTHER_LEDGER: i32 = 442;
 /// Verification failed before the ledger reached the checkpoint's size: nothing is known of it.
 pub const HC_NOT_REACHED: i32 = 443;
 
+// ---- 450-459: FHIR resources (the element at fault in `hc_last_error_message`) ----
+/// A FHIR resource longer than the reader accepts (1 MiB).
+pub const HC_FHIR_TOO_LARGE: i32 = 450;
+/// Not JSON.
+pub const HC_FHIR_SYNTAX: i32 = 451;
+/// Not a valid FHIR resource (a wrong type, a missing element, a bad date, …).
+pub const HC_FHIR_INVALID: i32 = 452;
+/// A reference the directory does not resolve (or a grantee it does not name, on export).
+pub const HC_FHIR_UNRESOLVED: i32 = 453;
+/// Valid FHIR that the ledger cannot express exactly: refused, never read as a looser rule.
+pub const HC_FHIR_UNSUPPORTED: i32 = 454;
+
 /// Static English text for a status code (never NULL; "unknown status" for numbers not listed).
 #[unsafe(no_mangle)]
 pub extern "C" fn hc_status_str(status: i32) -> *const c_char {
@@ -411,6 +423,11 @@ fn status_text(status: i32) -> &'static str {
         HC_FORKED => "ledger forked from a trusted checkpoint\0",
         HC_OTHER_LEDGER => "checkpoint is of another ledger\0",
         HC_NOT_REACHED => "verification failed before the checkpoint's size\0",
+        HC_FHIR_TOO_LARGE => "FHIR resource too large\0",
+        HC_FHIR_SYNTAX => "FHIR resource is not JSON\0",
+        HC_FHIR_INVALID => "invalid FHIR resource\0",
+        HC_FHIR_UNRESOLVED => "FHIR reference not in the directory\0",
+        HC_FHIR_UNSUPPORTED => "FHIR resource the ledger cannot express exactly\0",
         _ => "",
     }
 }
@@ -716,10 +733,14 @@ mod tests {
                 200..=249 => "transaction",
                 300..=349 => "verification",
                 400..=449 => "proofs",
+                450..=459 => "fhir",
                 _ => panic!("{name} = {number} lies outside every range"),
             };
             if name.starts_with("HC_VERIFY_") {
                 assert_eq!(range, "verification", "{name}");
+            }
+            if name.starts_with("HC_FHIR_") {
+                assert_eq!(range, "fhir", "{name}");
             }
         }
     }

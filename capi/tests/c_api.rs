@@ -287,6 +287,14 @@ fn proofs_checkpoints_receipts_and_standing_from_c() {
 }
 
 #[test]
+fn fhir_and_the_accounting_from_c() {
+    let dir = work_dir("fhir");
+    let program = compile(&dir, "fhir", &[crate_dir().join("tests/c/fhir.c")], false, Link::Static, &[]);
+    let out = run_ok(&dir, &program, &[dir.to_str().unwrap()]);
+    assert!(out.contains("fhir: all checks passed"), "{out}");
+}
+
+#[test]
 fn threads_check_while_another_appends() {
     let dir = work_dir("threads");
     let program =

@@ -10,6 +10,7 @@
 mod actors;
 mod checkpoint;
 mod error;
+mod fhir;
 mod format;
 mod generate;
 mod ids;
@@ -36,8 +37,9 @@ Inspect, verify and generate healthchain ledger files: tamper-evident, patient-c
 consent to and access of personal health data.
 
 Every command opens ledger files read-only and never changes them, except `generate`, which creates a new
-file, and `checkpoint create` and `checkpoint carry`, which add a checkpoint to the ones the ledger carries
-in <file>.checkpoints (and may store its tree hashes in <file>.tiles/). Every command can print
+file, `checkpoint create` and `checkpoint carry`, which add a checkpoint to the ones the ledger carries
+in <file>.checkpoints (and may store its tree hashes in <file>.tiles/), and `fhir import`, which appends a
+block of consent rules. Every command can print
 machine-readable JSON on stdout with --json (errors too, command-line errors included). Progress bars
 (only when stderr is a terminal, never with --json) and error messages go to stderr.
 
@@ -45,7 +47,8 @@ A ledger's checkpoint (`checkpoint create`: its size and Merkle root, signed by 
 anyone who holds it catch a copy of the ledger cut, rolled back or rewritten since: `verify --checkpoint`.
 Witnesses cosign checkpoints (`checkpoint cosign`), `prove` prints inclusion and consistency proofs, and
 receipts (`access-report --receipts`) prove single accesses to anyone with the authorities' keys
-(`verify-receipt`). Keys live in key files: 64 hex digits of an Ed25519 seed, owner-only (`key generate`,
+(`verify-receipt`). Healthcare's formats: `fhir import` / `fhir export` (FHIR Consent), `audit-events`
+(FHIR AuditEvents), `disclosures` (the HIPAA accounting). Keys live in key files: 64 hex digits of an Ed25519 seed, owner-only (`key generate`,
 `generate --authority-key-out`); verifiers get their verifier keys (`key vkey`).
 
 Wherever a command takes an actor id, the full 64 hexadecimal digits or any unique prefix of at least 4
@@ -240,6 +243,58 @@ Examples:
     /// Make key files and print verifier keys (C2SP vkeys).
     #[command(subcommand)]
     Key(keys::KeyCommand),
+
+    /// FHIR Consent in and out: import a patient's Consent as rules, export a patient's rules.
+    #[command(
+        subcommand,
+        long_about = "\
+FHIR Consent in and out (R4 4.0.1 and R5 5.0.0 JSON; docs/FHIR.md).
+
+`fhir import LEDGER CONSENT --directory DIR.json --key PATIENT.key --seal-key AUTHORITY.key` reads the
+Consent strictly, resolves its references through the directory (a JSON object from FHIR references to
+actor ids or `role:<name>`), writes its meaning as the ledger's rules, grants them all or none signed by
+--key (the patient, or a delegate with manage scope) and seals them in a block. A Consent the ledger cannot
+express exactly is refused with the element named (exit status 1); nothing is written then.
+
+`fhir export LEDGER PATIENT_ID --directory DIR.json` prints the patient's rules as one Consent, with the
+consent ids as identifiers and the ledger's chain and height in meta.source.
+
+Examples:
+  healthchain fhir import demo.ledger jane-consent.json --directory directory.json --key jane.key \\
+      --seal-key hospital.key
+  healthchain fhir export demo.ledger 32cd762be04e --directory directory.json --fhir r4"
+    )]
+    Fhir(fhir::FhirCommand),
+
+    /// Print the audit trail as FHIR AuditEvents: a Bundle, or NDJSON.
+    #[command(long_about = "\
+Print the AuditEvents (FHIR R5 or R4, IHE BALP codes; docs/FHIR.md) of the accesses, break-glass accesses
+and their reviews, consent grants and revocations recorded in sealed blocks: of one patient (--patient) or
+of everyone, recorded in [--from, --until] (FHIR dates or dateTimes, UTC; --until includes its whole
+date). A Bundle of type collection, or one event per line with --ndjson. Parties the --directory names
+are written by their references, the others by their pseudonymous ids.
+
+Examples:
+  healthchain audit-events demo.ledger --patient 32cd762be04e
+  healthchain audit-events demo.ledger --from 2026-01-01 --until 2026-01-31 --ndjson --fhir r4")]
+    #[command(after_help = EXIT_CODES)]
+    AuditEvents(fhir::AuditEventsArgs),
+
+    /// Print a patient's HIPAA accounting of disclosures: JSON, CSV or a printable HTML page.
+    #[command(long_about = "\
+Print the accounting of disclosures (45 CFR §164.528) of a patient: every access to the record by someone
+else recorded in a sealed block, from --from (default: six years ago) until --until (default: now), with
+its date, recipient, description, purpose and basis; the exclusions of §164.528(a)(1) (treatment,
+payment, health care operations, the patient's request, a personal representative, writes) are listed
+apart with their reason. --names (a JSON object from actor ids to names) gives the recipients' names;
+--checkpoint NOTE (a checkpoint of the ledger) adds each line's receipt to the JSON. JSON by default,
+--csv, or --html for a printable page with the ledger's checkpoint and how to verify it.
+
+Examples:
+  healthchain disclosures demo.ledger 32cd762be04e --names names.json --html > accounting.html
+  healthchain disclosures demo.ledger 32cd762be04e --from 2024-01-01 --csv")]
+    #[command(after_help = EXIT_CODES)]
+    Disclosures(fhir::DisclosuresArgs),
 }
 
 /// Arguments of the commands that take only a ledger file.
@@ -282,6 +337,9 @@ fn run(command: Command, json: bool) -> Result<Output, CliError> {
         Command::Prove(command) => prove::run(&command),
         Command::VerifyReceipt(args) => receipt::verify_receipt(&args),
         Command::Key(command) => keys::run(&command),
+        Command::Fhir(command) => fhir::run(&command),
+        Command::AuditEvents(args) => fhir::audit(&args),
+        Command::Disclosures(args) => fhir::disclosures(&args),
     }
 }
 

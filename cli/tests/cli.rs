@@ -1649,3 +1649,119 @@ fn reading_commands_start_from_a_snapshot_and_verify_checks_it() {
     assert_eq!(failure["height"].as_u64(), Some(height), "{failure}");
     assert!(failure["reason"].as_str().unwrap().contains("snapshot"), "{failure}");
 }
+
+/// Writes `key`'s seed to a key file readable by its owner only.
+fn write_key(path: &Path, seed: u8) -> SigningKey {
+    std::fs::write(path, format!("{seed:02x}").repeat(32) + "\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    SigningKey::from_seed(&[seed; 32])
+}
+
+/// `fhir import` and `fhir export`, `audit-events` and `disclosures` on a ledger built with the library:
+/// a Consent imported and sealed, refused with its element named (nothing written), exported as R4 with
+/// its rules' ids, an access then reported as an AuditEvent and in the accounting.
+#[test]
+fn fhir_import_export_audit_events_and_disclosures() {
+    let dir = temp_dir("fhir");
+    let path = dir.join("fhir.ledger");
+    let clock = ManualClock::new(1_799_053_200_000);
+    let hospital = write_key(&dir.join("hospital.key"), 1);
+    let jane_key = write_key(&dir.join("jane.key"), 2);
+    let house_key = SigningKey::from_seed(&[3; 32]);
+    let (jane, house) = {
+        let settings = LedgerSettings::new("fhir-cli");
+        let mut ledger = Ledger::create_file(&path, Box::new(clock.clone()), &settings, &[&hospital]).unwrap();
+        let jane = ledger.register(&hospital, &jane_key, Role::Patient).unwrap();
+        let house = ledger.register(&hospital, &house_key, Role::Provider).unwrap();
+        ledger.seal(&[&hospital]).unwrap();
+        (jane, house)
+    };
+    let hex = |id: &ActorId| healthchain::hash::to_hex(id.as_bytes());
+    let directory = dir.join("directory.json");
+    let map = serde_json::json!({
+        "Patient/jane": hex(&jane), "Practitioner/house": &hex(&house)[..12], "Group/insurers": "role:insurer"
+    });
+    std::fs::write(&directory, map.to_string()).unwrap();
+    let consent = |provision: &str| {
+        format!(
+            r#"{{"resourceType":"Consent","status":"active","subject":{{"reference":"Patient/jane"}},
+                "decision":"deny","provision":[{}]}}"#,
+            provision
+        )
+    };
+    let house_labs = r#"{"actor":[{"reference":{"reference":"Practitioner/house"}}],
+        "purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"TREAT"}],
+        "resourceType":[{"system":"http://hl7.org/fhir/resource-types","code":"Specimen"}]}"#;
+    let good = dir.join("consent.json");
+    std::fs::write(&good, consent(house_labs)).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, consent(r#"{"data":[{"meaning":"instance","reference":{"reference":"Observation/1"}}]}"#))
+        .unwrap();
+    let (p, d) = (text(&path), text(&directory));
+    let (jane_file, hospital_file) = (dir.join("jane.key"), dir.join("hospital.key"));
+    let keys = ["--key", text(&jane_file), "--seal-key", text(&hospital_file)];
+
+    let refused = healthchain(&[&["fhir", "import", p, text(&bad), "--directory", d][..], &keys].concat());
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("Consent.provision[0].data"), "{}", refused.stderr);
+    let imported = healthchain(&[&["fhir", "import", p, text(&good), "--directory", d, "--json"][..], &keys].concat());
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let imported = imported.json();
+    assert_eq!(imported["block"], 2, "the refused import wrote nothing; this one is block 2");
+    let rules = imported["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+
+    let exported = healthchain(&["fhir", "export", p, &hex(&jane)[..8], "--directory", d, "--fhir", "r4", "--json"]);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let exported = exported.json();
+    assert_eq!(
+        (exported["resourceType"].as_str(), exported["patient"]["reference"].as_str()),
+        (Some("Consent"), Some("Patient/jane"))
+    );
+    let consent_id = rules[0]["consent"].as_str().unwrap();
+    assert!(consent_id.ends_with(exported["identifier"][0]["value"].as_str().unwrap()));
+
+    {
+        clock.set(healthchain::Clock::now_ms(&clock) + 60_000);
+        let mut ledger =
+            Ledger::open_file(&path, Box::new(clock.clone()), healthchain::OpenOptions::default()).unwrap();
+        let request = healthchain::CheckRequest {
+            patient: jane,
+            requester: house,
+            section: healthchain::Code::new("labs").unwrap(),
+            purpose: healthchain::Code::new("TREAT").unwrap(),
+            action: healthchain::Action::Read,
+            at: ledger.now(),
+        };
+        let basis = ledger.check(&request).unwrap().access_basis().unwrap();
+        ledger.record_access(&house_key, healthchain::RecordAccess::for_request(&request, basis)).unwrap();
+        ledger.seal(&[&hospital]).unwrap();
+    }
+    let events = healthchain(&["audit-events", p, "--patient", &hex(&jane), "--directory", d, "--json"]);
+    assert_eq!(events.code, 0, "{}", events.stderr);
+    let events = events.json();
+    assert_eq!(events["type"], "collection");
+    let kinds: Vec<&str> =
+        events["entry"].as_array().unwrap().iter().map(|e| e["resource"]["action"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["C", "R"], "the grant, then the read");
+    let lines = healthchain(&["audit-events", p, "--ndjson", "--from", "2027-01-01", "--until", "2027-12-31"]);
+    assert_eq!((lines.code, lines.stdout.lines().count()), (0, 2), "{}", lines.stderr);
+    let none = healthchain(&["audit-events", p, "--ndjson", "--until", "2026-12-31"]);
+    assert_eq!((none.code, none.stdout.as_str()), (0, ""));
+
+    let names = dir.join("names.json");
+    std::fs::write(&names, serde_json::json!({ hex(&house): "Dr. House, MD" }).to_string()).unwrap();
+    let csv = healthchain(&["disclosures", p, &hex(&jane), "--names", text(&names), "--csv"]);
+    assert_eq!(csv.code, 0, "{}", csv.stderr);
+    let rows: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(rows.len(), 2, "{}", csv.stdout);
+    assert!(rows[1].contains("\"Dr. House, MD\"") && rows[1].contains("treatment"), "{}", rows[1]);
+    let page = healthchain(&["disclosures", p, &hex(&jane), "--html"]);
+    assert!(page.code == 0 && page.stdout.starts_with("<!DOCTYPE html>"), "{}", page.stderr);
+    let bad_date = healthchain(&["disclosures", p, &hex(&jane), "--from", "yesterday"]);
+    assert_eq!(bad_date.code, 2, "{}", bad_date.stderr);
+}

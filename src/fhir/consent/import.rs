@@ -10,6 +10,7 @@ use crate::tx::ConsentGrant;
 
 /// Why an import wrote nothing.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImportError {
     /// The resource cannot be read or expressed faithfully.
     #[error(transparent)]
