@@ -1477,26 +1477,37 @@ int32_t hc_ledger_commit_block(struct hc_ledger *ledger,
 void hc_proposal_free(struct hc_proposal *proposal);
 
 // Imports a FHIR Consent (`json`, `json_len` bytes of R4 or R5 JSON, `release` 4 or 5) as the ledger's
-// rules, signed by `signer` (the patient, or a delegate with manage scope) and queued all or none for the
-// next block (seal it with `hc_ledger_seal`); `*out_rules` receives how many rules were queued (0 for a
-// consent that permits nothing the ledger's default does not). `directory` is a JSON object from FHIR
-// references to actor ids (64 hex digits) or roles (`{"Patient/jane": "32cd…", "Group/insurers":
+// rules, signed by `signer` (the patient, or a delegate with manage scope), in place of the consents of
+// `replaces` (`replace_count` ids: the rules of the Consent's earlier import, revoked first; NULL and 0 for
+// a first import), all or none, queued for the next block (seal it with `hc_ledger_seal`). A Consent no
+// longer in force (inactive, rejected, not-done, entered-in-error) grants nothing, so it ends the rules it
+// replaces. `out_ids` (room for `ids_len`) receives the rules' consent ids and `*out_rules` their number (0
+// for a consent that permits nothing the ledger's default does not). `directory` is a JSON object from
+// FHIR references to actor ids (64 hex digits) or roles (`{"Patient/jane": "32cd…", "Group/insurers":
 // "role:insurer"}`). Nothing is queued on any error.
 //
-// Errors: `HC_FHIR_TOO_LARGE`, `HC_FHIR_SYNTAX`, `HC_FHIR_INVALID`, `HC_FHIR_UNRESOLVED`,
-// `HC_FHIR_UNSUPPORTED` (the element at fault in `hc_last_error_message`); the refusal of the first rule the
-// ledger would refuse (`HC_ALREADY_HAS_ACCESS`, `HC_UNKNOWN_GRANTEE`, `HC_UNAUTHORIZED`, …);
-// `HC_BLOCK_FULL`; `HC_READ_ONLY`; `HC_TOO_LONG` (a directory over `HC_MAX_DIRECTORY_LEN` bytes).
+// Errors: `HC_BUFFER_TOO_SMALL` (`*out_rules` the number of rules: ask with `out_ids` NULL and `ids_len`
+// 0); `HC_FHIR_TOO_LARGE`, `HC_FHIR_SYNTAX`, `HC_FHIR_INVALID`, `HC_FHIR_UNRESOLVED`, `HC_FHIR_UNSUPPORTED`
+// (the element at fault in `hc_last_error_message`); `HC_INVALID_ARGUMENT` (a consent of `replaces` that
+// is another patient's); the refusal of the first change the ledger would refuse (`HC_UNKNOWN_CONSENT`,
+// `HC_CONSENT_ALREADY_REVOKED` for `replaces`; `HC_ALREADY_HAS_ACCESS`, `HC_UNKNOWN_GRANTEE`,
+// `HC_UNAUTHORIZED`, … for the rules); `HC_BLOCK_FULL`; `HC_READ_ONLY`; `HC_TOO_LONG` (a directory over
+// `HC_MAX_DIRECTORY_LEN` bytes).
 //
 // # Safety
 // `ledger` is NULL or a live `hc_ledger`; `signer` NULL or a live `hc_key`; `json` NULL or valid for
-// `json_len` bytes; `directory` NULL or a NUL-terminated string; `out_rules` NULL or writable.
+// `json_len` bytes; `directory` NULL or a NUL-terminated string; `replaces` NULL or valid for
+// `replace_count` ids; `out_ids` NULL or valid for writes of `ids_len` ids; `out_rules` NULL or writable.
 int32_t hc_ledger_fhir_import(struct hc_ledger *ledger,
                               const struct hc_key *signer,
                               const uint8_t *json,
                               size_t json_len,
                               uint32_t release,
                               const char *directory,
+                              const struct hc_consent_id *replaces,
+                              size_t replace_count,
+                              struct hc_consent_id *out_ids,
+                              size_t ids_len,
                               size_t *out_rules);
 
 // Copies `*patient`'s rules as of sealed block `height` as one FHIR Consent (`release` 4 or 5) into `buf`:

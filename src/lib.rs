@@ -102,7 +102,7 @@ pub use merkle::MerkleTree;
 pub use proof::{ConsistencyProof, InclusionProof, ProofError};
 pub use replay::{BlockError, EncodedBlock, VerifyFailure, VerifyReport, verify_blocks};
 pub use snapshot::{Snapshot, SnapshotClaim, SnapshotError, claims_beside, snapshots_dir};
-pub use state::{Access, Actor, Anchor, Consent, Delegation, KeyEpoch, Review, Stamp, State, View};
+pub use state::{Access, Actor, Anchor, Consent, Delegation, KeyEpoch, RefusedChange, Review, Stamp, State, View};
 pub use store::{FileStore, LedgerFile, MemoryStore, OpenOptions, Recovery, Store, StoreError};
 pub use tx::{
     AccessBasis, AnchorRecord, ConsentGrant, DelegationGrant, Effect, Exception, Genesis, GenesisParams, Grantee,

@@ -172,6 +172,22 @@ pub struct ConsentGrant {
     pub exceptions: Vec<Exception>,
 }
 
+impl ConsentGrant {
+    /// Whether this permit (without exceptions) already gives everything permit `other` would: same patient
+    /// and grantee, and at least its sections, purposes, actions and window ("already has access").
+    pub fn covers(&self, other: &ConsentGrant) -> bool {
+        self.effect == Effect::Permit
+            && other.effect == Effect::Permit
+            && self.exceptions.is_empty()
+            && self.patient == other.patient
+            && self.grantee == other.grantee
+            && self.sections.covers(&other.sections)
+            && self.purposes.covers(&other.purposes)
+            && self.actions.covers(other.actions)
+            && self.window.covers(&other.window)
+    }
+}
+
 /// Requests a consent rule makes an exception of: those that meet every condition here.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Exception {

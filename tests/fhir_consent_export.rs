@@ -3,9 +3,11 @@
 //! random permits and denies (with exceptions), grantees by id and by role, sections and purposes with `*`,
 //! ActReason sets closed under subsumption and sets that are not, actions, windows, revocations and an
 //! erasure. The
-//! exported resource also reads back with its consent ids and the ledger's chain and height.
+//! exported resource also reads back with its consent ids and the ledger's chain and height, and imported
+//! again in place of its own import (`fhir::consent::replace`) changes no decision. With
+//! `HEALTHCHAIN_FHIR_SAMPLES=DIR`, every export is also kept for `.ci/fhir-validate`.
 
-use healthchain::fhir::consent::{Directory, ImportOptions, export, import};
+use healthchain::fhir::consent::{Directory, ImportOptions, export, import, replace};
 use healthchain::fhir::{CONSENT_ID_SYSTEM, FhirVersion};
 use healthchain::*;
 use proptest::prelude::*;
@@ -204,6 +206,7 @@ proptest! {
         for version in [FhirVersion::R4, FhirVersion::R5] {
             let json = export(&source.view_as_of(height).expect("view"), &patient, version, &directory).expect("export");
             let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+            keep_sample(version, &value);
             let identifiers: Vec<&str> = value["identifier"]
                 .as_array()
                 .map(|list| list.iter().filter(|i| i["system"] == CONSENT_ID_SYSTEM).filter_map(|i| i["value"].as_str()).collect())
@@ -220,6 +223,23 @@ proptest! {
             if !done.rules.is_empty() {
                 target.seal(&[&target_hospital]).expect("seal");
             }
+            // The same Consent again, in place of its own import (an EHR re-sending an unchanged Consent):
+            // every rule revoked and restated, one block, and no decision from then on changes.
+            let mut replaced = ledger(&target_clock).0;
+            let imported = import(&mut replaced, &target_patient_key, json.as_bytes(), version, &directory, &ImportOptions::default())
+                .map_err(|e| TestCaseError::fail(format!("{version:?} import: {e}")))?;
+            if !imported.rules.is_empty() {
+                replaced.seal(&[&target_hospital]).expect("seal");
+            }
+            target_clock.set(T0 + 1);
+            let ids: Vec<ConsentId> = imported.granted.iter().map(|g| g.consent).collect();
+            let again = replace(&mut replaced, &target_patient_key, &ids, json.as_bytes(), version, &directory, &ImportOptions::default())
+                .map_err(|e| TestCaseError::fail(format!("{version:?} replace: {e}")))?;
+            prop_assert_eq!(&again.rules, &imported.rules);
+            prop_assert_eq!(replaced.pending().len(), ids.len() * 2);
+            if !ids.is_empty() {
+                replaced.seal(&[&target_hospital]).expect("seal");
+            }
             for (seed, _, _) in REQUESTERS {
                 for section in SECTIONS.iter().chain(&["imaging"]) {
                     for purpose in PURPOSES.iter().chain(&["HRESCH"]) {
@@ -233,10 +253,16 @@ proptest! {
                                     action,
                                     at: *at,
                                 };
+                                let expected = permitted(&source, &question);
                                 prop_assert_eq!(
                                     permitted(&target, &question),
-                                    permitted(&source, &question),
+                                    expected,
                                     "{:?}: {:?} {} {} {:?} at T0+{}ms\n{}", version, seed, section, purpose, action, at - T0, json
+                                );
+                                prop_assert_eq!(
+                                    permitted(&replaced, &question),
+                                    expected,
+                                    "replaced, {:?}: {:?} {} {} {:?} at T0+{}ms\n{}", version, seed, section, purpose, action, at - T0, json
                                 );
                             }
                         }
@@ -245,6 +271,22 @@ proptest! {
             }
         }
     }
+}
+
+/// With `HEALTHCHAIN_FHIR_SAMPLES` set to a directory, appends each export to `r4-consent-random.ndjson` or
+/// `r5-consent-random.ndjson` there, for `.ci/fhir-validate` to check with an independent implementation.
+fn keep_sample(version: FhirVersion, resource: &serde_json::Value) {
+    let Some(dir) = std::env::var_os("HEALTHCHAIN_FHIR_SAMPLES") else { return };
+    let name = match version {
+        FhirVersion::R4 => "r4-consent-random.ndjson",
+        FhirVersion::R5 => "r5-consent-random.ndjson",
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::path::Path::new(&dir).join(name))
+        .expect("samples file");
+    std::io::Write::write_all(&mut file, format!("{resource}\n").as_bytes()).expect("sample written");
 }
 
 /// The directory's reverse look-up: the least reference naming a grantee.

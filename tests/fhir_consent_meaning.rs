@@ -324,7 +324,7 @@ fn what_the_ledger_cannot_express_is_refused_at_its_element() {
     mapped.options.sections.insert("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "N", n);
     let error = policy("r4", "Consent-consent-example-pkb.json", &mapped);
     assert_eq!(refused_at(error), "Consent.provision.provision[0].type");
-    // Unresolvable references, inactive consents.
+    // Unresolvable references; consents not in force.
     let empty: HashMap<String, Grantee> = HashMap::new();
     let resource =
         read(&json("r4", "Consent-consent-example-notThem.json"), FhirVersion::R4, &Default::default()).unwrap();
@@ -338,10 +338,21 @@ fn what_the_ledger_cannot_express_is_refused_at_its_element() {
         compile(&resource, &partial, &o.options),
         Err(FhirError::Unresolved { element: "Consent.provision.actor[0].reference".into() })
     );
-    let inactive = String::from_utf8(json("r4", "Consent-consent-example-notThem.json"))
-        .unwrap()
-        .replace("\"active\"", "\"inactive\"");
-    assert_eq!(refused_at(compile_json(inactive.as_bytes(), FhirVersion::R4, &o)), "Consent.status");
+    let with_status = |status: &str| {
+        let text = String::from_utf8(json("r4", "Consent-consent-example-notThem.json")).unwrap();
+        compile_json(text.replace("\"active\"", &format!("\"{status}\"")).as_bytes(), FhirVersion::R4, &o)
+    };
+    // No longer in force: it decides nothing (its patient still resolved), and so writes no rule.
+    let active = with_status("active").unwrap();
+    for status in ["inactive", "rejected", "entered-in-error"] {
+        let ended = with_status(status).unwrap();
+        assert_eq!((ended.patient, ended.base, ended.rules.len()), (active.patient, None, 0), "{status}");
+        assert_eq!(ended.ledger_rules(&|_| None), Ok(Vec::new()), "{status}");
+    }
+    // Not known to be in force: refused, so that an update never replaces a rule with a draft.
+    for status in ["draft", "proposed"] {
+        assert_eq!(refused_at(with_status(status)), "Consent.status", "{status}");
+    }
 }
 
 #[test]

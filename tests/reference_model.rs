@@ -141,6 +141,7 @@ fn engine_agrees_with_reference_model() {
         "grant: Unauthorized",
         "grant: AlreadyHasAccess",
         "grant: WidensOwnAccess",
+        "grant: ExceptionsOnPermit",
         "revoke: ok",
         "revoke: UnknownConsent",
         "revoke: Unauthorized",

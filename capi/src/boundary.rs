@@ -173,6 +173,13 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &str) -> FfiR
     if len == 0 {
         return Ok(&[]);
     }
+    check_array(ptr, len, name)?;
+    // SAFETY: non-NULL, aligned and a size within isize::MAX were checked; validity is the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// The checks of a C array of `len` (> 0) `T`s: not NULL, aligned, and a size within `isize::MAX`.
+fn check_array<T>(ptr: *const T, len: usize, name: &str) -> FfiResult {
     if ptr.is_null() {
         return Err(Failure::null(name));
     }
@@ -182,8 +189,7 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, name: &str) -> FfiR
     if len.checked_mul(size_of::<T>().max(1)).is_none_or(|bytes| bytes > isize::MAX as usize) {
         return Err(Failure::new(HC_TOO_LONG, format!("length of `{name}` is impossibly large ({len})")));
     }
-    // SAFETY: non-NULL, aligned and a size within isize::MAX were checked; validity is the caller's contract.
-    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+    Ok(())
 }
 
 /// A NUL-terminated UTF-8 string of at most `max` bytes. At most `max + 1` bytes are read, so an
@@ -258,6 +264,50 @@ impl OutBuffer {
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(0);
         self.fill(&bytes)
+    }
+}
+
+/// A caller array for a variable number of fixed-size outputs: `(ptr, len)` plus `out_len`, which receives
+/// the count on success and on [`HC_BUFFER_TOO_SMALL`] (the size query: `ptr` NULL and `len` 0).
+pub(crate) struct OutArray<T> {
+    ptr: *mut T,
+    len: usize,
+    out_len: Out<usize>,
+}
+
+impl<T> OutArray<T> {
+    /// Checks the pointers (before any work is done).
+    ///
+    /// # Safety
+    /// Unless `len` is 0, `ptr` is NULL or valid for writes of `len` `T`s; `out_len` as for [`Out::new`].
+    pub unsafe fn new(ptr: *mut T, len: usize, name: &str, out_len: *mut usize, len_name: &str) -> FfiResult<Self> {
+        // SAFETY: forwarded contract.
+        let out_len = unsafe { Out::new(out_len, len_name)? };
+        if len != 0 {
+            check_array(ptr.cast_const(), len, name)?;
+        }
+        Ok(Self { ptr, len, out_len })
+    }
+
+    /// Refuses with [`HC_BUFFER_TOO_SMALL`], reporting `needed`, unless the array holds `needed` outputs.
+    pub fn room_for(self, needed: usize) -> FfiResult<Self> {
+        if needed > self.len {
+            self.out_len.write(needed);
+            return Err(Failure::new(HC_BUFFER_TOO_SMALL, format!("{needed} needed, the array holds {}", self.len)));
+        }
+        Ok(self)
+    }
+
+    /// Writes `items` in (checking the room first) and their count.
+    pub fn fill(self, items: impl ExactSizeIterator<Item = T>) -> FfiResult {
+        let this = self.room_for(items.len())?;
+        let count = items.len();
+        for (index, item) in items.take(count).enumerate() {
+            // SAFETY: index < count ≤ len, so `ptr` is non-NULL and valid for this write by contract.
+            unsafe { this.ptr.add(index).write(item) };
+        }
+        this.out_len.write(count);
+        Ok(())
     }
 }
 

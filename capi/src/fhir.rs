@@ -3,18 +3,18 @@
 //! FHIR references to actor ids (64 hex digits) or roles (`"role:provider"`, …); names, likewise, from actor
 //! ids to names.
 
-use crate::boundary::{Failure, FfiResult, Out, OutBuffer, arg, flag, run, slice, text};
+use crate::boundary::{Failure, FfiResult, OutArray, OutBuffer, arg, flag, run, slice, text};
 use crate::keys::hc_key;
 use crate::ledger::{hc_ledger, read_ledger, write_ledger};
 use crate::status::{
     HC_FHIR_INVALID, HC_FHIR_SYNTAX, HC_FHIR_TOO_LARGE, HC_FHIR_UNRESOLVED, HC_FHIR_UNSUPPORTED, HC_UNMAPPED_ERROR,
 };
-use crate::values::hc_actor_id;
+use crate::values::{hc_actor_id, hc_consent_id};
 use healthchain::accounting::{AccountingOptions, accounting, csv, html, json};
 use healthchain::fhir::audit::{AuditQuery, audit_events, bundle, ndjson};
-use healthchain::fhir::consent::{ImportError, ImportOptions, export, import};
+use healthchain::fhir::consent::{ImportError, ImportOptions, export, prepare};
 use healthchain::fhir::{FhirError, FhirVersion};
-use healthchain::{ActorId, Grantee, Role};
+use healthchain::{ActorId, ConsentId, Grantee, Role};
 use std::collections::BTreeMap;
 use std::ffi::c_char;
 
@@ -50,16 +50,8 @@ fn object(text: &str, name: &str) -> FfiResult<BTreeMap<String, String>> {
 }
 
 fn actor_id(hex: &str, name: &str) -> FfiResult<ActorId> {
-    let bad = || Failure::invalid(format!("`{name}` holds a value that is not an actor id (64 hex digits)"));
-    if hex.len() != 64 {
-        return Err(bad());
-    }
-    let mut bytes = [0u8; 32];
-    for (slot, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        let digits = std::str::from_utf8(pair).map_err(|_| bad())?;
-        *slot = u8::from_str_radix(digits, 16).map_err(|_| bad())?;
-    }
-    Ok(ActorId(healthchain::Hash256(bytes)))
+    ActorId::from_hex(hex)
+        .ok_or_else(|| Failure::invalid(format!("`{name}` holds a value that is not an actor id (64 hex digits)")))
 }
 
 /// The directory: FHIR references to actors or roles.
@@ -86,21 +78,29 @@ fn parse_names(text: &str) -> FfiResult<BTreeMap<ActorId, String>> {
 }
 
 /// Imports a FHIR Consent (`json`, `json_len` bytes of R4 or R5 JSON, `release` 4 or 5) as the ledger's
-/// rules, signed by `signer` (the patient, or a delegate with manage scope) and queued all or none for the
-/// next block (seal it with `hc_ledger_seal`); `*out_rules` receives how many rules were queued (0 for a
-/// consent that permits nothing the ledger's default does not). `directory` is a JSON object from FHIR
-/// references to actor ids (64 hex digits) or roles (`{"Patient/jane": "32cd…", "Group/insurers":
+/// rules, signed by `signer` (the patient, or a delegate with manage scope), in place of the consents of
+/// `replaces` (`replace_count` ids: the rules of the Consent's earlier import, revoked first; NULL and 0 for
+/// a first import), all or none, queued for the next block (seal it with `hc_ledger_seal`). A Consent no
+/// longer in force (inactive, rejected, not-done, entered-in-error) grants nothing, so it ends the rules it
+/// replaces. `out_ids` (room for `ids_len`) receives the rules' consent ids and `*out_rules` their number (0
+/// for a consent that permits nothing the ledger's default does not). `directory` is a JSON object from
+/// FHIR references to actor ids (64 hex digits) or roles (`{"Patient/jane": "32cd…", "Group/insurers":
 /// "role:insurer"}`). Nothing is queued on any error.
 ///
-/// Errors: `HC_FHIR_TOO_LARGE`, `HC_FHIR_SYNTAX`, `HC_FHIR_INVALID`, `HC_FHIR_UNRESOLVED`,
-/// `HC_FHIR_UNSUPPORTED` (the element at fault in `hc_last_error_message`); the refusal of the first rule the
-/// ledger would refuse (`HC_ALREADY_HAS_ACCESS`, `HC_UNKNOWN_GRANTEE`, `HC_UNAUTHORIZED`, …);
-/// `HC_BLOCK_FULL`; `HC_READ_ONLY`; `HC_TOO_LONG` (a directory over `HC_MAX_DIRECTORY_LEN` bytes).
+/// Errors: `HC_BUFFER_TOO_SMALL` (`*out_rules` the number of rules: ask with `out_ids` NULL and `ids_len`
+/// 0); `HC_FHIR_TOO_LARGE`, `HC_FHIR_SYNTAX`, `HC_FHIR_INVALID`, `HC_FHIR_UNRESOLVED`, `HC_FHIR_UNSUPPORTED`
+/// (the element at fault in `hc_last_error_message`); `HC_INVALID_ARGUMENT` (a consent of `replaces` that
+/// is another patient's); the refusal of the first change the ledger would refuse (`HC_UNKNOWN_CONSENT`,
+/// `HC_CONSENT_ALREADY_REVOKED` for `replaces`; `HC_ALREADY_HAS_ACCESS`, `HC_UNKNOWN_GRANTEE`,
+/// `HC_UNAUTHORIZED`, … for the rules); `HC_BLOCK_FULL`; `HC_READ_ONLY`; `HC_TOO_LONG` (a directory over
+/// `HC_MAX_DIRECTORY_LEN` bytes).
 ///
 /// # Safety
 /// `ledger` is NULL or a live `hc_ledger`; `signer` NULL or a live `hc_key`; `json` NULL or valid for
-/// `json_len` bytes; `directory` NULL or a NUL-terminated string; `out_rules` NULL or writable.
+/// `json_len` bytes; `directory` NULL or a NUL-terminated string; `replaces` NULL or valid for
+/// `replace_count` ids; `out_ids` NULL or valid for writes of `ids_len` ids; `out_rules` NULL or writable.
 #[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // the C convention: each array with its length
 pub unsafe extern "C" fn hc_ledger_fhir_import(
     ledger: *mut hc_ledger,
     signer: *const hc_key,
@@ -108,32 +108,49 @@ pub unsafe extern "C" fn hc_ledger_fhir_import(
     json_len: usize,
     release: u32,
     directory: *const c_char,
+    replaces: *const hc_consent_id,
+    replace_count: usize,
+    out_ids: *mut hc_consent_id,
+    ids_len: usize,
     out_rules: *mut usize,
 ) -> i32 {
     run(|| {
         // SAFETY: contract above.
-        let (ledger, signer, bytes, directory_text, out) = unsafe {
+        let (ledger, signer, bytes, directory_text, replaces, out) = unsafe {
             (
                 arg(ledger.cast_const(), "ledger")?,
                 arg(signer, "signer")?,
                 slice(json, json_len, "json")?,
                 text(directory, HC_MAX_DIRECTORY_LEN, "directory")?,
-                Out::new(out_rules, "out_rules")?,
+                slice(replaces, replace_count, "replaces")?,
+                OutArray::new(out_ids, ids_len, "out_ids", out_rules, "out_rules")?,
             )
         };
         let (version, directory) = (fhir_release(release)?, parse_directory(directory_text)?);
+        let replaces: Vec<ConsentId> = replaces.iter().map(|&id| id.into()).collect();
         let key = signer.get()?;
-        let queued = write_ledger!(ledger, |l| {
-            let done = import(l, key, bytes, version, &directory, &ImportOptions::default());
-            done.map(|done| done.rules.len()).map_err(|error| match error {
-                ImportError::Fhir(e) => Failure::from(e),
-                ImportError::Ledger(e) => Failure::from(e),
-                other => Failure::new(HC_UNMAPPED_ERROR, other.to_string()),
-            })
-        })?;
-        out.write(queued);
-        Ok(())
+        let granted = write_ledger!(ledger, |l| {
+            let options = ImportOptions::default();
+            let rules = prepare(&l.state().latest(), &replaces, bytes, version, &directory, &options)
+                .map_err(import_failure)?
+                .rules;
+            let out = out.room_for(rules.len())?;
+            let granted = l.replace_consents(key, &replaces, rules)?;
+            Ok((out, granted))
+        });
+        let (out, granted) = granted?;
+        out.fill(granted.iter().map(|g| hc_consent_id::from(g.consent)))
     })
+}
+
+/// The C status of an import's refusal.
+fn import_failure(error: ImportError) -> Failure {
+    match error {
+        ImportError::Fhir(e) => Failure::from(e),
+        ImportError::Ledger(e) => Failure::from(e),
+        other @ ImportError::OtherPatient { .. } => Failure::invalid(other.to_string()),
+        other => Failure::new(HC_UNMAPPED_ERROR, other.to_string()),
+    }
 }
 
 /// Copies `*patient`'s rules as of sealed block `height` as one FHIR Consent (`release` 4 or 5) into `buf`:

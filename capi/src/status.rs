@@ -564,7 +564,9 @@ impl From<CodeError> for Failure {
 impl From<LedgerError> for Failure {
     fn from(error: LedgerError) -> Self {
         let code = match error {
-            LedgerError::Tx(e) | LedgerError::GrantRefused { refusal: e, .. } => return e.into(),
+            LedgerError::Tx(e)
+            | LedgerError::GrantRefused { refusal: e, .. }
+            | LedgerError::RevokeRefused { refusal: e, .. } => return e.into(),
             LedgerError::Check(e) => return e.into(),
             LedgerError::Store(e) => return e.into(),
             LedgerError::Key(e) => return e.into(),

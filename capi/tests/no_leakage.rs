@@ -1134,6 +1134,11 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
         n.ledger.grant_consents(&n.patient_key, vec![permit_doctor.clone(), empty]),
         "LedgerError::GrantRefused",
     );
+    a.refused(
+        "an all-or-nothing change revoking an unknown consent",
+        n.ledger.replace_consents(&n.patient_key, &[ConsentId::default()], vec![permit_doctor.clone()]),
+        "LedgerError::RevokeRefused",
+    );
     let exception = Exception {
         grantee: None,
         sections: codes(&["labs"]),
@@ -1643,6 +1648,7 @@ fn refusals_about_the_patient_name_no_patient_and_no_secret() {
         "LedgerError::NothingToSeal",
         "LedgerError::BlockFull",
         "LedgerError::GrantRefused",
+        "LedgerError::RevokeRefused",
         "LedgerError::UnknownKey",
         "LedgerError::NotEnoughSealers",
         "LedgerError::InvalidSettings",

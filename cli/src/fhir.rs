@@ -9,8 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use healthchain::accounting::{AccountingOptions, Names, accounting, csv, html};
 use healthchain::fhir::FhirVersion;
 use healthchain::fhir::audit::{AuditQuery, audit_events, bundle, ndjson};
-use healthchain::fhir::consent::{ImportOptions, R4Root, export, import};
-use healthchain::{ActorId, Grantee, Ledger, LedgerError, Role, SigningKey, State};
+use healthchain::fhir::consent::{ImportOptions, R4Root, export, replace};
+use healthchain::{ActorId, ConsentId, Grantee, Ledger, LedgerError, Role, SigningKey, State};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,7 +36,8 @@ impl From<Release> for FhirVersion {
 /// `healthchain fhir …`.
 #[derive(Debug, Subcommand)]
 pub enum FhirCommand {
-    /// Import a patient's FHIR Consent as the ledger's rules, all or none, and seal them in a block.
+    /// Import a patient's FHIR Consent as the ledger's rules (in place of an earlier import's with
+    /// `--replaces`), all or none, and seal them in a block.
     Import(ImportArgs),
     /// Print a patient's rules as one FHIR Consent.
     Export(ExportArgs),
@@ -65,6 +66,10 @@ pub struct ImportArgs {
     /// Read an R4 root provision without `type` as the scope of `policyRule` instead of an exception to it.
     #[arg(long)]
     r4_root_as_scope: bool,
+    /// A rule of the Consent's earlier import to revoke in its place (repeat for each): its consent id, all
+    /// 64 hex digits, as `fhir import` printed it or `fhir export` lists it. All or none, in one block.
+    #[arg(long = "replaces", value_name = "CONSENT_ID")]
+    replaces: Vec<String>,
 }
 
 /// Arguments of `fhir export`.
@@ -205,10 +210,21 @@ fn import_consent(args: &ImportArgs) -> Result<Output, CliError> {
     let directory = directory(&args.directory, ledger.state(), &args.path)?;
     let r4_root = if args.r4_root_as_scope { R4Root::Scope } else { R4Root::Exception };
     let options = ImportOptions { r4_root, ..ImportOptions::default() };
-    let done = import(&mut ledger, &signer, &json, args.fhir.into(), &directory, &options).map_err(|error| {
-        CliError::invalid("consent-refused", format!("{}: {error}", args.consent.display()), Value::Null)
-    })?;
-    let height = if done.rules.is_empty() { None } else { Some(seal(&mut ledger, &sealers, &args.path)?) };
+    let replaces = args
+        .replaces
+        .iter()
+        .map(|text| {
+            ConsentId::from_hex(text.trim()).ok_or_else(|| {
+                CliError::usage("invalid-id", format!("--replaces {text:?} is not a consent id (64 hex digits)"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let done =
+        replace(&mut ledger, &signer, &replaces, &json, args.fhir.into(), &directory, &options).map_err(|error| {
+            CliError::invalid("consent-refused", format!("{}: {error}", args.consent.display()), Value::Null)
+        })?;
+    let changed = !done.rules.is_empty() || !replaces.is_empty();
+    let height = if changed { Some(seal(&mut ledger, &sealers, &args.path)?) } else { None };
     let rules: Vec<Value> = done
         .rules
         .iter()
@@ -222,7 +238,10 @@ fn import_consent(args: &ImportArgs) -> Result<Output, CliError> {
             })
         })
         .collect();
-    let mut text = format!("{} rules granted", rules.len());
+    let mut text = match replaces.len() {
+        0 => format!("{} rules granted", rules.len()),
+        revoked => format!("{revoked} rules revoked, {} granted", rules.len()),
+    };
     match height {
         Some(h) => text.push_str(&format!(", sealed in block {h}\n")),
         None => text.push_str(" (the consent permits nothing the ledger's default does not)\n"),
@@ -230,7 +249,8 @@ fn import_consent(args: &ImportArgs) -> Result<Output, CliError> {
     for (rule, granted) in done.rules.iter().zip(&done.granted) {
         text.push_str(&format!("  {} {:?} {:?}\n", granted.consent, rule.effect, rule.grantee));
     }
-    Ok(resource_output(json!({ "rules": rules, "block": height }), text))
+    let revoked: Vec<String> = replaces.iter().map(ToString::to_string).collect();
+    Ok(resource_output(json!({ "rules": rules, "revoked": revoked, "block": height }), text))
 }
 
 fn seal(ledger: &mut Ledger<healthchain::FileStore>, keys: &[SigningKey], path: &Path) -> Result<u64, CliError> {

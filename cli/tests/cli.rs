@@ -1764,4 +1764,21 @@ fn fhir_import_export_audit_events_and_disclosures() {
     assert!(page.code == 0 && page.stdout.starts_with("<!DOCTYPE html>"), "{}", page.stderr);
     let bad_date = healthchain(&["disclosures", p, &hex(&jane), "--from", "yesterday"]);
     assert_eq!(bad_date.code, 2, "{}", bad_date.stderr);
+
+    // Withdrawn: the Consent, now inactive, in place of its import ends its rule.
+    let withdrawn = dir.join("withdrawn.json");
+    std::fs::write(&withdrawn, consent(house_labs).replace("\"active\"", "\"inactive\"")).unwrap();
+    let replace = |id: &str| {
+        let args = ["fhir", "import", p, text(&withdrawn), "--directory", d, "--replaces", id, "--json"];
+        healthchain(&[&args[..], &keys].concat())
+    };
+    let ended = replace(consent_id);
+    assert_eq!(ended.code, 0, "{}", ended.stderr);
+    let ended = ended.json();
+    assert_eq!((ended["revoked"][0].as_str(), ended["rules"].as_array().map(Vec::len)), (Some(consent_id), Some(0)));
+    assert_eq!(ended["block"], 4, "the revocation sealed after the read's block");
+    let again = replace(consent_id);
+    assert_eq!(again.code, 1, "already revoked: {}", again.stderr);
+    assert!(again.stderr.contains("revocation 0"), "{}", again.stderr);
+    assert_eq!(replace(&consent_id[..12]).code, 2, "a consent id is given whole");
 }

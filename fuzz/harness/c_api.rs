@@ -1,16 +1,21 @@
 //! Target `c_api`: a sequence of C API calls on one in-memory ledger, with arguments drawn from the input:
 //! valid and unknown ids, ids the ledger issued earlier, NULL pointers, codes that are valid, wildcards,
-//! too long, not UTF-8 or NULL, enumeration values and flags out of range, arbitrary times.
+//! too long, not UTF-8 or NULL, enumeration values and flags out of range, arbitrary times. Then FHIR
+//! calls (a list of their own, so that inputs kept before they existed decode to the same calls): Consents
+//! built from the input's choices (R4 or R5 shaped, any status, actors, purposes, periods, nested
+//! provisions) or raw bytes, imported in place of issued or arbitrary consent ids into arrays of any room,
+//! exports, AuditEvents and accountings into buffers of any size, directories and names valid or raw.
 //!
 //! Properties, for every call: no panic reaches the boundary (`HC_PANIC`) and no handle is poisoned; the
 //! status is a documented one (`hc_status_str` knows it); a NULL pointer argument gives `HC_NULL_ARGUMENT`;
 //! `hc_last_error_message` is empty after a success and names the failure otherwise; a failed call writes
-//! nothing to its outputs. At the end, once the pending transactions are sealed, everything the ledger
+//! nothing to its outputs (a buffer call too small writes only the size it needs). At the end, once the pending transactions are sealed, everything the ledger
 //! accepted verifies (`hc_ledger_verify`).
 
 #![allow(unsafe_code)]
 
 use arbitrary::{Arbitrary, Unstructured};
+use healthchain::fhir::datetime::format_instant;
 use healthchain_capi::*;
 use std::ffi::{CStr, CString, c_char};
 use std::mem::MaybeUninit;
@@ -101,6 +106,175 @@ struct Grant {
 struct Script {
     break_glass: bool,
     calls: Vec<Call>,
+    fhir: Vec<FhirCall>,
+}
+
+/// One call of the FHIR functions.
+#[derive(Arbitrary, Debug)]
+enum FhirCall {
+    /// The authority registers key `key` as a patient (even `role`), a provider (odd) or `role % 8`.
+    Register {
+        key: u8,
+        role: u8,
+    },
+    /// `signer`: the key of the Consent's own patient when `None`.
+    Import {
+        signer: Option<u8>,
+        consent: ConsentText,
+        release: Release,
+        directory: DirectoryText,
+        replaces: Vec<Id>,
+        room: u8,
+    },
+    Export {
+        patient: Id,
+        height: u8,
+        release: Release,
+        directory: DirectoryText,
+        room: u16,
+    },
+    AuditEvents {
+        patient: Id,
+        every: u32,
+        back: u32,
+        release: Release,
+        ndjson: u32,
+        directory: DirectoryText,
+        room: u16,
+    },
+    Disclosures {
+        patient: Id,
+        format: u32,
+        names: DirectoryText,
+        note: Text,
+        room: u16,
+    },
+    Seal,
+}
+
+/// A FHIR release argument: R4 or R5, or any other number.
+#[derive(Arbitrary, Debug)]
+enum Release {
+    R4,
+    R5,
+    Other(u32),
+}
+
+impl Release {
+    fn number(&self) -> u32 {
+        match self {
+            Release::R4 => 4,
+            Release::R5 => 5,
+            Release::Other(n) => *n,
+        }
+    }
+}
+
+/// A Consent: built from choices, in the shape of the release it is imported as, or raw bytes.
+#[derive(Arbitrary, Debug)]
+enum ConsentText {
+    Built { patient: u8, status: u8, permit: bool, provisions: Vec<ProvisionChoice> },
+    Raw(Vec<u8>),
+}
+
+/// A provision of a built Consent.
+#[derive(Arbitrary, Debug)]
+struct ProvisionChoice {
+    actor: Option<u8>,
+    purpose: Option<u8>,
+    class: Option<u8>,
+    action: Option<u8>,
+    /// Days from 2026-11-23 to its start, and its length in days.
+    period: Option<(u8, u8)>,
+    nested: Option<Box<ProvisionChoice>>,
+}
+
+/// A directory (or names) argument: one naming every key's actor (and a role) unless `choice` is 240 or
+/// more; then raw bytes (even) or NULL (odd).
+#[derive(Arbitrary, Debug)]
+struct DirectoryText {
+    choice: u8,
+    raw: Vec<u8>,
+}
+
+const STATUSES: [&str; 8] =
+    ["active", "active", "active", "inactive", "draft", "entered-in-error", "rejected", "unknown"];
+const PURPOSES: [&str; 5] = ["TREAT", "ETREAT", "HPAYMT", "HRESCH", "BTG"];
+const CLASSES: [&str; 3] = ["Observation", "MedicationRequest", "Patient"];
+const ACTIONS: [&str; 4] = ["access", "use", "disclose", "correct"];
+
+/// A built provision as JSON; `r4` nests `type` in every provision (R4 requires it below the root).
+fn provision_json(choice: &ProvisionChoice, r4: bool, effect: &str, depth: usize) -> String {
+    let mut fields = Vec::new();
+    if r4 {
+        fields.push(format!(r#""type":"{effect}""#));
+    }
+    if let Some(actor) = choice.actor {
+        let reference = format!("Patient/k{}", actor % 7);
+        let role =
+            r#"{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]}"#;
+        fields.push(format!(r#""actor":[{{"role":{role},"reference":{{"reference":"{reference}"}}}}]"#));
+    }
+    if let Some(purpose) = choice.purpose {
+        let code = PURPOSES[usize::from(purpose) % PURPOSES.len()];
+        fields.push(format!(
+            r#""purpose":[{{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"{code}"}}]"#
+        ));
+    }
+    if let Some(class) = choice.class {
+        let code = CLASSES[usize::from(class) % CLASSES.len()];
+        let key = if r4 { "class" } else { "resourceType" };
+        fields.push(format!(r#""{key}":[{{"system":"http://hl7.org/fhir/resource-types","code":"{code}"}}]"#));
+    }
+    if let Some(action) = choice.action {
+        let code = ACTIONS[usize::from(action) % ACTIONS.len()];
+        fields.push(format!(
+            r#""action":[{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/consentaction","code":"{code}"}}]}}]"#
+        ));
+    }
+    if let Some((start, days)) = choice.period {
+        let start = T0 / 1000 + u64::from(start) * 86_400;
+        let end = start + u64::from(days) * 86_400;
+        let instant = |seconds: u64| i64::try_from(seconds * 1000).ok().and_then(format_instant).unwrap_or_default();
+        fields.push(format!(r#""period":{{"start":"{}","end":"{}"}}"#, instant(start), instant(end)));
+    }
+    if let Some(nested) = choice.nested.as_deref().filter(|_| depth < 4) {
+        let opposite = if effect == "permit" { "deny" } else { "permit" };
+        fields.push(format!(r#""provision":[{}]"#, provision_json(nested, r4, opposite, depth + 1)));
+    }
+    format!("{{{}}}", fields.join(","))
+}
+
+/// The key (and reference `Patient/k…`) a built Consent names as its patient.
+fn patient_of(patient: u8) -> u8 {
+    patient % 7
+}
+
+/// A built Consent's JSON, R4 shaped for release 4 and R5 shaped otherwise.
+fn consent_json(patient: u8, status: u8, permit: bool, provisions: &[ProvisionChoice], release: u32) -> Vec<u8> {
+    let status = STATUSES[usize::from(status) % STATUSES.len()];
+    let subject = format!("Patient/k{}", patient_of(patient));
+    let (base, exception) = if permit { ("permit", "deny") } else { ("deny", "permit") };
+    let text = if release == 4 {
+        let rule = if permit { "OPTIN" } else { "OPTOUT" };
+        let nested: Vec<String> = provisions.iter().take(4).map(|p| provision_json(p, true, exception, 1)).collect();
+        format!(
+            r#"{{"resourceType":"Consent","status":"{status}",
+              "scope":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}}]}},
+              "category":[{{"text":"privacy"}}],"patient":{{"reference":"{subject}"}},
+              "policyRule":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"{rule}"}}]}},
+              "provision":{{{}}}}}"#,
+            if nested.is_empty() { String::new() } else { format!(r#""provision":[{}]"#, nested.join(",")) }
+        )
+    } else {
+        let list: Vec<String> = provisions.iter().take(4).map(|p| provision_json(p, false, exception, 1)).collect();
+        let provisions = if list.is_empty() { String::new() } else { format!(r#","provision":[{}]"#, list.join(",")) };
+        format!(
+            r#"{{"resourceType":"Consent","status":"{status}","subject":{{"reference":"{subject}"}},
+              "decision":"{base}"{provisions}}}"#
+        )
+    };
+    text.into_bytes()
 }
 
 /// Keys made once per process (`hc_key` is thread-safe and immutable): the authority first.
@@ -188,6 +362,161 @@ impl Run {
         let pointer = string.as_ptr();
         self.strings.push(string);
         pointer
+    }
+
+    /// A directory naming `Patient/k0`… for the keys' actors and a group for a role; raw text; or NULL.
+    fn directory(&mut self, directory: &DirectoryText, names: bool) -> *const c_char {
+        let text = match directory.choice {
+            255 => return ptr::null(),
+            240.. => directory.raw.iter().copied().take_while(|b| *b != 0).take(400).collect(),
+            _ => {
+                let hex = |id: &hc_actor_id| id.bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+                let mut entries: Vec<String> = self
+                    .actors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        if names {
+                            format!(r#""{}":"Name {i}""#, hex(id))
+                        } else {
+                            format!(r#""Patient/k{i}":"{}""#, hex(id))
+                        }
+                    })
+                    .collect();
+                if !names {
+                    entries.push(r#""Group/providers":"role:provider""#.to_owned());
+                }
+                format!("{{{}}}", entries.join(",")).into_bytes()
+            }
+        };
+        let string = CString::new(text).unwrap_or_default();
+        let pointer = string.as_ptr();
+        self.strings.push(string);
+        pointer
+    }
+
+    /// Makes a buffer-filling call into a buffer of `room` bytes (NULL for 0) and checks it: as every call,
+    /// except that a buffer too small has only the size it needs written; on success the text fills exactly
+    /// that size, NUL included.
+    fn buffer_call(&mut self, room: u16, null: bool, call: impl FnOnce(*mut c_char, usize, *mut usize) -> i32) {
+        let room = usize::from(room);
+        let mut buf = vec![0xA5u8; room];
+        let mut out_len = Out::<usize>::new();
+        let pointer = if room == 0 { ptr::null_mut() } else { buf.as_mut_ptr().cast() };
+        let status = call(pointer, room, out_len.ptr());
+        if status == HC_BUFFER_TOO_SMALL {
+            self.calls += 1;
+            assert!(!last_error().is_empty(), "HC_BUFFER_TOO_SMALL without a message");
+            assert!(out_len.get() > room, "too small, yet the size needed fits");
+            assert!(buf.iter().all(|b| *b == 0xA5), "a buffer too small was written to");
+        } else if self.checked(status, &out_len, null) {
+            let len = out_len.get();
+            assert!(len >= 1 && len <= room, "size {len} for a buffer of {room}");
+            assert_eq!(buf.get(len - 1), Some(&0), "not NUL-terminated at its size");
+            assert!(!buf[..len - 1].contains(&0), "a NUL inside the text");
+        }
+    }
+
+    /// Makes one FHIR call and checks it.
+    fn fhir_call(&mut self, call: &FhirCall) {
+        let ledger = self.ledger;
+        // SAFETY (every block below): as in `call`; buffers are as long as the length given with them.
+        match call {
+            FhirCall::Register { key, role } => {
+                let role = match role % 4 {
+                    0 => HC_ROLE_PATIENT,
+                    1 => HC_ROLE_PROVIDER,
+                    _ => u32::from(*role % 8),
+                };
+                let mut out = Out::<hc_actor_id>::new();
+                let status = unsafe { hc_ledger_register(ledger, self.key(0), self.key(*key), role, out.ptr()) };
+                self.checked(status, &out, false);
+            }
+            FhirCall::Import { signer, consent, release, directory, replaces, room } => {
+                let release = release.number();
+                let (json, patient) = match consent {
+                    ConsentText::Built { patient, status, permit, provisions } => {
+                        (consent_json(*patient, *status, *permit, provisions, release), patient_of(*patient))
+                    }
+                    ConsentText::Raw(raw) => (raw.clone(), 0),
+                };
+                let signer = self.key(signer.unwrap_or(patient));
+                let directory = self.directory(directory, false);
+                let replaces: Vec<hc_consent_id> = replaces
+                    .iter()
+                    .take(4)
+                    .map(|id| hc_consent_id { bytes: self.id(id).unwrap_or_default() })
+                    .collect();
+                let room = usize::from(*room % 8);
+                let mut ids: Vec<hc_consent_id> = vec![hc_consent_id { bytes: [0xA5; 32] }; room];
+                let mut rules = Out::<usize>::new();
+                let status = unsafe {
+                    hc_ledger_fhir_import(
+                        ledger,
+                        signer,
+                        json.as_ptr(),
+                        json.len(),
+                        release,
+                        directory,
+                        if replaces.is_empty() { ptr::null() } else { replaces.as_ptr() },
+                        replaces.len(),
+                        if room == 0 { ptr::null_mut() } else { ids.as_mut_ptr() },
+                        room,
+                        rules.ptr(),
+                    )
+                };
+                let untouched = |ids: &[hc_consent_id]| ids.iter().all(|id| id.bytes == [0xA5; 32]);
+                if status == HC_BUFFER_TOO_SMALL {
+                    self.calls += 1;
+                    assert!(rules.get() > room && untouched(&ids), "too small: {} rules, room {room}", rules.get());
+                } else if self.checked(status, &rules, directory.is_null()) {
+                    let count = rules.get();
+                    assert!(count <= room && untouched(&ids[count..]), "{count} ids written into {room}");
+                    for id in &ids[..count] {
+                        self.record(id.bytes);
+                    }
+                } else {
+                    assert!(untouched(&ids), "a failed import wrote ids");
+                }
+            }
+            FhirCall::Export { patient, height, release, directory, room } => {
+                let patient = self.id(patient).map(|bytes| hc_actor_id { bytes });
+                let pointer: *const hc_actor_id = patient.as_ref().map_or(ptr::null(), |p| p);
+                let directory = self.directory(directory, false);
+                let (height, release) = (u64::from(*height % 8), release.number());
+                self.buffer_call(*room, pointer.is_null() || directory.is_null(), |buf, len, out_len| unsafe {
+                    hc_ledger_fhir_export(ledger, pointer, height, release, directory, buf, len, out_len)
+                });
+            }
+            FhirCall::AuditEvents { patient, every, back, release, ndjson, directory, room } => {
+                let patient = self.id(patient).map(|bytes| hc_actor_id { bytes });
+                let pointer: *const hc_actor_id = patient.as_ref().map_or(ptr::null(), |p| p);
+                let directory = self.directory(directory, false);
+                let from = self.now().saturating_sub(u64::from(*back));
+                let (every, release, ndjson) = (*every % 3, release.number(), *ndjson % 3);
+                self.buffer_call(*room, pointer.is_null() || directory.is_null(), |buf, len, out_len| unsafe {
+                    let until = u64::MAX;
+                    hc_ledger_audit_events(
+                        ledger, pointer, every, from, until, release, ndjson, directory, buf, len, out_len,
+                    )
+                });
+            }
+            FhirCall::Disclosures { patient, format, names, note, room } => {
+                let patient = self.id(patient).map(|bytes| hc_actor_id { bytes });
+                let pointer: *const hc_actor_id = patient.as_ref().map_or(ptr::null(), |p| p);
+                let (names, note) = (self.directory(names, true), self.text(note));
+                let null = pointer.is_null() || names.is_null() || note.is_null();
+                self.buffer_call(*room, null, |buf, len, out_len| unsafe {
+                    hc_ledger_disclosures(ledger, pointer, 0, 0, *format % 4, names, note, buf, len, out_len)
+                });
+            }
+            FhirCall::Seal => {
+                let sealers = [self.key(0)];
+                let mut out = Out::<hc_block_info>::new();
+                let status = unsafe { hc_ledger_seal(ledger, sealers.as_ptr(), 1, out.ptr()) };
+                self.checked(status, &out, false);
+            }
+        }
     }
 
     /// The id's bytes, or `None` for NULL.
@@ -503,6 +832,10 @@ pub fn run(data: &[u8]) {
     let mut run = Run { ledger, actors, issued: Vec::new(), strings: Vec::new(), calls: 0 };
     for call in &script.calls {
         run.call(call);
+    }
+    script.fhir.truncate(MAX_CALLS);
+    for call in &script.fhir {
+        run.fhir_call(call);
     }
     // Seal what is pending with whichever key seals now (the authority may have rotated its key, or
     // registered others): some key of the pool must.

@@ -119,6 +119,20 @@ pub struct Rule {
     nb: u64,
     na: Option<u64>,
     revoked: Option<When>,
+    /// Requests the rule does not apply to (the ledger refuses them on a permit).
+    exceptions: Vec<MException>,
+}
+
+/// An exception of a rule: the requests meeting every condition here.
+#[derive(Clone, Debug)]
+pub struct MException {
+    /// Who (`None`: every requester).
+    who: Option<Who>,
+    sections: Set,
+    purposes: Set,
+    actions: u8,
+    nb: u64,
+    na: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -252,6 +266,9 @@ impl Model {
         }
         if g.na.is_some_and(|end| end <= g.nb) {
             return Err(Refusal::Tx(TxError::EmptyWindow));
+        }
+        if g.permit && !g.exceptions.is_empty() {
+            return Err(Refusal::Tx(TxError::ExceptionsOnPermit));
         }
         if !self.may_manage(s, g.patient) {
             return Err(Refusal::Tx(TxError::Unauthorized));
@@ -455,17 +472,25 @@ impl Model {
         if let Some(id) = delegation {
             return Ok(Decision::Permit(PermitBasis::Delegate(id)));
         }
+        let names = |who: Who| match who {
+            Who::Actor(a) => a == q.requester,
+            Who::Role(role) => role == requester.role,
+        };
+        let excepts = |e: &MException| {
+            e.who.is_none_or(names)
+                && has(e.sections, q.section)
+                && has(e.purposes, q.purpose)
+                && e.actions & q.action != 0
+                && in_window(e.nb, e.na, q.at)
+        };
         let matching = |permit: bool| {
             let mut ids: Vec<ConsentId> = self
                 .rules
                 .iter()
-                .filter(|c| c.patient == q.patient && c.permit == permit)
-                .filter(|c| match c.who {
-                    Who::Actor(a) => a == q.requester,
-                    Who::Role(role) => role == requester.role,
-                })
+                .filter(|c| c.patient == q.patient && c.permit == permit && names(c.who))
                 .filter(|c| c.time <= q.at && in_window(c.nb, c.na, q.at) && in_force(c.height, c.revoked))
                 .filter(|c| has(c.sections, q.section) && has(c.purposes, q.purpose) && c.actions & q.action != 0)
+                .filter(|c| !c.exceptions.iter().any(excepts))
                 .map(|c| c.id)
                 .collect();
             ids.sort();
@@ -489,6 +514,9 @@ impl Model {
         let mut times = vec![self.now(), START];
         for r in &self.rules {
             times.extend([Some(r.nb), r.na, r.revoked.map(|w| w.time)].into_iter().flatten());
+            for e in &r.exceptions {
+                times.extend([Some(e.nb), e.na].into_iter().flatten());
+            }
         }
         for d in &self.delegs {
             times.extend([Some(d.nb), d.na, d.revoked.map(|w| w.time)].into_iter().flatten());
@@ -628,6 +656,41 @@ fn existing(raw: u8, len: usize) -> usize {
 /// An instant inside a non-empty window.
 fn middle(nb: u64, na: Option<u64>) -> u64 {
     na.map_or(nb + 500, |end| nb + end.saturating_sub(nb) / 2)
+}
+
+/// The exceptions a generated rule carries: none unless `seed % 4 == 1` (a quarter of the rules, permits
+/// included, which the ledger then refuses), else one to three, drawn from the rule's other bytes so that
+/// the operations' encoding stays the same.
+fn exceptions_of(
+    seed: i64,
+    who: u8,
+    sections: u8,
+    purposes: u8,
+    actions: u8,
+    window: (u64, Option<u64>),
+) -> Vec<MException> {
+    if seed.rem_euclid(4) != 1 {
+        return Vec::new();
+    }
+    let (nb, na) = window;
+    let count = 1 + seed.rem_euclid(12) / 4;
+    (0..count as u8)
+        .map(|k| {
+            let pick = who.wrapping_add(k);
+            MException {
+                who: match (who >> 4).wrapping_add(k) % 3 {
+                    0 => None,
+                    1 => Some(Who::Actor(usize::from(pick) % ACTORS)),
+                    _ => Some(Who::Role(GRANTEE_ROLES[usize::from(pick) % GRANTEE_ROLES.len()])),
+                },
+                sections: set_of(sections.rotate_left(1 + u32::from(k))),
+                purposes: set_of(purposes.wrapping_add(3 * k + 1)),
+                actions: 1 + actions.wrapping_add(k) % 3,
+                nb: nb + 300 * u64::from(k),
+                na: if k % 2 == 0 { na.map(|end| end.saturating_sub(200)) } else { Some(nb + 1_200) },
+            }
+        })
+        .collect()
 }
 
 fn set_of(raw: u8) -> Set {
@@ -812,7 +875,20 @@ impl Run {
             purposes: code_set(rule.purposes, &PURPOSES),
             actions: actions(rule.actions),
             window: Window { not_before: rule.nb, not_after: rule.na },
-            exceptions: Vec::new(),
+            exceptions: rule
+                .exceptions
+                .iter()
+                .map(|e| Exception {
+                    grantee: e.who.map(|who| match who {
+                        Who::Actor(a) => Grantee::Actor(self.ids[a]),
+                        Who::Role(role) => Grantee::Role(role),
+                    }),
+                    sections: code_set(e.sections, &SECTIONS),
+                    purposes: code_set(e.purposes, &PURPOSES),
+                    actions: actions(e.actions),
+                    window: Window { not_before: e.nb, not_after: e.na },
+                })
+                .collect(),
         };
         let expected = expected
             .map(|()| Granted { consent: self.next_id(signer, &Payload::GrantConsent(grant.clone())), until: rule.na });
@@ -847,9 +923,23 @@ impl Run {
             let mut instants = vec![r.nb.saturating_sub(1), r.nb, middle(r.nb, r.na)];
             instants.extend(r.na.map(|end| [end - 1, end]).into_iter().flatten());
             instants.extend(r.revoked.map(|w| [w.time - 1, w.time]).into_iter().flatten());
-            for requester in requesters {
+            for &requester in &requesters {
                 for &at in &instants {
                     queries.push(Query { patient: r.patient, requester, section, purpose, action, at });
+                }
+            }
+            // Inside each exception: a question the rule matches too, where there is one.
+            for e in &r.exceptions {
+                let both = |a: Set, b: Set, all: usize| (0..all).find(|i| has(a, *i) && has(b, *i)).unwrap_or(0);
+                let section = both(r.sections, e.sections, SECTIONS.len());
+                let purpose = both(r.purposes, e.purposes, PURPOSES.len());
+                let action = if r.actions & e.actions & ACT_READ != 0 { ACT_READ } else { ACT_WRITE };
+                let mut instants = vec![e.nb.saturating_sub(1), e.nb, middle(e.nb, e.na)];
+                instants.extend(e.na.map(|end| [end.saturating_sub(1), end]).into_iter().flatten());
+                for &requester in &requesters {
+                    for &at in &instants {
+                        queries.push(Query { patient: r.patient, requester, section, purpose, action, at });
+                    }
                 }
             }
         }
@@ -954,11 +1044,13 @@ impl Run {
                 let (start, len) = bounded(window);
                 let actions = 1 + actions % 3;
                 let patient = PATIENT_PICK[usize::from(patient) % PATIENT_PICK.len()];
+                let who_byte = who;
                 let who = match usize::from(who) % (ACTORS + GRANTEE_ROLES.len()) {
                     a if a < ACTORS => Who::Actor(a),
                     r => Who::Role(GRANTEE_ROLES[r - ACTORS]),
                 };
                 let nb = offset(self.model.now(), start);
+                let na = len.map(|len| offset(nb, len));
                 let rule = Rule {
                     id: TxId::default(),
                     height: 0,
@@ -970,8 +1062,9 @@ impl Run {
                     purposes: set_of(purposes),
                     actions,
                     nb,
-                    na: len.map(|len| offset(nb, len)),
+                    na,
                     revoked: None,
+                    exceptions: exceptions_of(window.0, who_byte, sections, purposes, actions, (nb, na)),
                 };
                 self.grant(self.signer(signer, patient), rule)?;
             }

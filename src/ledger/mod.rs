@@ -79,10 +79,19 @@ pub enum LedgerError {
     /// `seal` with no transaction waiting.
     #[error("no transaction to seal")]
     NothingToSeal,
-    /// Grant `index` of an all-or-nothing list ([`Ledger::grant_consents`]) would be refused; none was
-    /// submitted.
+    /// Grant `index` of an all-or-nothing list ([`Ledger::grant_consents`], [`Ledger::replace_consents`])
+    /// would be refused; nothing was submitted.
     #[error("grant {index} of the list would be refused: {refusal}")]
     GrantRefused {
+        /// Its place in the list.
+        index: usize,
+        /// Why.
+        refusal: TxError,
+    },
+    /// Revocation `index` of an all-or-nothing change ([`Ledger::replace_consents`]) would be refused;
+    /// nothing was submitted.
+    #[error("revocation {index} of the list would be refused: {refusal}")]
+    RevokeRefused {
         /// Its place in the list.
         index: usize,
         /// Why.

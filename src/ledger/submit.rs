@@ -9,11 +9,11 @@ use crate::block::{MAX_BLOCK_BYTES, MAX_TX_LEN, MAX_TXS_PER_BLOCK};
 use crate::codec::{Decode, Encode};
 use crate::codec::{DecodeError, DecodeErrorKind};
 use crate::error::TxError;
-use crate::ids::{ActorId, TxId};
+use crate::ids::{ActorId, ConsentId, TxId};
 use crate::keys::SigningKey;
 use crate::keys::{PublicKey, SignedMessage, verify_batch};
 use crate::merkle::leaf_hash;
-use crate::state::Position;
+use crate::state::{Position, RefusedChange};
 use crate::store::Store;
 use crate::tx::{AccessBasis, ConsentGrant, Payload, SignedTx, id_of_encoded, signing_message};
 
@@ -112,23 +112,42 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Grants several consents all or none, signed by `signer` (the patient, or a delegate with manage
-    /// scope), in this order: each is checked first, with the earlier ones in force
-    /// ([`State::check_grants`](crate::State::check_grants)), and only if every one would be accepted and
-    /// all fit in the block being filled are they submitted. A FHIR Consent becomes several rules this way
-    /// (docs/FHIR.md). Refused, with nothing submitted: [`LedgerError::GrantRefused`] naming the first grant
-    /// refused and why (a malformed one too), [`LedgerError::BlockFull`], and the signer's key errors.
+    /// scope), in this order: [`Ledger::replace_consents`] revoking nothing. A FHIR Consent becomes several
+    /// rules this way (docs/FHIR.md).
     pub fn grant_consents(
         &mut self,
         signer: &SigningKey,
         grants: Vec<ConsentGrant>,
     ) -> Result<Vec<Granted>, LedgerError> {
+        self.replace_consents(signer, &[], grants)
+    }
+
+    /// Revokes the consents of `revoke`, then grants `grants`, all or none, signed by `signer` (the patient,
+    /// or a delegate with manage scope): each change is checked first, in this order and with the earlier
+    /// ones in force ([`State::check_consent_changes`](crate::State::check_consent_changes)), so a grant
+    /// may restate a permit that a revocation of the list ends. Only if every change would be accepted and
+    /// all fit in the block being filled are they submitted, revocations first; they are sealed in one
+    /// block. An updated FHIR Consent replaces its earlier import this way (docs/FHIR.md). Refused, with
+    /// nothing submitted: [`LedgerError::RevokeRefused`] or [`LedgerError::GrantRefused`] naming the first
+    /// change refused and why (a malformed one too), [`LedgerError::BlockFull`], and the signer's key
+    /// errors. Returns the grants' consent ids, in order.
+    pub fn replace_consents(
+        &mut self,
+        signer: &SigningKey,
+        revoke: &[ConsentId],
+        grants: Vec<ConsentGrant>,
+    ) -> Result<Vec<Granted>, LedgerError> {
         self.writable()?;
         let actor = self.active_signer(signer)?;
         let until: Vec<Option<u64>> = grants.iter().map(|grant| grant.window.not_after).collect();
-        let bodies = self.prepare_batch(actor, grants.into_iter().map(Payload::GrantConsent));
+        let revocations = revoke.iter().map(|consent| Payload::RevokeConsent { consent: *consent });
+        let bodies = self.prepare_batch(actor, revocations.chain(grants.into_iter().map(Payload::GrantConsent)));
         let time = bodies.first().map_or_else(|| self.now(), |body| body.time);
         let txs: Vec<SignedTx> = bodies.into_iter().map(|body| body.sign(signer)).collect();
-        let refused = |index, refusal| LedgerError::GrantRefused { index, refusal };
+        let refused = |index: usize, refusal| match index.checked_sub(revoke.len()) {
+            None => LedgerError::RevokeRefused { index, refusal },
+            Some(index) => LedgerError::GrantRefused { index, refusal },
+        };
         let mut encoded = Vec::with_capacity(txs.len());
         let mut listed = Vec::with_capacity(txs.len());
         for (index, tx) in txs.iter().enumerate() {
@@ -141,17 +160,24 @@ impl<S: Store> Ledger<S> {
             }
             encoded.push(one);
         }
-        self.state().check_grants(&actor, time, &listed).map_err(|(index, refusal)| refused(index, refusal))?;
+        self.state().check_consent_changes(&actor, time, revoke, &listed).map_err(|change| match change {
+            RefusedChange::Revocation { index, refusal } => LedgerError::RevokeRefused { index, refusal },
+            RefusedChange::Grant { index, refusal } => LedgerError::GrantRefused { index, refusal },
+        })?;
         let bytes: usize = encoded.iter().map(|e| e.bytes.len() + 4).sum();
         if self.pending.len() + txs.len() > MAX_TXS_PER_BLOCK || self.pending_bytes + bytes > MAX_BLOCK_BYTES {
             return Err(LedgerError::BlockFull);
         }
         // Checked above: the signer, its sequence numbers and time are those of the first, which would be
         // refused before anything is queued.
-        let mut granted = Vec::with_capacity(txs.len());
-        for ((tx, encoded), until) in txs.into_iter().zip(encoded).zip(until) {
-            let consent = self.admit(tx, encoded, Signature::Valid)?;
-            granted.push(Granted { consent, until });
+        let mut granted = Vec::with_capacity(until.len());
+        let mut until = until.into_iter();
+        for (tx, encoded) in txs.into_iter().zip(encoded) {
+            let is_grant = matches!(tx.body.payload, Payload::GrantConsent(_));
+            let id = self.admit(tx, encoded, Signature::Valid)?;
+            if is_grant {
+                granted.push(Granted { consent: id, until: until.next().flatten() });
+            }
         }
         Ok(granted)
     }

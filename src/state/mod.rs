@@ -780,38 +780,60 @@ impl State {
 
     /// The active permit of `patient` without exceptions that already covers `grant`, if any.
     pub fn covering_permit(&self, grant: &ConsentGrant) -> Option<&Consent> {
-        let index = self.patients.get(&grant.patient)?;
-        index.consents().iter().find(|c| c.revoked.is_none() && covers(&c.grant, grant))
+        self.covering_permit_besides(grant, &[])
     }
 
-    /// Whether `signer` could grant each of `grants` (each with the id its transaction will have), in order,
-    /// at instant `time`: the rules of GrantConsent, each grant judged with the earlier ones of the list in
-    /// force. `Err((index, refusal))` names the first that would be refused. For submitting several grants
-    /// all or none ([`crate::Ledger::grant_consents`]).
-    pub fn check_grants(
+    /// [`State::covering_permit`], counting the consents of `revoking` as revoked.
+    fn covering_permit_besides(&self, grant: &ConsentGrant, revoking: &[ConsentId]) -> Option<&Consent> {
+        let index = self.patients.get(&grant.patient)?;
+        index.consents().iter().find(|c| c.revoked.is_none() && !revoking.contains(&c.id) && c.grant.covers(grant))
+    }
+
+    /// Whether `signer` could make these consent changes at instant `time`, in this order: revoke each
+    /// consent of `revoking`, then grant each of `grants` (each with the id its transaction will have). The
+    /// rules of RevokeConsent and GrantConsent, each change judged with the earlier ones of the lists in
+    /// force; `Err` names the first that would be refused. For changing several rules all or none
+    /// ([`crate::Ledger::replace_consents`]).
+    pub fn check_consent_changes(
         &self,
         signer: &ActorId,
         time: u64,
+        revoking: &[ConsentId],
         grants: &[(ConsentId, ConsentGrant)],
-    ) -> Result<(), (usize, TxError)> {
-        let actor = self.actors.get(signer).ok_or((0, TxError::UnknownSigner))?;
+    ) -> Result<(), RefusedChange> {
+        let refuse_first = |refusal| {
+            if revoking.is_empty() {
+                RefusedChange::Grant { index: 0, refusal }
+            } else {
+                RefusedChange::Revocation { index: 0, refusal }
+            }
+        };
+        let actor = self.actors.get(signer).ok_or_else(|| refuse_first(TxError::UnknownSigner))?;
         if actor.deactivated.is_some() {
-            return Err((0, TxError::SignerDeactivated));
+            return Err(refuse_first(TxError::SignerDeactivated));
         }
         let stamp = Stamp { height: 0, time, tx: TxId::default() };
         let ctx = Ctx { signer: *signer, signer_role: actor.role, stamp };
+        for (index, id) in revoking.iter().enumerate() {
+            let refused = |refusal| RefusedChange::Revocation { index, refusal };
+            if revoking.get(..index).unwrap_or_default().contains(id) {
+                return Err(refused(TxError::ConsentAlreadyRevoked));
+            }
+            self.check_revocation(&ctx, id).map_err(refused)?;
+        }
         for (index, (_, grant)) in grants.iter().enumerate() {
-            self.check_grant(&ctx, grant).map_err(|refusal| (index, refusal))?;
+            let refused = |refusal| RefusedChange::Grant { index, refusal };
+            self.check_grant(&ctx, grant, revoking).map_err(refused)?;
             let earlier = grants.get(..index).unwrap_or_default();
-            if let Some((id, rule)) = earlier.iter().find(|(_, rule)| covers(rule, grant)) {
-                return Err((index, TxError::AlreadyHasAccess { existing: *id, until: rule.window.not_after }));
+            if let Some((id, rule)) = earlier.iter().find(|(_, rule)| rule.covers(grant)) {
+                return Err(refused(TxError::AlreadyHasAccess { existing: *id, until: rule.window.not_after }));
             }
         }
         Ok(())
     }
 
-    /// Every rule of GrantConsent, without applying it.
-    fn check_grant(&self, ctx: &Ctx, grant: &ConsentGrant) -> Result<(), TxError> {
+    /// Every rule of GrantConsent, without applying it, counting the consents of `revoking` as revoked.
+    fn check_grant(&self, ctx: &Ctx, grant: &ConsentGrant, revoking: &[ConsentId]) -> Result<(), TxError> {
         self.live_patient(&grant.patient)?;
         if let Grantee::Actor(grantee) = &grant.grantee {
             self.live_grantee(grantee)?;
@@ -827,7 +849,7 @@ impl State {
         }
         Self::refuse_self_interest(ctx, grant, Effect::Permit)?;
         if grant.effect == Effect::Permit
-            && let Some(existing) = self.covering_permit(grant)
+            && let Some(existing) = self.covering_permit_besides(grant, revoking)
         {
             return Err(TxError::AlreadyHasAccess { existing: existing.id, until: existing.grant.window.not_after });
         }
@@ -835,7 +857,7 @@ impl State {
     }
 
     fn grant_consent(&mut self, ctx: &Ctx, grant: &ConsentGrant) -> Result<(), TxError> {
-        self.check_grant(ctx, grant)?;
+        self.check_grant(ctx, grant, &[])?;
         let id = ctx.stamp.tx;
         let consent = Consent { id, grant: grant.clone(), granted_by: ctx.signer, granted: ctx.stamp, revoked: None };
         let at = self.patients.entry(grant.patient).or_default().push_consent(consent, &mut self.codebook);
@@ -843,7 +865,8 @@ impl State {
         Ok(())
     }
 
-    fn revoke_consent(&mut self, ctx: &Ctx, consent: &ConsentId) -> Result<(), TxError> {
+    /// Every rule of RevokeConsent, without applying it.
+    fn check_revocation(&self, ctx: &Ctx, consent: &ConsentId) -> Result<(), TxError> {
         let record = self.consent(consent).ok_or(TxError::UnknownConsent)?;
         if !self.may_manage(ctx, &record.grant.patient) {
             return Err(TxError::Unauthorized);
@@ -852,6 +875,11 @@ impl State {
         if record.revoked.is_some() {
             return Err(TxError::ConsentAlreadyRevoked);
         }
+        Ok(())
+    }
+
+    fn revoke_consent(&mut self, ctx: &Ctx, consent: &ConsentId) -> Result<(), TxError> {
+        self.check_revocation(ctx, consent)?;
         self.set_consent_revoked(consent, ctx.stamp);
         Ok(())
     }
@@ -996,21 +1024,26 @@ fn check_error(error: crate::error::CheckError) -> TxError {
     }
 }
 
-/// Facts about the transaction being applied that every handler needs.
-/// Whether permit `rule` (without exceptions) covers permit `grant`: same patient and grantee, and at least its
-/// sections, purposes, actions and window ("already has access").
-fn covers(rule: &ConsentGrant, grant: &ConsentGrant) -> bool {
-    rule.effect == Effect::Permit
-        && grant.effect == Effect::Permit
-        && rule.exceptions.is_empty()
-        && rule.patient == grant.patient
-        && rule.grantee == grant.grantee
-        && rule.sections.covers(&grant.sections)
-        && rule.purposes.covers(&grant.purposes)
-        && rule.actions.covers(grant.actions)
-        && rule.window.covers(&grant.window)
+/// The first change of a list that would be refused ([`State::check_consent_changes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefusedChange {
+    /// Revocation `index` of the list.
+    Revocation {
+        /// Its place in the list.
+        index: usize,
+        /// Why.
+        refusal: TxError,
+    },
+    /// Grant `index` of the list.
+    Grant {
+        /// Its place in the list.
+        index: usize,
+        /// Why.
+        refusal: TxError,
+    },
 }
 
+/// Facts about the transaction being applied that every handler needs.
 struct Ctx {
     signer: ActorId,
     signer_role: Role,

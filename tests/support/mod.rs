@@ -76,11 +76,14 @@ pub fn break_glass() -> AccessBasis {
 /// A ledger with the cast registered in block 1: genesis at `T0 - 2`, block 1 at `T0 - 1` (a transaction
 /// lies strictly after the previous block), and the clock at `T0`, which is then the ledger's now.
 pub fn network() -> Net {
+    network_with(&LedgerSettings::new("test-net"))
+}
+
+/// [`network`] with these settings (a fixed nonce makes two networks' transactions the same bytes).
+pub fn network_with(settings: &LedgerSettings) -> Net {
     let clock = ManualClock::new(T0 - 2);
     let hospital = key(1);
-    let mut ledger =
-        Ledger::create(MemoryStore::new(), Box::new(clock.clone()), &LedgerSettings::new("test-net"), &[&hospital])
-            .unwrap();
+    let mut ledger = Ledger::create(MemoryStore::new(), Box::new(clock.clone()), settings, &[&hospital]).unwrap();
     let (patient_key, doctor_key, nurse_key, insurer_key, auditor_key, guardian_key) =
         (key(2), key(3), key(4), key(5), key(6), key(7));
     let patient = ledger.register(&hospital, &patient_key, Role::Patient).unwrap();

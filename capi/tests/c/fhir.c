@@ -1,40 +1,17 @@
 /*
  * FHIR and the HIPAA accounting through the C API: a patient's R5 Consent imported as rules (queued all or
- * none, then sealed), one the ledger cannot express refused with its element named and nothing queued,
+ * none, then sealed; the size query for its ids), one the ledger cannot express refused with its element named
+ * and nothing queued, an updated Consent in place of the first and then one withdrawn (inactive) ending it,
  * the rules exported as R4 (size query, then the resource), AuditEvents as a Bundle and as NDJSON, the
  * accounting as JSON, CSV and HTML, and bad arguments refused with their status.
  * Run by capi/tests/c_api.rs with a scratch directory as argv[1]; prints "fhir: all checks passed".
  */
-#include "healthchain.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int checks;
-
-#define EXPECT(call, status)                                                                            \
-    do {                                                                                                \
-        int32_t rc_ = (call);                                                                           \
-        if (rc_ != (status)) {                                                                          \
-            fprintf(stderr, "%s:%d: %s\n  gave %d (%s): %s\n  expected %s\n", __FILE__, __LINE__, #call, \
-                    rc_, hc_status_str(rc_), hc_last_error_message(), #status);                         \
-            exit(1);                                                                                    \
-        }                                                                                               \
-        checks++;                                                                                       \
-    } while (0)
-
-#define OK(call) EXPECT(call, HC_OK)
-
-#define REQUIRE(condition)                                                                      \
-    do {                                                                                        \
-        if (!(condition)) {                                                                     \
-            fprintf(stderr, "%s:%d: requirement failed: %s\n", __FILE__, __LINE__, #condition); \
-            exit(1);                                                                            \
-        }                                                                                       \
-        checks++;                                                                               \
-    } while (0)
 
 static const uint64_t T0 = 1799053200000ULL; /* 2027-01-04 09:00 UTC */
 
@@ -48,6 +25,15 @@ static hc_key *key_of(unsigned char seed) {
 
 static void hex(const hc_actor_id *id, char out[65]) {
     for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", id->bytes[i]);
+}
+
+/* Imports `text` as FHIR `release` in place of `count` consents of `replaces`; the rules' ids go to `ids`
+ * (room for 4). */
+static int32_t import(hc_ledger *ledger, const hc_key *signer, const char *text, uint32_t release,
+                      const char *directory, const hc_consent_id *replaces, size_t count, hc_consent_id ids[4],
+                      size_t *rules) {
+    return hc_ledger_fhir_import(ledger, signer, (const uint8_t *)text, strlen(text), release, directory, replaces,
+                                 count, ids, 4, rules);
 }
 
 /* Runs a buffer-filling call twice, the size query and then into a buffer of that size (the call names
@@ -98,31 +84,40 @@ int main(void) {
 
     /* Refusals queue nothing. */
     size_t rules = 99;
-    EXPECT(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)inexpressible, strlen(inexpressible), 5,
-                                 directory, &rules),
-           HC_FHIR_UNSUPPORTED);
+    hc_consent_id ids[4], unknown;
+    memset(&unknown, 7, sizeof unknown);
+    EXPECT(import(ledger, jane_key, inexpressible, 5, directory, NULL, 0, ids, &rules), HC_FHIR_UNSUPPORTED);
     REQUIRE(strstr(hc_last_error_message(), "Consent.provision[0].dataPeriod") != NULL);
     REQUIRE(rules == 99);
-    EXPECT(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)"{\"resourceType\"", 15, 5, directory, &rules),
-           HC_FHIR_SYNTAX);
-    EXPECT(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)consent, strlen(consent), 3, directory, &rules),
+    EXPECT(import(ledger, jane_key, "{\"resourceType\"", 5, directory, NULL, 0, ids, &rules), HC_FHIR_SYNTAX);
+    EXPECT(import(ledger, jane_key, consent, 3, directory, NULL, 0, ids, &rules), HC_INVALID_ARGUMENT);
+    EXPECT(import(ledger, jane_key, consent, 5, "{}", NULL, 0, ids, &rules), HC_FHIR_UNRESOLVED);
+    EXPECT(import(ledger, jane_key, consent, 5, "{\"Patient/jane\": \"not an id\"}", NULL, 0, ids, &rules),
            HC_INVALID_ARGUMENT);
-    EXPECT(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)consent, strlen(consent), 5, "{}", &rules),
-           HC_FHIR_UNRESOLVED);
-    EXPECT(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)consent, strlen(consent), 5,
-                                 "{\"Patient/jane\": \"not an id\"}", &rules),
-           HC_INVALID_ARGUMENT);
-    EXPECT(hc_ledger_fhir_import(ledger, house_key, (const uint8_t *)consent, strlen(consent), 5, directory, &rules),
+    EXPECT(import(ledger, house_key, consent, 5, directory, NULL, 0, ids, &rules),
            HC_UNAUTHORIZED); /* only the patient (or a manage delegate) signs */
+    EXPECT(import(ledger, jane_key, consent, 5, directory, &unknown, 1, ids, &rules), HC_UNKNOWN_CONSENT);
+    REQUIRE(rules == 99);
+    /* The size query, and an array too small: the number of rules, nothing queued. */
+    EXPECT(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)consent, strlen(consent), 5, directory, NULL, 0,
+                                 NULL, 0, &rules),
+           HC_BUFFER_TOO_SMALL);
+    REQUIRE(rules == 2);
+    rules = 99;
+    EXPECT(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)consent, strlen(consent), 5, directory, NULL, 0,
+                                 ids, 1, &rules),
+           HC_BUFFER_TOO_SMALL);
+    REQUIRE(rules == 2);
     EXPECT(hc_ledger_seal(ledger, sealers, 1, &block), HC_NOTHING_TO_SEAL);
 
     /* The consent: a permit for Dr House and a deny for February. */
-    OK(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)consent, strlen(consent), 5, directory, &rules));
+    OK(import(ledger, jane_key, consent, 5, directory, NULL, 0, ids, &rules));
     REQUIRE(rules == 2);
+    REQUIRE(memcmp(&ids[0], &ids[1], sizeof ids[0]) != 0);
+    hc_consent_id first[2] = {ids[0], ids[1]};
     OK(hc_ledger_seal(ledger, sealers, 1, &block));
     /* Importing it again: Dr House already has that access; nothing is queued. */
-    EXPECT(hc_ledger_fhir_import(ledger, jane_key, (const uint8_t *)consent, strlen(consent), 5, directory, &rules),
-           HC_ALREADY_HAS_ACCESS);
+    EXPECT(import(ledger, jane_key, consent, 5, directory, NULL, 0, ids, &rules), HC_ALREADY_HAS_ACCESS);
 
     char *r4 = NULL;
     FILL(&r4, hc_ledger_fhir_export(ledger, &jane, block.height, 4, directory, buf, len, out_len));
@@ -166,6 +161,27 @@ int main(void) {
     EXPECT(hc_ledger_disclosures(ledger, &jane, 0, 0, 3, "{}", "", small, sizeof small, &need), HC_INVALID_ARGUMENT);
     EXPECT(hc_ledger_disclosures(ledger, &jane, 0, 0, 0, "{}", "not a note", small, sizeof small, &need),
            HC_MALFORMED_NOTE);
+
+    /* The Consent updated (no February deny), in place of its import: one revocation per earlier rule and
+     * the new rule, in one block. The replaced rules cannot be replaced again. Then withdrawn. */
+    const char *updated =
+        "{\"resourceType\": \"Consent\", \"status\": \"active\", \"subject\": {\"reference\": \"Patient/jane\"},"
+        " \"decision\": \"deny\", \"provision\": [{"
+        "  \"actor\": [{\"reference\": {\"reference\": \"Practitioner/house\"}}],"
+        "  \"purpose\": [{\"system\": \"http://terminology.hl7.org/CodeSystem/v3-ActReason\", \"code\": \"TREAT\"}]}]}";
+    OK(import(ledger, jane_key, updated, 5, directory, first, 2, ids, &rules));
+    REQUIRE(rules == 1);
+    OK(hc_ledger_seal(ledger, sealers, 1, &block));
+    REQUIRE(block.tx_count == 3);
+    hc_consent_id second = ids[0];
+    EXPECT(import(ledger, jane_key, updated, 5, directory, first, 2, ids, &rules), HC_CONSENT_ALREADY_REVOKED);
+    const char *withdrawn =
+        "{\"resourceType\": \"Consent\", \"status\": \"inactive\", \"subject\": {\"reference\": \"Patient/jane\"},"
+        " \"decision\": \"deny\", \"provision\": [{"
+        "  \"actor\": [{\"reference\": {\"reference\": \"Practitioner/house\"}}]}]}";
+    OK(import(ledger, jane_key, withdrawn, 5, directory, &second, 1, ids, &rules));
+    REQUIRE(rules == 0);
+    OK(hc_ledger_seal(ledger, sealers, 1, &block));
 
     hc_ledger_close(ledger);
     hc_key_free(hospital);

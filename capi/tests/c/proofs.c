@@ -7,27 +7,12 @@
  * Run by capi/tests/c_api.rs with a scratch directory as argv[1]; prints "proofs: all checks passed".
  */
 #define _POSIX_C_SOURCE 200809L
-#include "healthchain.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int checks;
-
-#define EXPECT(call, status)                                                                            \
-    do {                                                                                                \
-        int32_t rc_ = (call);                                                                           \
-        if (rc_ != (status)) {                                                                          \
-            fprintf(stderr, "%s:%d: %s\n  gave %d (%s): %s\n  expected %s\n", __FILE__, __LINE__, #call, \
-                    rc_, hc_status_str(rc_), hc_last_error_message(), #status);                         \
-            exit(1);                                                                                    \
-        }                                                                                               \
-        checks++;                                                                                       \
-    } while (0)
-
-#define OK(call) EXPECT(call, HC_OK)
 
 /* Any refusal: a status other than HC_OK (which one depends on where a change lands). */
 #define REFUSED(call)                                                                              \
@@ -39,15 +24,6 @@ static int checks;
             exit(1);                                                                               \
         }                                                                                          \
         checks++;                                                                                  \
-    } while (0)
-
-#define REQUIRE(condition)                                                                      \
-    do {                                                                                        \
-        if (!(condition)) {                                                                     \
-            fprintf(stderr, "%s:%d: requirement failed: %s\n", __FILE__, __LINE__, #condition); \
-            exit(1);                                                                            \
-        }                                                                                       \
-        checks++;                                                                               \
     } while (0)
 
 static const uint64_t T0 = 1795424400000ULL; /* 2026-11-23 09:00 UTC */

@@ -1,7 +1,8 @@
 //! FHIR `Consent` (R4 and R5): read strictly into a version-neutral form ([`read`]), as written; its
 //! meaning resolved in the ledger's terms ([`compile`] into a [`ConsentPolicy`], which answers questions as
 //! FHIR defines); written as the ledger's rules ([`ConsentPolicy::ledger_rules`]) and granted all or none
-//! ([`import`]); and a patient's rules out again as one Consent ([`export`]).
+//! ([`import`]), or in place of an earlier import ([`replace`]); and a patient's rules out again as one
+//! Consent ([`export`]).
 
 mod export;
 mod import;
@@ -10,7 +11,7 @@ mod read;
 mod rules;
 
 pub use export::export;
-pub use import::{ImportError, Imported, import};
+pub use import::{ImportError, Imported, Prepared, import, prepare, replace};
 pub use policy::{
     ACT_REASON, ACT_REASON_LEGACY, CONSENT_ACTION, Conditions, ConsentPolicy, Directory, ImportOptions,
     PARTICIPATION_TYPE, R4Root, Rule, compile,

@@ -137,7 +137,8 @@ pub struct Conditions {
     pub period: Option<Period>,
 }
 
-/// Resolves `resource`'s meaning. Refused: a consent that is not active; an unresolvable reference or
+/// Resolves `resource`'s meaning; a consent no longer in force (inactive, rejected, not-done,
+/// entered-in-error) decides nothing. Refused: a draft, proposed or unknown-status consent; an unresolvable reference or
 /// unknown custodian ([`FhirError::Unresolved`]); a role, action, purpose or data code the ledger's
 /// questions cannot express;
 /// an R4 consent without `policyRule`, a nested R4 provision without `type`, or a root `type` that
@@ -148,9 +149,18 @@ pub fn compile(
     directory: &dyn Directory,
     options: &ImportOptions,
 ) -> Result<ConsentPolicy, FhirError> {
-    if resource.status != ConsentStatus::Active {
-        return Err(unsupported("Consent.status", "only an active consent is a rule of access"));
-    }
+    let in_force = match resource.status {
+        ConsentStatus::Active => true,
+        ConsentStatus::Inactive | ConsentStatus::Rejected | ConsentStatus::NotDone | ConsentStatus::EnteredInError => {
+            false
+        }
+        ConsentStatus::Draft | ConsentStatus::Proposed | ConsentStatus::Unknown => {
+            return Err(unsupported(
+                "Consent.status",
+                "a draft, proposed or unknown consent is not known to be in force",
+            ));
+        }
+    };
     let patient_element = match resource.version {
         FhirVersion::R4 => "Consent.patient.reference",
         FhirVersion::R5 => "Consent.subject.reference",
@@ -160,6 +170,9 @@ pub fn compile(
         Some(Grantee::Role(_)) => return Err(unsupported(patient_element, "a patient is one actor, not a role")),
         None => return Err(FhirError::Unresolved { element: patient_element.to_owned() }),
     };
+    if !in_force {
+        return Ok(ConsentPolicy { patient, base: None, period: None, rules: Vec::new() });
+    }
     let base = resource.base.ok_or_else(|| match resource.version {
         FhirVersion::R4 => unsupported("Consent.policyRule", "the base decision (OPTIN or OPTOUT) is needed"),
         FhirVersion::R5 => unsupported("Consent.decision", "the base decision is needed"),

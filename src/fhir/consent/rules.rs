@@ -227,22 +227,12 @@ fn code_set<'a>(codes: Option<impl Iterator<Item = &'a Code>>) -> Result<CodeSet
 
 /// `rules` without the permits that another permit of the list covers (the first of equal ones is kept).
 fn without_covered(rules: Vec<ConsentGrant>) -> Vec<ConsentGrant> {
-    let covers = |wide: &ConsentGrant, narrow: &ConsentGrant| {
-        wide.effect == Effect::Permit
-            && narrow.effect == Effect::Permit
-            && wide.exceptions.is_empty()
-            && wide.grantee == narrow.grantee
-            && wide.sections.covers(&narrow.sections)
-            && wide.purposes.covers(&narrow.purposes)
-            && wide.actions.covers(narrow.actions)
-            && wide.window.covers(&narrow.window)
-    };
     let mut kept: Vec<ConsentGrant> = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
         let covered = rules
             .iter()
             .enumerate()
-            .any(|(other, wide)| other != index && covers(wide, rule) && (other < index || !covers(rule, wide)));
+            .any(|(other, wide)| other != index && wide.covers(rule) && (other < index || !rule.covers(wide)));
         if !covered {
             kept.push(rule.clone());
         }
