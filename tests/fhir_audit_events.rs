@@ -195,3 +195,82 @@ fn bundles_and_ndjson_carry_the_events() {
     let lines: Vec<Value> = ndjson(&events).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(lines, events);
 }
+
+/// A time range is read from the blocks that can hold it: for every range between the instants that matter
+/// (each transaction's time and each block's timestamp, one either side, and the open ends), it reports
+/// exactly the events that each patient's own report has at a recording time in that range, in ledger order.
+#[test]
+fn a_time_range_read_from_the_blocks_equals_every_patients_events_in_it() {
+    let mut net = network();
+    let hospital = key(1);
+    let mut instants = vec![0, T0 - 2, T0 - 1];
+    // Several blocks, some with several transactions, for two patients; accesses, break-glass, reviews,
+    // grants and revocations.
+    let mut grants = Vec::new();
+    for (round, patient) in [(0u64, net.patient), (1, net.guardian), (2, net.patient), (3, net.guardian)] {
+        net.clock.set(T0 + round * HOUR);
+        let key_of = |p: ActorId| if p == net.patient { &net.patient_key } else { &net.guardian_key };
+        let mut rule = permit(&net, Grantee::Actor(net.doctor), &["labs"], &["TREAT"], None);
+        rule.patient = patient;
+        rule.sections = codes(&[["labs", "notes", "imaging", "vitals"][round as usize]]);
+        let granted = net.ledger.grant_consent(key_of(patient), rule).unwrap();
+        grants.push((patient, granted.consent));
+        net.clock.advance(60_000);
+        let section = ["labs", "notes", "imaging", "vitals"][round as usize];
+        let mut question = request(&net, net.doctor, section, "TREAT");
+        question.patient = patient;
+        let read = RecordAccess::for_request(&question, AccessBasis::Consents(vec![granted.consent]));
+        net.ledger.record_access(&net.doctor_key, read).unwrap();
+        let mut emergency = request(&net, net.nurse, "medications", "ETREAT");
+        emergency.patient = patient;
+        let access = net.ledger.record_access(&net.nurse_key, RecordAccess::for_request(&emergency, break_glass()));
+        let access = access.unwrap();
+        if round % 2 == 0 {
+            instants.push(net.ledger.seal(&[&hospital]).unwrap().header.timestamp);
+        }
+        net.clock.advance(60_000);
+        net.ledger.review_break_glass(&net.auditor_key, access, round == 0).unwrap();
+        if round == 3 {
+            let (first_patient, first) = grants[0];
+            assert_eq!(first_patient, net.patient);
+            net.ledger.revoke_consent(&net.patient_key, first).unwrap();
+        }
+        instants.push(net.ledger.seal(&[&hospital]).unwrap().header.timestamp);
+    }
+    net.clock.advance(HOUR);
+    let unsealed = RecordAccess::for_request(&request(&net, net.patient, "labs", "TREAT"), AccessBasis::Owner);
+    net.ledger.record_access(&net.patient_key, unsealed).unwrap();
+
+    let directory = directory(&net);
+    let ids = |events: Vec<Value>| -> Vec<TxId> {
+        events.iter().map(|e| TxId::from_hex(e["id"].as_str().unwrap()).unwrap()).collect()
+    };
+    let placed = |id: &TxId| {
+        let (tx, height) = net.ledger.transaction_at(net.ledger.position_of(id).unwrap().unwrap()).unwrap();
+        (height, tx.body.time, *id)
+    };
+    let mut every: Vec<(u64, u64, TxId)> = Vec::new();
+    for patient in [net.patient, net.guardian] {
+        let own = audit_events(&net.ledger, &AuditQuery::patient(patient), FhirVersion::R4, &directory).unwrap();
+        every.extend(ids(own).iter().map(placed));
+    }
+    every.sort();
+    assert_eq!(every.len(), 4 * 4 + 1, "a grant, a read, a break-glass and its review per round; a revocation");
+    instants.extend(every.iter().map(|(_, time, _)| *time));
+    let bounds: Vec<u64> = instants.iter().flat_map(|t| [t.saturating_sub(1), *t, t + 1]).collect();
+    let mut compared = 0;
+    for &from in &bounds {
+        for until in bounds.iter().map(|t| Some(*t)).chain([None]) {
+            let query = AuditQuery::between(from, until);
+            let found = ids(audit_events(&net.ledger, &query, FhirVersion::R5, &directory).unwrap());
+            let expected: Vec<TxId> = every
+                .iter()
+                .filter(|(_, time, _)| *time >= from && until.is_none_or(|end| *time < end))
+                .map(|(_, _, id)| *id)
+                .collect();
+            assert_eq!(found, expected, "[{from}, {until:?})");
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "{compared} ranges");
+}

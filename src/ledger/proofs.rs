@@ -185,7 +185,8 @@ impl<S: Store> Ledger<S> {
         Ok((height, self.read_block(height)?.header.hash()))
     }
 
-    fn read_block(&self, height: u64) -> Result<Block, LedgerError> {
+    /// The sealed block at `height`, read from the store.
+    pub(crate) fn read_block(&self, height: u64) -> Result<Block, LedgerError> {
         let bytes = self.store.read(height)?;
         Block::from_bytes(&bytes).map_err(|_| LedgerError::TreeMismatch)
     }

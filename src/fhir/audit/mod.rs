@@ -8,14 +8,14 @@
 
 mod event;
 
-use crate::codes::Role;
 use crate::fhir::FhirVersion;
 use crate::fhir::consent::Directory;
 use crate::hash::to_hex;
-use crate::ids::{ActorId, TxId};
+use crate::ids::{AccessId, ActorId, ConsentId, TxId};
 use crate::ledger::{Ledger, LedgerError};
 use crate::state::{Access, Consent, Stamp};
 use crate::store::Store;
+use crate::tx::Payload;
 use serde_json::{Value, json};
 
 /// Which events: of one patient or of all, recorded in `[from, until)` (ms; the recording transaction's
@@ -61,46 +61,110 @@ enum Event<'a> {
 /// The AuditEvents `query` selects, in the order they were recorded (block, then time, then id), as JSON
 /// values of `version`. References to the patient and the actors come from `directory`
 /// ([`Directory::reference`]); an actor it does not name is written by its pseudonymous id
-/// (`identifier`, system `urn:healthchain:actor`).
+/// (`identifier`, system `urn:healthchain:actor`). One patient's events come from the state and its
+/// access history; a time range over every patient reads only the sealed blocks that can hold
+/// transactions of that range (found by bisection on block timestamps: DESIGN.md, transaction time), so
+/// a daily export does not grow with the ledger.
 pub fn audit_events<S: Store>(
     ledger: &Ledger<S>,
     query: &AuditQuery,
     version: FhirVersion,
     directory: &dyn Directory,
 ) -> Result<Vec<Value>, LedgerError> {
-    let sealed = ledger.block_count();
-    let visible = |stamp: &Stamp| stamp.height < sealed && query.includes(stamp);
-    let patients: Vec<ActorId> = match query.patient {
-        Some(patient) => vec![patient],
-        None => {
-            let view = ledger.state().latest();
-            view.actors().into_iter().filter(|a| a.role == Role::Patient).map(|a| a.id).collect()
-        }
-    };
     let writer = event::Writer { version, directory, chain: to_hex(ledger.chain().as_bytes()) };
-    let mut events: Vec<(Stamp, Value)> = Vec::new();
-    for patient in &patients {
-        let accesses = ledger.access_history(patient)?;
-        let consents = ledger.consents_of(patient);
-        let mut found: Vec<(Stamp, Event<'_>)> = Vec::new();
-        for access in &accesses {
-            found.push((access.recorded, Event::Access(access)));
-            if let Some(review) = &access.review {
-                found.push((review.reviewed, Event::Review(access)));
-            }
-        }
-        for consent in &consents {
-            found.push((consent.granted, Event::Grant(consent)));
-            if let Some(revoked) = consent.revoked.filter(|r| visible(r)) {
-                found.push((revoked, Event::Revoke(consent, revoker(ledger, &revoked.tx)?)));
-            }
-        }
-        for (stamp, event) in found.into_iter().filter(|(stamp, _)| visible(stamp)) {
-            events.push((stamp, writer.event(patient, &stamp, &event)));
-        }
-    }
+    let mut events = match query.patient {
+        Some(patient) => of_patient(ledger, &patient, query, &writer)?,
+        None => in_range(ledger, query, &writer)?,
+    };
     events.sort_by_key(|(a, _)| (a.height, a.time, a.tx));
     Ok(events.into_iter().map(|(_, event)| event).collect())
+}
+
+/// `patient`'s sealed events that `query` selects, from the state and the access history.
+fn of_patient<S: Store>(
+    ledger: &Ledger<S>,
+    patient: &ActorId,
+    query: &AuditQuery,
+    writer: &event::Writer<'_>,
+) -> Result<Vec<(Stamp, Value)>, LedgerError> {
+    let sealed = ledger.block_count();
+    let visible = |stamp: &Stamp| stamp.height < sealed && query.includes(stamp);
+    let accesses = ledger.access_history(patient)?;
+    let consents = ledger.consents_of(patient);
+    let mut found: Vec<(Stamp, Event<'_>)> = Vec::new();
+    for access in &accesses {
+        found.push((access.recorded, Event::Access(access)));
+        if let Some(review) = &access.review {
+            found.push((review.reviewed, Event::Review(access)));
+        }
+    }
+    for consent in &consents {
+        found.push((consent.granted, Event::Grant(consent)));
+        if let Some(revoked) = consent.revoked.filter(|r| visible(r)) {
+            found.push((revoked, Event::Revoke(consent, revoker(ledger, &revoked.tx)?)));
+        }
+    }
+    Ok(found
+        .into_iter()
+        .filter(|(stamp, _)| visible(stamp))
+        .map(|(stamp, event)| (stamp, writer.event(patient, &stamp, &event)))
+        .collect())
+}
+
+/// Every patient's sealed events that `query` selects, from the blocks that can hold them: a transaction of
+/// block `h` has `timestamp(h − 1) < time ≤ timestamp(h)`, so the first such block is the first whose
+/// timestamp is at least `from`, and none after a block whose timestamp is at least `until`.
+fn in_range<S: Store>(
+    ledger: &Ledger<S>,
+    query: &AuditQuery,
+    writer: &event::Writer<'_>,
+) -> Result<Vec<(Stamp, Value)>, LedgerError> {
+    let sealed = ledger.block_count();
+    let (mut low, mut high) = (0, sealed);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if ledger.read_block(middle)?.header.timestamp < query.from {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    let view = ledger.state().latest();
+    let mut events = Vec::new();
+    for height in low..sealed {
+        let block = ledger.read_block(height)?;
+        for tx in &block.txs {
+            let stamp = Stamp { height, time: tx.body.time, tx: tx.id() };
+            if !query.includes(&stamp) {
+                continue;
+            }
+            let consent = |id: &ConsentId| view.consent(id).ok_or(LedgerError::TreeMismatch);
+            let access = |id: &AccessId| ledger.access(id)?.ok_or(LedgerError::TreeMismatch);
+            let event = match &tx.body.payload {
+                Payload::RecordAccess(_) => {
+                    let access = access(&stamp.tx)?;
+                    writer.event(&access.access.patient, &stamp, &Event::Access(&access))
+                }
+                Payload::ReviewBreakGlass { access: id, .. } => {
+                    let access = access(id)?;
+                    writer.event(&access.access.patient, &stamp, &Event::Review(&access))
+                }
+                Payload::GrantConsent(grant) => {
+                    writer.event(&grant.patient, &stamp, &Event::Grant(&consent(&stamp.tx)?))
+                }
+                Payload::RevokeConsent { consent: id } => {
+                    let consent = consent(id)?;
+                    writer.event(&consent.grant.patient, &stamp, &Event::Revoke(&consent, tx.body.signer))
+                }
+                _ => continue,
+            };
+            events.push((stamp, event));
+        }
+        if query.until.is_some_and(|until| block.header.timestamp >= until) {
+            break;
+        }
+    }
+    Ok(events)
 }
 
 /// Who signed a sealed revocation.
