@@ -1,12 +1,12 @@
 //! FHIR AuditEvents out of the ledger (`fhir::audit`): a consent granted, a read on it, a break-glass read
 //! and its review, the consent revoked, each reported once, in order, with the elements R4 and R5 require,
 //! BALP's codes, and the ledger's ids; a time range selects by recording time; unsealed transactions are
-//! not reported; bundles and NDJSON carry the same events.
+//! not reported; bundles and NDJSON carry the same events, built in memory or streamed.
 
 mod support;
 
 use healthchain::fhir::FhirVersion;
-use healthchain::fhir::audit::{AuditQuery, audit_events, bundle, ndjson};
+use healthchain::fhir::audit::{AuditQuery, ExportError, Layout, audit_events, bundle, ndjson, write_events};
 use healthchain::hash::to_hex;
 use healthchain::*;
 use serde_json::Value;
@@ -194,6 +194,24 @@ fn bundles_and_ndjson_carry_the_events() {
     }
     let lines: Vec<Value> = ndjson(&events).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(lines, events);
+    // Streamed, for a patient and for a range: the same bytes as the documents built in memory.
+    for query in [AuditQuery::patient(net.patient), AuditQuery::between(T0 + HOUR, None)] {
+        let events = audit_events(&net.ledger, &query, FhirVersion::R5, &directory(&net)).unwrap();
+        for (layout, expected) in
+            [(Layout::Bundle, healthchain::fhir::audit::bundle(&events).to_string()), (Layout::Ndjson, ndjson(&events))]
+        {
+            let mut out = Vec::new();
+            let count = write_events(&net.ledger, &query, FhirVersion::R5, &directory(&net), layout, &mut out);
+            assert_eq!(count.unwrap(), events.len() as u64);
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "{layout:?} {query:?}");
+        }
+    }
+    // A write refused midway stops the export with the write's error.
+    let mut full = [0u8; 100];
+    let mut out: &mut [u8] = &mut full;
+    let query = AuditQuery::patient(net.patient);
+    let refused = write_events(&net.ledger, &query, FhirVersion::R5, &directory(&net), Layout::Ndjson, &mut out);
+    assert!(matches!(refused, Err(ExportError::Write(_))));
 }
 
 /// A time range is read from the blocks that can hold it: for every range between the instants that matter

@@ -11,7 +11,7 @@ use crate::status::{
 };
 use crate::values::{hc_actor_id, hc_consent_id};
 use healthchain::accounting::{AccountingOptions, accounting, csv, html, json};
-use healthchain::fhir::audit::{AuditQuery, audit_events, bundle, ndjson};
+use healthchain::fhir::audit::{AuditQuery, ExportError, Layout, write_events};
 use healthchain::fhir::consent::{ImportError, ImportOptions, export, prepare};
 use healthchain::fhir::{FhirError, FhirVersion};
 use healthchain::{ActorId, ConsentId, Grantee, Role};
@@ -233,11 +233,16 @@ pub unsafe extern "C" fn hc_ledger_audit_events(
         let directory = parse_directory(directory_text)?;
         let patient = (!every).then(|| ActorId::from(*patient));
         let query = AuditQuery { patient, from, until: (until != u64::MAX).then_some(until) };
-        let text = read_ledger!(ledger, |l| {
-            let events = audit_events(l, &query, version, &directory)?;
-            Ok(if lines { ndjson(&events) } else { bundle(&events).to_string() })
+        let layout = if lines { Layout::Ndjson } else { Layout::Bundle };
+        let mut text = Vec::new();
+        read_ledger!(ledger, |l| {
+            write_events(l, &query, version, &directory, layout, &mut text).map_err(|error| match error {
+                ExportError::Ledger(e) => Failure::from(e),
+                other => Failure::new(HC_UNMAPPED_ERROR, other.to_string()),
+            })
         })?;
-        out.fill_text(&text)
+        text.push(0);
+        out.fill(&text)
     })
 }
 

@@ -8,11 +8,12 @@ use crate::open::{open_error, open_file_ledger, open_ledger, with_opened};
 use clap::{Args, Subcommand, ValueEnum};
 use healthchain::accounting::{AccountingOptions, Names, accounting, csv, html};
 use healthchain::fhir::FhirVersion;
-use healthchain::fhir::audit::{AuditQuery, audit_events, bundle, ndjson};
+use healthchain::fhir::audit::{AuditQuery, ExportError, Layout, write_events};
 use healthchain::fhir::consent::{ImportOptions, R4Root, export, replace};
 use healthchain::{ActorId, ConsentId, Grantee, Ledger, LedgerError, Role, SigningKey, State};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The FHIR release.
@@ -279,8 +280,10 @@ fn export_consent(args: &ExportArgs) -> Result<Output, CliError> {
     })
 }
 
-/// Runs `healthchain audit-events`.
-pub fn audit(args: &AuditEventsArgs) -> Result<Output, CliError> {
+/// Runs `healthchain audit-events`: the events are streamed to standard output as they are read (a Bundle
+/// in compact JSON, or NDJSON), so that memory stays bounded whatever the range; an error midway leaves the
+/// output cut short and the exit status non-zero.
+pub fn audit(args: &AuditEventsArgs, json: bool) -> Result<Output, CliError> {
     let from = args.from.as_deref().map(|t| instant(t, false)).transpose()?.unwrap_or(0);
     let until = args.until.as_deref().map(|t| instant(t, true)).transpose()?;
     with_opened!(open_ledger(&args.path, true)?, |ledger| {
@@ -293,15 +296,21 @@ pub fn audit(args: &AuditEventsArgs) -> Result<Output, CliError> {
             None => None,
         };
         let query = AuditQuery { patient, from, until };
-        let events = audit_events(&ledger, &query, args.fhir.into(), &directory)
-            .map_err(|e| crate::prove::history_damaged(&args.path, &e))?;
-        let value = bundle(&events);
-        let text = if args.ndjson {
-            ndjson(&events)
-        } else {
-            serde_json::to_string_pretty(&value).map_err(|e| CliError::internal(e.to_string()))? + "\n"
-        };
-        Ok(resource_output(value, text))
+        let layout = if args.ndjson && !json { Layout::Ndjson } else { Layout::Bundle };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut written = write_events(&ledger, &query, args.fhir.into(), &directory, layout, &mut out).map(drop);
+        if written.is_ok() && layout == Layout::Bundle {
+            written = out.write_all(b"\n").and_then(|()| out.flush()).map_err(ExportError::from);
+        }
+        match written {
+            Ok(()) => Ok(Output::written()),
+            Err(ExportError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Output::written()),
+            Err(ExportError::Write(e)) => {
+                Err(CliError::unreadable("output-not-written", format!("writing the events: {e}")))
+            }
+            Err(ExportError::Ledger(e)) => Err(crate::prove::history_damaged(&args.path, &e)),
+            Err(other) => Err(CliError::internal(other.to_string())),
+        }
     })
 }
 

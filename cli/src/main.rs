@@ -271,8 +271,10 @@ Examples:
 Print the AuditEvents (FHIR R5 or R4, IHE BALP codes; docs/FHIR.md) of the accesses, break-glass accesses
 and their reviews, consent grants and revocations recorded in sealed blocks: of one patient (--patient) or
 of everyone, recorded in [--from, --until] (FHIR dates or dateTimes, UTC; --until includes its whole
-date). A Bundle of type collection, or one event per line with --ndjson. Parties the --directory names
-are written by their references, the others by their pseudonymous ids.
+date). A Bundle of type collection (compact JSON, also with --json), or one event per line with --ndjson,
+written as the blocks are read, so that memory stays bounded whatever the range; an error midway leaves
+the output cut short and the exit status non-zero. Parties the --directory names are written by their
+references, the others by their pseudonymous ids.
 
 Examples:
   healthchain audit-events demo.ledger --patient 32cd762be04e
@@ -317,6 +319,13 @@ struct Output {
     stderr: Option<String>,
 }
 
+impl Output {
+    /// The output of a command that has written its results to stdout itself, as it went.
+    fn written() -> Self {
+        Output { code: error::EXIT_OK, json: Value::Null, text: String::new(), stderr: None }
+    }
+}
+
 fn main() -> ExitCode {
     let json = error::json_requested(std::env::args_os());
     match Cli::try_parse() {
@@ -338,7 +347,7 @@ fn run(command: Command, json: bool) -> Result<Output, CliError> {
         Command::VerifyReceipt(args) => receipt::verify_receipt(&args),
         Command::Key(command) => keys::run(&command),
         Command::Fhir(command) => fhir::run(&command),
-        Command::AuditEvents(args) => fhir::audit(&args),
+        Command::AuditEvents(args) => fhir::audit(&args, json),
         Command::Disclosures(args) => fhir::disclosures(&args),
     }
 }
@@ -347,7 +356,7 @@ fn run(command: Command, json: bool) -> Result<Output, CliError> {
 fn finish(result: Result<Output, CliError>, json: bool) -> ExitCode {
     match result {
         Ok(output) => {
-            let text = if json { pretty(&output.json) } else { output.text };
+            let text = if json && !output.json.is_null() { pretty(&output.json) } else { output.text };
             if let Some(message) = output.stderr {
                 eprintln!("{message}");
             }

@@ -58,26 +58,104 @@ enum Event<'a> {
     Revoke(&'a Consent, ActorId),
 }
 
+/// How a written export lays its events out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One `Bundle` of type `collection` ([`bundle`]), compact JSON.
+    Bundle,
+    /// NDJSON: one event per line ([`ndjson`]).
+    Ndjson,
+}
+
+/// Why a written export stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The ledger or its access history could not be read.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The output refused a write.
+    #[error("writing the export: {0}")]
+    Write(#[from] std::io::Error),
+}
+
 /// The AuditEvents `query` selects, in the order they were recorded (block, then time, then id), as JSON
 /// values of `version`. References to the patient and the actors come from `directory`
 /// ([`Directory::reference`]); an actor it does not name is written by its pseudonymous id
-/// (`identifier`, system `urn:healthchain:actor`). One patient's events come from the state and its
-/// access history; a time range over every patient reads only the sealed blocks that can hold
-/// transactions of that range (found by bisection on block timestamps: DESIGN.md, transaction time), so
-/// a daily export does not grow with the ledger.
+/// (`identifier`, system `urn:healthchain:actor`). Every event is held in memory: for a large range,
+/// [`write_events`] streams them instead.
 pub fn audit_events<S: Store>(
     ledger: &Ledger<S>,
     query: &AuditQuery,
     version: FhirVersion,
     directory: &dyn Directory,
 ) -> Result<Vec<Value>, LedgerError> {
+    let mut events = Vec::new();
+    each_event(ledger, query, version, directory, &mut |event| {
+        events.push(event);
+        Ok::<(), LedgerError>(())
+    })?;
+    Ok(events)
+}
+
+/// Writes the events [`audit_events`] gives to `out`, as a compact `Bundle` or as NDJSON, holding at most one
+/// block's events in memory (one patient's, for a patient's query), so that an export of any range runs in
+/// bounded memory. Returns how many were written.
+pub fn write_events<S: Store>(
+    ledger: &Ledger<S>,
+    query: &AuditQuery,
+    version: FhirVersion,
+    directory: &dyn Directory,
+    layout: Layout,
+    out: &mut dyn std::io::Write,
+) -> Result<u64, ExportError> {
+    let mut count = 0u64;
+    if layout == Layout::Bundle {
+        out.write_all(br#"{"resourceType":"Bundle","type":"collection","entry":["#)?;
+    }
+    each_event(ledger, query, version, directory, &mut |event| {
+        match layout {
+            Layout::Bundle => {
+                if count > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, &bundle_entry(event)).map_err(std::io::Error::from)?;
+            }
+            Layout::Ndjson => {
+                serde_json::to_writer(&mut *out, &event).map_err(std::io::Error::from)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        count += 1;
+        Ok::<(), ExportError>(())
+    })?;
+    if layout == Layout::Bundle {
+        out.write_all(b"]}")?;
+    }
+    out.flush()?;
+    Ok(count)
+}
+
+/// Hands each event `query` selects to `emit`, in order. One patient's events come from the state and its
+/// access history; a time range over every patient reads only the sealed blocks that can hold transactions
+/// of that range (found by bisection on block timestamps: DESIGN.md, transaction time), one block at a
+/// time, so that a daily export does not grow with the ledger.
+fn each_event<S: Store, E: From<LedgerError>>(
+    ledger: &Ledger<S>,
+    query: &AuditQuery,
+    version: FhirVersion,
+    directory: &dyn Directory,
+    emit: &mut dyn FnMut(Value) -> Result<(), E>,
+) -> Result<(), E> {
     let writer = event::Writer { version, directory, chain: to_hex(ledger.chain().as_bytes()) };
-    let mut events = match query.patient {
-        Some(patient) => of_patient(ledger, &patient, query, &writer)?,
-        None => in_range(ledger, query, &writer)?,
+    let mut emit_sorted = |mut events: Vec<(Stamp, Value)>| {
+        events.sort_by_key(|(a, _)| (a.height, a.time, a.tx));
+        events.into_iter().try_for_each(|(_, event)| emit(event))
     };
-    events.sort_by_key(|(a, _)| (a.height, a.time, a.tx));
-    Ok(events.into_iter().map(|(_, event)| event).collect())
+    match query.patient {
+        Some(patient) => emit_sorted(of_patient(ledger, &patient, query, &writer)?),
+        None => in_range(ledger, query, &writer, &mut emit_sorted),
+    }
 }
 
 /// `patient`'s sealed events that `query` selects, from the state and the access history.
@@ -111,14 +189,16 @@ fn of_patient<S: Store>(
         .collect())
 }
 
-/// Every patient's sealed events that `query` selects, from the blocks that can hold them: a transaction of
-/// block `h` has `timestamp(h − 1) < time ≤ timestamp(h)`, so the first such block is the first whose
-/// timestamp is at least `from`, and none after a block whose timestamp is at least `until`.
-fn in_range<S: Store>(
+/// Every patient's sealed events that `query` selects, handed to `emit` block by block, from the blocks
+/// that can hold them: a transaction of block `h` has `timestamp(h − 1) < time ≤ timestamp(h)`, so the
+/// first such block is the first whose timestamp is at least `from`, and none comes after a block whose
+/// timestamp is at least `until`.
+fn in_range<S: Store, E: From<LedgerError>>(
     ledger: &Ledger<S>,
     query: &AuditQuery,
     writer: &event::Writer<'_>,
-) -> Result<Vec<(Stamp, Value)>, LedgerError> {
+    emit: &mut dyn FnMut(Vec<(Stamp, Value)>) -> Result<(), E>,
+) -> Result<(), E> {
     let sealed = ledger.block_count();
     let (mut low, mut high) = (0, sealed);
     while low < high {
@@ -130,16 +210,16 @@ fn in_range<S: Store>(
         }
     }
     let view = ledger.state().latest();
-    let mut events = Vec::new();
+    let consent = |id: &ConsentId| view.consent(id).ok_or(LedgerError::TreeMismatch);
+    let access = |id: &AccessId| ledger.access(id)?.ok_or(LedgerError::TreeMismatch);
     for height in low..sealed {
         let block = ledger.read_block(height)?;
+        let mut events = Vec::new();
         for tx in &block.txs {
             let stamp = Stamp { height, time: tx.body.time, tx: tx.id() };
             if !query.includes(&stamp) {
                 continue;
             }
-            let consent = |id: &ConsentId| view.consent(id).ok_or(LedgerError::TreeMismatch);
-            let access = |id: &AccessId| ledger.access(id)?.ok_or(LedgerError::TreeMismatch);
             let event = match &tx.body.payload {
                 Payload::RecordAccess(_) => {
                     let access = access(&stamp.tx)?;
@@ -160,11 +240,12 @@ fn in_range<S: Store>(
             };
             events.push((stamp, event));
         }
+        emit(events)?;
         if query.until.is_some_and(|until| block.header.timestamp >= until) {
             break;
         }
     }
-    Ok(events)
+    Ok(())
 }
 
 /// Who signed a sealed revocation.
@@ -176,14 +257,14 @@ fn revoker<S: Store>(ledger: &Ledger<S>, tx: &TxId) -> Result<ActorId, LedgerErr
 /// `events` as a FHIR `Bundle` of type `collection`, each entry with a `fullUrl` (`urn:uuid:`, derived from
 /// the event's id).
 pub fn bundle(events: &[Value]) -> Value {
-    let entries: Vec<Value> = events
-        .iter()
-        .map(|event| {
-            let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
-            json!({ "fullUrl": format!("urn:uuid:{}", uuid_of(id)), "resource": event })
-        })
-        .collect();
+    let entries: Vec<Value> = events.iter().cloned().map(bundle_entry).collect();
     json!({ "resourceType": "Bundle", "type": "collection", "entry": entries })
+}
+
+/// An event as a `Bundle` entry: its `fullUrl` (`urn:uuid:`, derived from its id) and the resource.
+fn bundle_entry(event: Value) -> Value {
+    let url = format!("urn:uuid:{}", uuid_of(event.get("id").and_then(Value::as_str).unwrap_or_default()));
+    json!({ "fullUrl": url, "resource": event })
 }
 
 /// `events` as NDJSON: one event per line.
