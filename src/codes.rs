@@ -344,6 +344,11 @@ impl Role {
             Role::Authority => "authority",
         }
     }
+
+    /// The role whose [`Role::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.name() == name)
+    }
 }
 
 impl Encode for Role {

@@ -175,6 +175,8 @@ mod tests {
         assert_eq!(Hash256::from_hex(&h.to_hex().to_uppercase()), Some(h));
         assert_eq!(Hash256::from_hex("zz"), None);
         assert_eq!(Hash256::from_hex(&"g".repeat(64)), None);
+        // A sign is not a digit (the C directory's own parser once took "+f" as a byte).
+        assert_eq!(Hash256::from_hex(&format!("+f{}", "0".repeat(62))), None);
     }
 
     #[test]

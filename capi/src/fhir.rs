@@ -60,10 +60,7 @@ fn parse_directory(text: &str) -> FfiResult<BTreeMap<String, Grantee>> {
     for (reference, value) in object(text, "directory")? {
         let grantee = match value.strip_prefix("role:") {
             Some(name) => Grantee::Role(
-                Role::ALL
-                    .into_iter()
-                    .find(|role| role.name() == name)
-                    .ok_or_else(|| Failure::invalid("`directory` names an unknown role"))?,
+                Role::from_name(name).ok_or_else(|| Failure::invalid("`directory` names an unknown role"))?,
             ),
             None => Grantee::Actor(actor_id(&value, "directory")?),
         };

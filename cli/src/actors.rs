@@ -34,7 +34,7 @@ pub struct ActorsArgs {
 fn role_parser() -> impl clap::builder::TypedValueParser<Value = Role> {
     clap::builder::PossibleValuesParser::new(Role::ALL.map(Role::name)).try_map(|name: String| {
         let name = name.to_ascii_lowercase();
-        Role::ALL.into_iter().find(|role| role.name() == name).ok_or("not a role")
+        Role::from_name(&name).ok_or("not a role")
     })
 }
 

@@ -167,9 +167,7 @@ fn directory(path: &Path, state: &State, ledger: &Path) -> Result<BTreeMap<Strin
     for (reference, value) in entries {
         let text = value.as_str().ok_or_else(|| bad(format!("the value of {reference} is not a string")))?;
         let grantee = match text.strip_prefix("role:") {
-            Some(name) => Grantee::Role(
-                Role::ALL.into_iter().find(|r| r.name() == name).ok_or_else(|| bad(format!("unknown role {name}")))?,
-            ),
+            Some(name) => Grantee::Role(Role::from_name(name).ok_or_else(|| bad(format!("unknown role {name}")))?),
             None => Grantee::Actor(IdQuery::parse(text, "actor id")?.resolve(state, ledger)?.id),
         };
         map.insert(reference, grantee);

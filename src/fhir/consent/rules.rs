@@ -42,8 +42,7 @@ impl ConsentPolicy {
         let Some(window) = window_of(self.period) else { return Ok(Vec::new()) };
         let mut rules = Vec::new();
         if self.base == Some(Effect::Permit) {
-            let everyone: Vec<Grantee> = Role::ALL.into_iter().map(Grantee::Role).collect();
-            for grantee in everyone {
+            for grantee in every_role() {
                 rules.push(self.grant(grantee, Effect::Permit, &everything(window), Vec::new())?);
             }
         }
@@ -66,7 +65,7 @@ impl ConsentPolicy {
             Effect::Permit => Vec::new(),
             Effect::Deny => exceptions(rule)?,
         };
-        let grantees = scope.requesters.clone().unwrap_or_else(|| Role::ALL.into_iter().map(Grantee::Role).collect());
+        let grantees = scope.requesters.clone().unwrap_or_else(every_role);
         for grantee in grantees {
             out.push(self.grant(grantee, rule.effect, &scope, exceptions.clone())?);
         }
@@ -223,6 +222,11 @@ fn code_set<'a>(codes: Option<impl Iterator<Item = &'a Code>>) -> Result<CodeSet
             problem: "a condition's codes do not form a code set".into(),
         }),
     }
+}
+
+/// Every role, as grantees.
+fn every_role() -> Vec<Grantee> {
+    Role::ALL.into_iter().map(Grantee::Role).collect()
 }
 
 /// `rules` without the permits that another permit of the list covers (the first of equal ones is kept).
