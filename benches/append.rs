@@ -6,12 +6,18 @@
 //! `HEALTHCHAIN_BENCH_SNAPSHOT_INTERVAL` sets our ledgers' automatic snapshot interval (0: none; default the
 //! ledger's), to see what automatic snapshots cost. `HEALTHCHAIN_BENCH_PATIENTS` sets the workload's patients
 //! (default one per 50 transactions), `HEALTHCHAIN_BENCH_ONE_BY_ONE=0` skips `ours/one_by_one`.
+//! `HEALTHCHAIN_BENCH_ROUNDS` sets the number of interleaved runs (default 3).
+//!
+//! For workloads too large to generate in memory (issue 11's 10M transactions), `HEALTHCHAIN_BENCH_LEDGER`
+//! names a ledger file written by `healthchain generate … --seed 1 --block-size 1000` whose blocks are the
+//! workload instead (`HEALTHCHAIN_BENCH_TXS` and `HEALTHCHAIN_BENCH_PATIENTS` are then ignored).
 //!
 //! # Fixture
 //! A synthetic workload (`healthchain::workload`, 1 patient per 50 transactions, seed 1, blocks of 1,000)
-//! is generated once in memory; its transactions, already signed, are then appended again to new files.
+//! is generated once in memory (or read from a file, above); its transactions, already signed, are then
+//! appended again to new files.
 //!
-//! # What is measured (each median of 3 interleaved runs)
+//! # What is measured (each the median of the interleaved runs)
 //! - `ours/batch`: a new ledger file; for each block of the workload, `Ledger::submit_batch` of its
 //!   transactions (signatures checked together on every core, then the rules in order), then `seal` (the
 //!   block appended and fsynced). The blocks are byte for byte the workload's.
@@ -38,7 +44,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const BLOCK: u64 = 1_000;
-const RUNS: usize = 3;
 const LATENCY_TXS: usize = 300;
 
 /// A transaction as SQLite's side gets it: its bytes, the message signed and the signer's key.
@@ -47,6 +52,17 @@ struct Row {
     message: Vec<u8>,
     signature: [u8; 64],
     key: [u8; 32],
+}
+
+impl Row {
+    fn of(tx: &SignedTx, key: &PublicKey) -> Row {
+        Row {
+            bytes: tx.to_bytes(),
+            message: tx::signing_message(&tx.id()),
+            signature: tx.signature.0,
+            key: key.to_bytes(),
+        }
+    }
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -75,18 +91,29 @@ fn fixture(spec: &Spec) -> (Vec<Block>, Vec<Row>) {
     for block in &blocks {
         clock.set(block.header.timestamp);
         for tx in &block.txs {
-            let key = replay.state().signing_key(tx).unwrap();
-            rows.push(Row {
-                bytes: tx.to_bytes(),
-                message: tx::signing_message(&tx.id()),
-                signature: tx.signature.0,
-                key: key.to_bytes(),
-            });
+            rows.push(Row::of(tx, &replay.state().signing_key(tx).unwrap()));
             replay.submit(tx.clone()).unwrap();
         }
         replay.seal(&[&spec.authority()]).unwrap();
     }
     assert_eq!(replay.store().blocks(), ledger.store().blocks(), "the fixture replays byte for byte");
+    (blocks, rows)
+}
+
+/// The blocks after genesis of the ledger file at `path` and the rows for SQLite. The file must have been
+/// generated with `spec`'s seed: its genesis block is the one our ledgers start with.
+fn fixture_from_file(spec: &Spec, path: &std::path::Path) -> (Vec<Block>, Vec<Row>) {
+    let encoded = common::blocks_of_file(path);
+    let fresh = Ledger::create(MemoryStore::new(), Box::new(spec.clock()), &spec.settings(), &[&spec.authority()]);
+    assert_eq!(fresh.unwrap().store().blocks()[..1], encoded[..1], "a file of `generate --seed {}`", spec.seed);
+    let mut blocks: Vec<Block> = encoded.into_iter().map(|bytes| Block::from_bytes(&bytes).unwrap()).collect();
+    let mut rows = Vec::new();
+    common::with_signing_keys(&blocks, |tx, key| {
+        if !matches!(tx.body.payload, Payload::Genesis(_)) {
+            rows.push(Row::of(tx, &key));
+        }
+    });
+    blocks.remove(0);
     (blocks, rows)
 }
 
@@ -186,12 +213,7 @@ fn latency_fixture() -> (Ledger<FileStore>, ManualClock, SigningKey, Vec<SignedT
             payload: Payload::RecordAccess(access),
         };
         let tx = body.sign(&doctor_key);
-        rows.push(Row {
-            bytes: tx.to_bytes(),
-            message: tx::signing_message(&tx.id()),
-            signature: tx.signature.0,
-            key: doctor_key.public_key().to_bytes(),
-        });
+        rows.push(Row::of(&tx, &doctor_key.public_key()));
         txs.push(tx);
     }
     (ledger, clock, hospital, txs, rows)
@@ -229,9 +251,11 @@ fn latencies() -> ((f64, f64), (f64, f64)) {
     (percentiles(ours), percentiles(theirs))
 }
 
+/// The median (of an even count, the mean of the middle two).
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    let half = values.len() / 2;
+    if values.len().is_multiple_of(2) { (values[half - 1] + values[half]) / 2.0 } else { values[half] }
 }
 
 fn main() {
@@ -239,11 +263,20 @@ fn main() {
     let patients = std::env::var("HEALTHCHAIN_BENCH_PATIENTS").ok().and_then(|v| v.parse().ok());
     let patients = patients.unwrap_or((transactions / 50).max(1));
     let one_by_one = std::env::var("HEALTHCHAIN_BENCH_ONE_BY_ONE").as_deref() != Ok("0");
+    let rounds = std::env::var("HEALTHCHAIN_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     let spec = Spec { patients, transactions, seed: 1, block_size: BLOCK, max_consents: None };
     let started = Instant::now();
-    let (blocks, rows) = fixture(&spec);
+    let file = std::env::var_os("HEALTHCHAIN_BENCH_LEDGER");
+    let (blocks, rows) = match &file {
+        Some(path) => fixture_from_file(&spec, std::path::Path::new(path)),
+        None => fixture(&spec),
+    };
+    let source = match &file {
+        Some(path) => format!("the blocks of {}", std::path::Path::new(path).display()),
+        None => format!("generated, {patients} patients"),
+    };
     println!(
-        "workload: {} transactions after genesis in {} blocks, {patients} patients, prepared in {:.1} s; files in {}",
+        "workload: {} transactions after genesis in {} blocks, {source}, prepared in {:.1} s; files in {}",
         rows.len(),
         blocks.len(),
         started.elapsed().as_secs_f64(),
@@ -251,15 +284,17 @@ fn main() {
     );
     let rate = |d: &Duration| rows.len() as f64 / d.as_secs_f64();
     let (mut batch, mut single, mut lite) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..RUNS {
+    for _ in 0..rounds {
         batch.push(rate(&ours(&spec, &blocks, true)));
         if one_by_one {
             single.push(rate(&ours(&spec, &blocks, false)));
         }
         lite.push(rate(&sqlite(&rows)));
     }
+    let each = |rates: &[f64]| rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ");
+    println!("each run, tx/s: ours/batch {}; sqlite {}", each(&batch), each(&lite));
     let (batch, lite) = (median(batch), median(lite));
-    println!("durable append of pre-signed transactions, blocks of {BLOCK}: median of {RUNS} interleaved runs");
+    println!("durable append of pre-signed transactions, blocks of {BLOCK}: median of {rounds} interleaved runs");
     println!("  ours/batch       {batch:>9.0} tx/s   {:.2}x SQLite", batch / lite);
     if one_by_one {
         let single = median(single);

@@ -107,28 +107,10 @@ fn fixture(transactions: usize) -> Fixture {
 
 /// The blocks of the ledger file at `path`, each transaction with the key its signer held when it came.
 fn fixture_from_file(path: &std::path::Path) -> Fixture {
-    let store = FileStore::open(path, OpenOptions { read_only: true, strict: true }).unwrap();
-    let blocks: Vec<Vec<u8>> = (0..store.len()).map(|height| store.read(height).unwrap()).collect();
-    let mut keys = HashMap::new();
+    let blocks = common::blocks_of_file(path);
+    let decoded = blocks.iter().map(|bytes| Block::from_bytes(bytes).unwrap());
     let mut signatures = Vec::new();
-    for bytes in &blocks {
-        for tx in Block::from_bytes(bytes).unwrap().txs {
-            match &tx.body.payload {
-                Payload::Genesis(genesis) => {
-                    keys.extend(genesis.params.authorities.iter().map(|k| (ActorId::from_key(k), *k)));
-                }
-                Payload::RegisterActor(register) => {
-                    keys.insert(ActorId::from_key(&register.key), register.key);
-                }
-                _ => {}
-            }
-            signatures.push((keys[&tx.body.signer], signing_message(&tx.id()), tx.signature));
-            // A rotation's own transaction is signed with the key it replaces.
-            if let Payload::RotateKey(rotate) = &tx.body.payload {
-                keys.insert(rotate.actor, rotate.new_key);
-            }
-        }
-    }
+    common::with_signing_keys(decoded, |tx, key| signatures.push((key, signing_message(&tx.id()), tx.signature)));
     Fixture { blocks, signatures }
 }
 

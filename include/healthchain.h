@@ -2220,7 +2220,8 @@ int32_t hc_ledger_write_snapshot(struct hc_ledger *ledger,
                                  uint64_t *height);
 
 // Sets how many transactions a ledger file's writer seals between two automatic snapshots (0: none; the
-// default is 50,000), and writes one now if that many were sealed since the last. A snapshot that cannot be
+// default is 50,000, or after a snapshot of n bytes n / 512 if that is more; an interval set here is kept
+// as it is), and writes one now if that many were sealed since the last. A snapshot that cannot be
 // written now is tried again after the next block; nothing is lost.
 //
 // Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`.

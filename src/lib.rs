@@ -97,7 +97,10 @@ pub use hash::Hash256;
 pub use history::{HISTORY_MAGIC, History, HistoryError, history_path};
 pub use ids::{AccessId, ActorId, BlockHash, ChainId, ConsentId, DelegationId, TxId};
 pub use keys::{KeyError, PublicKey, Signature, SigningKey};
-pub use ledger::{BlockProposal, DEFAULT_SNAPSHOT_INTERVAL, Granted, Ledger, LedgerError, LedgerSettings, SealedBlock};
+pub use ledger::{
+    BlockProposal, DEFAULT_SNAPSHOT_INTERVAL, Granted, Ledger, LedgerError, LedgerSettings,
+    SNAPSHOT_BYTES_PER_REPLAYED_TX, SealedBlock,
+};
 pub use merkle::MerkleTree;
 pub use proof::{ConsistencyProof, InclusionProof, ProofError};
 pub use replay::{BlockError, EncodedBlock, VerifyFailure, VerifyReport, verify_blocks};

@@ -38,3 +38,36 @@ pub fn labs_permit(patient: ActorId, doctor: ActorId) -> ConsentGrant {
         exceptions: Vec::new(),
     }
 }
+
+/// The blocks of the ledger file at `path` (genesis first), encoded, as a read-only open finds them.
+pub fn blocks_of_file(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let store = FileStore::open(path, OpenOptions { read_only: true, strict: true }).unwrap();
+    (0..store.len()).map(|height| store.read(height).unwrap()).collect()
+}
+
+/// Calls `each` with every transaction of `blocks` (decoded, genesis first) and the key its signer held when
+/// it came: the genesis authorities' and the registered actors' keys, as rotations replace them.
+pub fn with_signing_keys<B: std::borrow::Borrow<Block>>(
+    blocks: impl IntoIterator<Item = B>,
+    mut each: impl FnMut(&SignedTx, PublicKey),
+) {
+    let mut keys = std::collections::HashMap::new();
+    for block in blocks {
+        for tx in &block.borrow().txs {
+            match &tx.body.payload {
+                Payload::Genesis(genesis) => {
+                    keys.extend(genesis.params.authorities.iter().map(|k| (ActorId::from_key(k), *k)));
+                }
+                Payload::RegisterActor(register) => {
+                    keys.insert(ActorId::from_key(&register.key), register.key);
+                }
+                _ => {}
+            }
+            each(tx, keys[&tx.body.signer]);
+            // A rotation's own transaction is signed with the key it replaces.
+            if let Payload::RotateKey(rotate) = &tx.body.payload {
+                keys.insert(rotate.actor, rotate.new_key);
+            }
+        }
+    }
+}

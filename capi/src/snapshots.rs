@@ -1,4 +1,5 @@
-//! State snapshots of a ledger file's writer: written every 50,000 transactions by default, or at will, so
+//! State snapshots of a ledger file's writer: written every 50,000 transactions by default (longer for a
+//! large state), or at will, so
 //! that opening replays only the blocks after the newest one (see the core's `Ledger::write_snapshot`).
 
 use super::boundary::{Out, arg, run};
@@ -23,7 +24,8 @@ pub unsafe extern "C" fn hc_ledger_write_snapshot(ledger: *mut hc_ledger, height
 }
 
 /// Sets how many transactions a ledger file's writer seals between two automatic snapshots (0: none; the
-/// default is 50,000), and writes one now if that many were sealed since the last. A snapshot that cannot be
+/// default is 50,000, or after a snapshot of n bytes n / 512 if that is more; an interval set here is kept
+/// as it is), and writes one now if that many were sealed since the last. A snapshot that cannot be
 /// written now is tried again after the next block; nothing is lost.
 ///
 /// Errors: `HC_NULL_ARGUMENT`, `HC_POISONED`.

@@ -33,8 +33,8 @@ use carried::Carried;
 pub use carried::{CARRIED_MAGIC, MAX_CARRIED, checkpoints_path, read_carried_checkpoints};
 use proofs::ProofIndex;
 pub use proofs::tiles_dir;
-pub use snapshots::DEFAULT_SNAPSHOT_INTERVAL;
 use snapshots::Snapshots;
+pub use snapshots::{DEFAULT_SNAPSHOT_INTERVAL, SNAPSHOT_BYTES_PER_REPLAYED_TX};
 
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]

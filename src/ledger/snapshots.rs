@@ -1,6 +1,7 @@
-//! State snapshots of a ledger file's writer (DESIGN.md §9, "Snapshots"): one is written after a sealed
-//! block every [`DEFAULT_SNAPSHOT_INTERVAL`] transactions, and opening takes up the newest that matches the
-//! ledger, replaying only the blocks after it. A snapshot that is missing, damaged, stale (for a block the
+//! State snapshots of a ledger file's writer (DESIGN.md §6, "State snapshots"): one is written after a sealed
+//! block every [`DEFAULT_SNAPSHOT_INTERVAL`] transactions (longer for a large state, see
+//! [`SNAPSHOT_BYTES_PER_REPLAYED_TX`]), and opening takes up the newest that matches the ledger, replaying
+//! only the blocks after it. A snapshot that is missing, damaged, stale (for a block the
 //! ledger does not hold) or out of step with the access history is passed over and removed; with none left,
 //! opening replays every block and writes a fresh one.
 
@@ -17,8 +18,16 @@ use crate::snapshot::{Local, Snapshot, SnapshotClaim, SnapshotError, SnapshotFil
 use crate::store::{FileStore, OpenOptions, Store};
 
 /// Transactions sealed between two automatic snapshots, unless [`Ledger::set_snapshot_interval`] says
-/// otherwise: opening then replays at most about this many.
+/// otherwise, or the state is large (see [`SNAPSHOT_BYTES_PER_REPLAYED_TX`]).
 pub const DEFAULT_SNAPSHOT_INTERVAL: u64 = 50_000;
+
+/// The snapshot bytes that take about as long to load as one transaction takes to replay (on a
+/// 10M-transaction ledger: 14.9 ns a byte, 6.3 µs a transaction; docs/PERFORMANCE.md). By default a writer
+/// waits, after a snapshot of `n` bytes, for `n / SNAPSHOT_BYTES_PER_REPLAYED_TX` transactions if that is
+/// more than [`DEFAULT_SNAPSHOT_INTERVAL`]: writing snapshots then costs each transaction about the same
+/// whatever the state's size (a snapshot every 50,000 transactions of a 400 MB state would write 8 KB per
+/// transaction), and opening replays a tail that takes about as long as loading the snapshot, or less.
+pub const SNAPSHOT_BYTES_PER_REPLAYED_TX: u64 = 512;
 
 /// A writer's snapshot files and when the next one is due.
 #[derive(Debug)]
@@ -27,8 +36,12 @@ pub(super) struct Snapshots {
     history: PathBuf,
     /// Transactions between automatic snapshots (0: none).
     interval: u64,
+    /// Whether the interval is the default, which a large state lengthens.
+    default_interval: bool,
     /// The tree size at the last snapshot written or taken up.
     last: u64,
+    /// The size of the last snapshot file written or taken up, in bytes (0: none).
+    last_bytes: u64,
     /// The snapshot this ledger was opened from.
     resumed: Option<SnapshotClaim>,
 }
@@ -40,10 +53,19 @@ impl Snapshots {
             files: SnapshotFiles::in_dir(snapshots_dir(path)),
             history: history_path(path),
             interval: DEFAULT_SNAPSHOT_INTERVAL,
+            default_interval: true,
             last: 0,
+            last_bytes: 0,
             resumed: None,
         }
     }
+}
+
+/// Whether a snapshot is due `since` transactions after the last one: after `interval` (never if 0), or for
+/// the default interval after the last snapshot's bytes / [`SNAPSHOT_BYTES_PER_REPLAYED_TX`] if that is more.
+fn snapshot_due(since: u64, interval: u64, default_interval: bool, last_bytes: u64) -> bool {
+    let wait = if default_interval { interval.max(last_bytes / SNAPSHOT_BYTES_PER_REPLAYED_TX) } else { interval };
+    interval > 0 && since >= wait
 }
 
 /// A snapshot file read and decoded.
@@ -53,12 +75,17 @@ struct Candidate {
     /// SHA-256 of the canonical bytes.
     digest: Hash256,
     local: Local,
+    /// The file's size.
+    bytes: u64,
 }
 
 impl Candidate {
     fn read(file: SnapshotFile) -> Result<Self, SnapshotFile> {
         match file.load() {
-            Ok((snapshot, digest, local)) => Ok(Self { file, snapshot, digest, local }),
+            Ok((snapshot, digest, local)) => {
+                let bytes = std::fs::metadata(&file.path).map_or(0, |m| m.len());
+                Ok(Self { file, snapshot, digest, local, bytes })
+            }
             Err(_) => Err(file),
         }
     }
@@ -106,7 +133,7 @@ impl Ledger<FileStore> {
                 candidate = next();
                 continue;
             }
-            let Candidate { file, snapshot, digest, local } = found;
+            let Candidate { file, snapshot, digest, local, bytes } = found;
             // The history must be the one the snapshot was taken with; if not, it is rebuilt with the state,
             // from genesis.
             let Ok(history) = History::resume(&snapshots.history, local.history, options.read_only) else {
@@ -128,6 +155,7 @@ impl Ledger<FileStore> {
             };
             let mut ledger = Self::replayed(store, clock, replayer, resumed_index, history);
             snapshots.last = last;
+            snapshots.last_bytes = bytes;
             snapshots.resumed = Some(SnapshotClaim { height: snapshot_height, block: block_hash, digest });
             ledger.snapshots = Some(snapshots);
             ledger.snapshot_if_due();
@@ -169,7 +197,7 @@ impl<S: Store> Ledger<S> {
         let (Some(frames), Some(history)) = (frames, history) else { return Err(SnapshotError::NoPlace.into()) };
         let local = Local { frames, block_ends: self.index.block_ends().to_vec(), history };
         let canonical = crate::snapshot::encode(&head.header, self.replayer.tree(), self.replayer.state());
-        snapshots.files.write(height, &canonical, &local.to_bytes())?;
+        snapshots.last_bytes = snapshots.files.write(height, &canonical, &local.to_bytes())?;
         snapshots.last = head.header.tree_size;
         Ok(height)
     }
@@ -185,12 +213,14 @@ impl<S: Store> Ledger<S> {
         self.snapshots.as_ref().and_then(|s| s.resumed)
     }
 
-    /// Sets how many transactions are sealed between two automatic snapshots (0: none; the default is
-    /// [`DEFAULT_SNAPSHOT_INTERVAL`]), and writes one now if that many were sealed since the last. Only a
-    /// ledger file's writer writes them.
+    /// Sets how many transactions are sealed between two automatic snapshots (0: none), and writes one now
+    /// if that many were sealed since the last. Only a ledger file's writer writes them. The default is
+    /// [`DEFAULT_SNAPSHOT_INTERVAL`], lengthened for a large state ([`SNAPSHOT_BYTES_PER_REPLAYED_TX`]); an
+    /// interval set here is kept as it is.
     pub fn set_snapshot_interval(&mut self, transactions: u64) {
         if let Some(snapshots) = self.snapshots.as_mut().filter(|_| !self.store.is_read_only()) {
             snapshots.interval = transactions;
+            snapshots.default_interval = false;
         }
         self.snapshot_if_due();
     }
@@ -212,10 +242,61 @@ impl<S: Store> Ledger<S> {
     /// snapshot only saves replay): the next sealed block tries again.
     pub(super) fn snapshot_if_due(&mut self) {
         let due = self.snapshots.as_ref().is_some_and(|s| {
-            s.interval > 0 && self.tree().size().saturating_sub(s.last) >= s.interval && self.pending.is_empty()
+            let since = self.tree().size().saturating_sub(s.last);
+            snapshot_due(since, s.interval, s.default_interval, s.last_bytes) && self.pending.is_empty()
         });
         if due {
             let _ = self.write_snapshot();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_interval_waits_longer_after_a_large_snapshot_and_a_set_one_does_not() {
+        let small = 1_000_000; // 1 MB: 1,953 transactions' replay, less than the default interval
+        let large = 400_000_000; // 400 MB: 781,250 transactions' replay
+        let waited = large / SNAPSHOT_BYTES_PER_REPLAYED_TX;
+        assert_eq!(waited, 781_250);
+        for (last_bytes, wait) in [(0, DEFAULT_SNAPSHOT_INTERVAL), (small, DEFAULT_SNAPSHOT_INTERVAL), (large, waited)]
+        {
+            assert!(!snapshot_due(wait - 1, DEFAULT_SNAPSHOT_INTERVAL, true, last_bytes), "{last_bytes} bytes");
+            assert!(snapshot_due(wait, DEFAULT_SNAPSHOT_INTERVAL, true, last_bytes), "{last_bytes} bytes");
+        }
+        // An interval the application set is kept, whatever the state's size; 0 writes none.
+        assert!(snapshot_due(10, 10, false, large));
+        assert!(!snapshot_due(9, 10, false, large));
+        assert!(!snapshot_due(u64::MAX, 0, false, large));
+        assert!(!snapshot_due(u64::MAX, 0, true, large));
+    }
+
+    /// The size the rule reads is the snapshot file's, whether the writer wrote it or opened from it.
+    #[test]
+    fn a_writer_knows_the_size_of_the_snapshot_it_wrote_or_opened_from() {
+        use crate::workload::{self, Spec};
+        let dir = std::env::temp_dir().join(format!("healthchain-snapshot-size-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("l.ledger");
+        let spec = Spec { patients: 10, transactions: 300, seed: 3, block_size: 50, max_consents: None };
+        let clock = spec.clock();
+        let mut ledger =
+            Ledger::create_file(&path, Box::new(clock.clone()), &spec.settings(), &[&spec.authority()]).unwrap();
+        workload::generate(&mut ledger, &clock, &spec, &mut |_| {}).unwrap();
+        let height = ledger.write_snapshot().unwrap();
+        let file = snapshots_dir(&path).join(format!("{height:020}.snapshot"));
+        let size = std::fs::metadata(&file).unwrap().len();
+        let last_bytes = |ledger: &Ledger<FileStore>| ledger.snapshots.as_ref().map(|s| s.last_bytes);
+        assert!(size > 1_000);
+        assert_eq!(last_bytes(&ledger), Some(size));
+        drop(ledger);
+        let reopened = Ledger::open_file(&path, Box::new(clock), OpenOptions::default()).unwrap();
+        assert_eq!(reopened.opened_from_snapshot(), Some(height));
+        assert_eq!(last_bytes(&reopened), Some(size));
+        drop(reopened);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -62,8 +62,8 @@ impl SnapshotFiles {
     }
 
     /// Writes the snapshot of block `height` (its canonical bytes and this writer's part), then removes all
-    /// but the newest [`KEPT`] snapshot files.
-    pub(crate) fn write(&self, height: u64, canonical: &[u8], local: &[u8]) -> Result<(), SnapshotError> {
+    /// but the newest [`KEPT`] snapshot files; returns the file's size.
+    pub(crate) fn write(&self, height: u64, canonical: &[u8], local: &[u8]) -> Result<u64, SnapshotError> {
         if !self.dir.is_dir() {
             fs::create_dir_all(&self.dir)?;
             crate::store::io::sync_parent_dir(&self.dir)?;
@@ -88,7 +88,7 @@ impl SnapshotFiles {
         for old in self.newest_first().iter().skip(KEPT) {
             self.remove(old);
         }
-        Ok(())
+        Ok(bytes.len() as u64)
     }
 
     /// Removes a snapshot file that cannot be used (a later write replaces it); a failure only leaves it.
