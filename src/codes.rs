@@ -109,7 +109,7 @@ impl std::fmt::Display for Code {
 impl Encode for Code {
     fn encode(&self, out: &mut Vec<u8>) {
         put_short_len(out, usize::from(self.len));
-        out.extend_from_slice(self.as_str().as_bytes());
+        out.extend_from_slice(self.as_bytes());
     }
 }
 

@@ -1,7 +1,8 @@
 //! `Ledger::submit_batch` accepts and refuses exactly what `Ledger::submit` does one transaction after the
 //! other: a property test over random batches of grants, forged signatures, key rotations followed by
 //! transactions signed with the old or the new key, registrations followed by the new actor's
-//! transactions, unknown signers and stale sequence numbers, large enough to be checked on every core.
+//! transactions, registrations and rotations with forged proofs of possession, unknown signers and stale
+//! sequence numbers, large enough to be checked on every core.
 
 mod support;
 
@@ -21,6 +22,9 @@ enum Op {
     DoctorReads { old_key: bool },
     /// The hospital registers a new patient, who then grants the doctor a section.
     NewPatient,
+    /// The hospital registers a new patient, or rotates the doctor's key, with a forged proof of
+    /// possession (the transaction's own signature is valid).
+    ForgedProof { rotate: bool },
     /// A transaction by a key nobody registered.
     Stranger,
     /// A grant whose sequence number repeats the previous one.
@@ -34,6 +38,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::RotateDoctor),
         3 => any::<bool>().prop_map(|old_key| Op::DoctorReads { old_key }),
         1 => Just(Op::NewPatient),
+        1 => any::<bool>().prop_map(|rotate| Op::ForgedProof { rotate }),
         1 => Just(Op::Stranger),
         1 => Just(Op::Replay),
     ]
@@ -108,6 +113,18 @@ fn submitted_one_by_one(
                 submit(ledger, tx);
                 let patient = ActorId::from_key(&patient_key.public_key());
                 let tx = body(ledger, patient, grant(patient, "labs")).sign(&patient_key);
+                submit(ledger, tx);
+            }
+            Op::ForgedProof { rotate } => {
+                let new_key = key(150u8.wrapping_add(new_patients));
+                let mut proof = new_key.prove_possession(&chain);
+                proof.0[5] ^= 0x04;
+                let payload = if *rotate {
+                    Payload::RotateKey(RotateKey { actor: net.doctor, new_key: new_key.public_key(), proof })
+                } else {
+                    Payload::RegisterActor(RegisterActor { key: new_key.public_key(), role: Role::Patient, proof })
+                };
+                let tx = body(ledger, hospital, payload).sign(&net.hospital);
                 submit(ledger, tx);
             }
             Op::Stranger => {

@@ -17,6 +17,19 @@ const HEADER_LEN: u64 = 16;
 /// payload, at most `block::MAX_TX_LEN`), so a larger length is damage.
 const MAX_FRAME: usize = 1 << 24;
 
+/// A handle on a history file that makes what was written to it so far durable.
+#[derive(Debug)]
+pub(crate) struct HistorySync {
+    file: Option<File>,
+}
+
+impl HistorySync {
+    /// Syncs the file's data.
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        self.file.as_ref().map_or(Ok(()), File::sync_data)
+    }
+}
+
 /// Frames: `len u32 LE`, `crc32c u32 LE` of the payload, then the payload.
 pub(super) struct Log {
     /// The file written to, or `None` when the log lives in memory (everything stays in `buffer`).
@@ -99,10 +112,12 @@ impl Log {
         Ok(())
     }
 
-    /// Writes the buffered frames and syncs the file, so that what a snapshot says of the log is durable.
-    pub(super) fn sync(&mut self) -> io::Result<()> {
+    /// Writes the buffered frames; returns a handle that syncs them (on any thread), so that what a
+    /// snapshot says of the log is durable before the snapshot is.
+    pub(super) fn written(&mut self) -> io::Result<HistorySync> {
         self.flush()?;
-        self.file.as_ref().map_or(Ok(()), File::sync_data)
+        let file = self.file.as_ref().map(File::try_clone).transpose()?;
+        Ok(HistorySync { file })
     }
 
     /// The payload of the frame at `offset`, its checksum checked.

@@ -22,6 +22,7 @@ use crate::ids::{AccessId, ActorId, TxId};
 use crate::state::{Access, Anchor, Recorded, Review};
 use crate::tx::AccessBasis;
 pub use log::HISTORY_MAGIC;
+pub(crate) use log::HistorySync;
 use log::Log;
 pub(crate) use mark::HistoryMark;
 use record::{NONE, Record};
@@ -169,20 +170,22 @@ impl History {
         Ok(history)
     }
 
-    /// What [`History::resume`] needs to take the history up again where it is now, with the file synced
-    /// so far; `None` while a transaction's record waits for its block, or when the history is not in a
-    /// file beside the ledger (only a caller that knows that should keep the mark).
-    pub(crate) fn mark(&mut self) -> Result<Option<HistoryMark>, HistoryError> {
+    /// What [`History::resume`] needs to take the history up again where it is now, with the file written
+    /// so far and a handle to sync it with (the mark holds only once it is synced); `None` while a
+    /// transaction's record waits for its block, or when the history is not in a file beside the ledger
+    /// (only a caller that knows that should keep the mark).
+    pub(crate) fn mark(&mut self) -> Result<Option<(HistoryMark, HistorySync)>, HistoryError> {
         if !self.unsealed.is_empty() || self.buckets.is_empty() || !self.log.on_disk() {
             return Ok(None);
         }
-        self.log.sync().map_err(HistoryError::Io)?;
+        let sync = self.log.written().map_err(HistoryError::Io)?;
         let mut patients: Vec<(ActorId, u64)> = self.patients.iter().map(|(id, at)| (*id, *at)).collect();
         let mut actors: Vec<(ActorId, u64)> = self.actors.iter().map(|(id, at)| (*id, *at)).collect();
         patients.sort_unstable();
         actors.sort_unstable();
         let buckets = self.buckets.clone();
-        Ok(Some(HistoryMark { seed: self.seed, len: self.log.len(), leaves: self.leaves, patients, actors, buckets }))
+        let mark = HistoryMark { seed: self.seed, len: self.log.len(), leaves: self.leaves, patients, actors, buckets };
+        Ok(Some((mark, sync)))
     }
 
     /// A copy in an unnamed temporary file.

@@ -360,6 +360,8 @@ pub struct Ledger<S: Store> {
     pending: Vec<SignedTx>,
     /// Each pending transaction's id and Merkle leaf hash, hashed once from its encoding at submission.
     pending_hashes: Vec<(TxId, Hash256)>,
+    /// The tree with the pending transactions' leaves appended (`None` while none is pending).
+    pending_tree: Option<MerkleTree>,
     /// The queued transactions' encodings, which the block's encoding is made of.
     pending_encodings: Vec<Vec<u8>>,
     pending_bytes: usize,
@@ -434,6 +436,7 @@ impl<S: Store> Ledger<S> {
             replayer,
             pending: Vec::new(),
             pending_hashes: Vec::new(),
+            pending_tree: None,
             pending_encodings: Vec::new(),
             pending_bytes: 0,
             poisoned: false,
@@ -445,7 +448,7 @@ impl<S: Store> Ledger<S> {
         let position = Position { height: 0, earliest: 0, latest: genesis.body.time, first: true };
         let bytes = genesis.to_bytes();
         ledger.replayer.state_mut().apply(&genesis, genesis.id(), position)?;
-        ledger.pending_hashes.push((id_of_encoded(&bytes), leaf_hash(&bytes)));
+        ledger.queue_leaf(id_of_encoded(&bytes), leaf_hash(&bytes));
         ledger.pending_bytes += bytes.len() + 4;
         ledger.pending_encodings.push(bytes);
         ledger.pending.push(genesis);
@@ -489,6 +492,7 @@ impl<S: Store> Ledger<S> {
             replayer,
             pending: Vec::new(),
             pending_hashes: Vec::new(),
+            pending_tree: None,
             pending_encodings: Vec::new(),
             pending_bytes: 0,
             poisoned: false,
@@ -523,6 +527,7 @@ impl<S: Store> Ledger<S> {
             replayer: self.replayer.clone(),
             pending: self.pending.clone(),
             pending_hashes: self.pending_hashes.clone(),
+            pending_tree: self.pending_tree.clone(),
             pending_encodings: self.pending_encodings.clone(),
             pending_bytes: self.pending_bytes,
             poisoned: false,
@@ -698,10 +703,7 @@ impl<S: Store> Ledger<S> {
         if self.pending.is_empty() {
             return Err(LedgerError::NothingToSeal);
         }
-        let mut tree = self.replayer.tree().clone();
-        for (_, leaf) in &self.pending_hashes {
-            tree.push(*leaf);
-        }
+        let tree = self.pending_tree.as_ref().unwrap_or(self.replayer.tree());
         let latest_tx = self.pending.iter().map(|tx| tx.body.time).max().unwrap_or(0);
         let header = BlockHeader {
             chain: self.chain(),
@@ -754,11 +756,18 @@ impl<S: Store> Ledger<S> {
         self.pending_encodings.clear();
         self.pending_bytes = 0;
         let hash = header.hash();
-        self.replayer.push_own_block(header.clone(), leaves.iter().map(|(_, leaf)| *leaf));
+        let tree = self.pending_tree.take().unwrap_or_else(|| self.replayer.tree().clone());
+        self.replayer.push_own_block(header.clone(), tree);
         self.history.record_block(leaves.iter().map(|(id, _)| *id));
         self.index.record_block(&self.chain(), &leaves);
         self.snapshot_if_due();
         Ok(SealedBlock { header, hash })
+    }
+
+    /// Queues a submitted transaction's id and Merkle leaf, appending the leaf to the pending tree.
+    fn queue_leaf(&mut self, id: TxId, leaf: Hash256) {
+        self.pending_tree.get_or_insert_with(|| self.replayer.tree().clone()).push(leaf);
+        self.pending_hashes.push((id, leaf));
     }
 
     /// Refuses updates on a poisoned ledger, and on a read-only store before anything is queued (a

@@ -9,13 +9,16 @@ use crate::block::{MAX_BLOCK_BYTES, MAX_TX_LEN, MAX_TXS_PER_BLOCK};
 use crate::codec::{Decode, Encode};
 use crate::codec::{DecodeError, DecodeErrorKind};
 use crate::error::TxError;
-use crate::ids::{ActorId, ConsentId, TxId};
+use crate::hash::Hash256;
+use crate::ids::{ActorId, ChainId, ConsentId, TxId};
 use crate::keys::SigningKey;
 use crate::keys::{PublicKey, SignedMessage, verify_batch};
 use crate::merkle::leaf_hash;
-use crate::state::{Position, RefusedChange};
+use crate::state::{PendingProof, Position, RefusedChange};
 use crate::store::Store;
-use crate::tx::{AccessBasis, ConsentGrant, Payload, SignedTx, id_of_encoded, signing_message};
+use crate::tx::{
+    AccessBasis, ConsentGrant, Payload, SignedTx, id_of_encoded, proof_of_possession_message, signing_message,
+};
 
 /// Signatures below which a batch is checked on the calling thread alone.
 const PARALLEL_FROM: usize = 512;
@@ -24,8 +27,12 @@ const PARALLEL_FROM: usize = 512;
 struct Encoded {
     bytes: Vec<u8>,
     id: TxId,
+    /// Its Merkle leaf hash.
+    leaf: Hash256,
     /// The message its signature signs.
     message: Vec<u8>,
+    /// The proofs of possession it carries that were found valid with its batch's signatures.
+    valid_proofs: Vec<PendingProof>,
 }
 
 /// Encodes `tx`, refusing an oversized one and a value without a canonical encoding (what is stored must
@@ -46,7 +53,7 @@ fn encode(tx: &SignedTx) -> Result<Encoded, LedgerError> {
         Err(e) => return Err(TxError::Malformed(e).into()),
     }
     let id = id_of_encoded(&bytes);
-    Ok(Encoded { message: signing_message(&id), bytes, id })
+    Ok(Encoded { message: signing_message(&id), leaf: leaf_hash(&bytes), bytes, id, valid_proofs: Vec::new() })
 }
 
 /// How a transaction of a batch stands after the batch's signature check.
@@ -98,13 +105,11 @@ impl<S: Store> Ledger<S> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn submit_batch(&mut self, txs: Vec<SignedTx>) -> Vec<Result<TxId, LedgerError>> {
-        let encoded: Vec<Result<Encoded, LedgerError>> = txs.iter().map(encode).collect();
         let keys = self.batch_keys(&txs);
-        let signatures = check_signatures(&txs, &encoded, &keys);
+        let checked = encode_and_check(&txs, &keys, &self.chain());
         txs.into_iter()
-            .zip(encoded)
-            .zip(signatures)
-            .map(|((tx, encoded), signature)| {
+            .zip(checked)
+            .map(|(tx, (encoded, signature))| {
                 self.writable()?;
                 self.check_room(encoded?).and_then(|encoded| self.admit(tx, encoded, signature))
             })
@@ -192,12 +197,12 @@ impl<S: Store> Ledger<S> {
 
     /// The key each transaction of a batch must be signed with, as far as the current state tells it: `None`
     /// for one whose signer is unknown, or whose key an earlier transaction of the batch could change.
-    fn batch_keys(&self, txs: &[SignedTx]) -> Vec<Option<PublicKey>> {
+    fn batch_keys<'a>(&'a self, txs: &'a [SignedTx]) -> Vec<Option<&'a PublicKey>> {
         let state = self.replayer.state();
         let mut changing: Vec<ActorId> = Vec::new();
         txs.iter()
             .map(|tx| {
-                let key = if changing.contains(&tx.body.signer) { None } else { state.signing_key(tx).ok() };
+                let key = if changing.contains(&tx.body.signer) { None } else { state.signing_key_of(tx).ok() };
                 match &tx.body.payload {
                     Payload::RotateKey(rotation) => changing.push(rotation.actor),
                     Payload::RegisterActor(registration) => changing.push(ActorId::from_key(&registration.key)),
@@ -226,11 +231,11 @@ impl<S: Store> Ledger<S> {
     /// Checks the signature (unless already checked) and the rules of `tx`, and queues it.
     fn admit(&mut self, tx: SignedTx, encoded: Encoded, signature: Signature) -> Result<TxId, LedgerError> {
         let state = self.replayer.state();
-        let key = state.signing_key(&tx)?;
+        // A signature checked with its batch was checked against the key the state gives now.
         let valid = match signature {
             Signature::Valid => true,
             Signature::Invalid => false,
-            Signature::AtItsTurn => key.verify(&encoded.message, &tx.signature),
+            Signature::AtItsTurn => state.signing_key_of(&tx)?.verify(&encoded.message, &tx.signature),
         };
         if !valid {
             return Err(TxError::BadSignature.into());
@@ -243,65 +248,113 @@ impl<S: Store> Ledger<S> {
             first: false,
         };
         let state = self.replayer.state_mut();
-        if let Err(error) = state.apply(&tx, encoded.id, position) {
+        if let Err(error) = state.apply_with_verified_proofs(&tx, encoded.id, position, &encoded.valid_proofs) {
             return Err(self.refine(&tx, error).into());
         }
         for recorded in state.take_recorded() {
             self.history.record(recorded);
         }
         self.pending_bytes += encoded.bytes.len() + 4;
-        self.pending_hashes.push((encoded.id, leaf_hash(&encoded.bytes)));
+        self.queue_leaf(encoded.id, encoded.leaf);
         self.pending_encodings.push(encoded.bytes);
         self.pending.push(tx);
         Ok(encoded.id)
     }
 }
 
-/// Checks the signatures of a batch whose keys are known: one batch verification per core (each checked
-/// alone if its batch fails, to tell the valid from the invalid).
-fn check_signatures(
+/// Encodes the transactions of a batch and checks the signatures of those whose keys are known, and the
+/// proofs of possession of the keys they register or rotate to (on `chain`), in order: on the calling thread
+/// for a small batch, else a contiguous part on each core, where it is encoded and batch verified.
+fn encode_and_check(
     txs: &[SignedTx],
-    encoded: &[Result<Encoded, LedgerError>],
-    keys: &[Option<PublicKey>],
-) -> Vec<Signature> {
-    let items: Vec<(usize, SignedMessage<'_>)> = txs
+    keys: &[Option<&PublicKey>],
+    chain: &ChainId,
+) -> Vec<(Result<Encoded, LedgerError>, Signature)> {
+    let workers =
+        if txs.len() < PARALLEL_FROM { 1 } else { std::thread::available_parallelism().map_or(1, usize::from) };
+    if workers == 1 {
+        return encode_and_judge(txs, keys, chain);
+    }
+    let chunk = txs.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = txs
+            .chunks(chunk)
+            .zip(keys.chunks(chunk))
+            .map(|(part, keys)| scope.spawn(move || encode_and_judge(part, keys, chain)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(txs.chunks(chunk))
+            .flat_map(|(handle, part)| {
+                // A worker that panicked leaves its part to be encoded here and its signatures and proofs
+                // to be checked at their turn.
+                handle.join().unwrap_or_else(|_| part.iter().map(|tx| (encode(tx), Signature::AtItsTurn)).collect())
+            })
+            .collect()
+    })
+}
+
+/// The proof of possession `tx` carries for a key it registers or rotates to, if any.
+fn proof_in(tx: &SignedTx, chain: &ChainId) -> Option<PendingProof> {
+    let (key, proof) = match &tx.body.payload {
+        Payload::RegisterActor(registration) => (registration.key, registration.proof),
+        Payload::RotateKey(rotation) => (rotation.new_key, rotation.proof),
+        _ => return None,
+    };
+    Some(PendingProof { message: proof_of_possession_message(chain, &key), key, proof })
+}
+
+/// Encodes `txs` and judges the signatures of those whose keys `keys` gives, and their proofs of
+/// possession: all in one batch, or one by one if the batch fails.
+fn encode_and_judge(
+    txs: &[SignedTx],
+    keys: &[Option<&PublicKey>],
+    chain: &ChainId,
+) -> Vec<(Result<Encoded, LedgerError>, Signature)> {
+    let mut encoded: Vec<Result<Encoded, LedgerError>> = txs.iter().map(encode).collect();
+    let proofs: Vec<Option<PendingProof>> =
+        txs.iter().zip(&encoded).map(|(tx, encoded)| encoded.as_ref().ok().and_then(|_| proof_in(tx, chain))).collect();
+    // What is checked: each signature whose key is known (tagged with its transaction's index), and each
+    // proof (tagged with none).
+    let checked: Vec<(Option<usize>, SignedMessage<'_>)> = txs
         .iter()
-        .zip(encoded)
+        .zip(&encoded)
         .zip(keys)
         .enumerate()
         .filter_map(|(at, ((tx, encoded), key))| {
             let (Ok(encoded), Some(key)) = (encoded, key) else { return None };
-            Some((at, SignedMessage { key, message: &encoded.message, signature: &tx.signature }))
+            Some((Some(at), SignedMessage { key, message: &encoded.message, signature: &tx.signature }))
         })
+        .chain(
+            proofs
+                .iter()
+                .flatten()
+                .map(|p| (None, SignedMessage { key: &p.key, message: &p.message, signature: &p.proof })),
+        )
         .collect();
-    let mut verdicts: Vec<Signature> = txs.iter().map(|_| Signature::AtItsTurn).collect();
-    let workers =
-        if items.len() < PARALLEL_FROM { 1 } else { std::thread::available_parallelism().map_or(1, usize::from) };
-    let chunk = items.len().div_ceil(workers).max(1);
-    let judged: Vec<Vec<bool>> = if workers == 1 {
-        items.chunks(chunk).map(judge).collect()
+    let messages: Vec<SignedMessage<'_>> = checked.iter().map(|(_, m)| *m).collect();
+    let valid: Vec<bool> = if verify_batch(&messages) {
+        vec![true; messages.len()]
     } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = items.chunks(chunk).map(|part| scope.spawn(move || judge(part))).collect();
-            // A worker that panicked leaves its signatures to be checked at their turn.
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-        })
+        messages.iter().map(|m| m.key.verify(m.message, m.signature)).collect()
     };
-    for (part, results) in items.chunks(chunk).zip(judged) {
-        for ((at, _), valid) in part.iter().zip(results) {
-            if let Some(slot) = verdicts.get_mut(*at) {
-                *slot = if valid { Signature::Valid } else { Signature::Invalid };
-            }
+    let mut verdicts: Vec<Signature> = txs.iter().map(|_| Signature::AtItsTurn).collect();
+    let mut proof_verdicts = Vec::new();
+    for ((at, _), valid) in checked.iter().zip(valid) {
+        match at.and_then(|at| verdicts.get_mut(at)) {
+            Some(slot) => *slot = if valid { Signature::Valid } else { Signature::Invalid },
+            None => proof_verdicts.push(valid),
         }
     }
-    verdicts
-}
-
-/// Whether each signature of `part` is valid: all at once, or one by one if the batch fails.
-fn judge(part: &[(usize, SignedMessage<'_>)]) -> Vec<bool> {
-    let messages: Vec<SignedMessage<'_>> = part.iter().map(|(_, m)| *m).collect();
-    if verify_batch(&messages) {
-        return vec![true; messages.len()];
+    let mut proof_verdicts = proof_verdicts.into_iter();
+    for (encoded, proof) in encoded.iter_mut().zip(proofs) {
+        // In the order they were chained above: one verdict per proof found.
+        if let Some(proof) = proof
+            && proof_verdicts.next() == Some(true)
+            && let Ok(encoded) = encoded
+        {
+            encoded.valid_proofs.push(proof);
+        }
     }
-    messages.iter().map(|m| m.key.verify(m.message, m.signature)).collect()
+    encoded.into_iter().zip(verdicts).collect()
 }

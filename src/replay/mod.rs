@@ -410,11 +410,10 @@ impl Replayer {
         Self { state, tree, head, ..Self::trusting_signatures() }
     }
 
-    /// Records a block built and sealed by this ledger (its transactions were already applied to the state).
-    pub(crate) fn push_own_block(&mut self, header: BlockHeader, leaves: impl IntoIterator<Item = Hash256>) {
-        for leaf in leaves {
-            self.tree.push(leaf);
-        }
+    /// Records a block built and sealed by this ledger (its transactions were already applied to the state);
+    /// `tree` is the tree with its leaves appended.
+    pub(crate) fn push_own_block(&mut self, header: BlockHeader, tree: MerkleTree) {
+        self.tree = tree;
         self.head = Some(Head { hash: header.hash(), header });
     }
 }

@@ -18,6 +18,14 @@ const FILE_VERSION: u32 = 1;
 pub const KEPT: usize = 2;
 /// A snapshot file's name ends so.
 const SUFFIX: &str = ".snapshot";
+/// A snapshot file being written is named so, with this after [`SUFFIX`], until it is renamed into place.
+const PARTIAL: &str = ".partial";
+
+/// The size of a snapshot file holding `canonical` and `local` bytes: the magic, the version, the two parts
+/// with their lengths, and the checksum.
+pub(crate) fn file_len(canonical: usize, local: usize) -> u64 {
+    (SNAPSHOT_FILE_MAGIC.len() + 4 + 8 + canonical + 8 + local + 32) as u64
+}
 
 /// The directory of the snapshots of the ledger file at `path`: `<file name>.snapshots` beside it.
 pub fn snapshots_dir(path: &Path) -> PathBuf {
@@ -62,25 +70,26 @@ impl SnapshotFiles {
     }
 
     /// Writes the snapshot of block `height` (its canonical bytes and this writer's part), then removes all
-    /// but the newest [`KEPT`] snapshot files; returns the file's size.
+    /// but the newest [`KEPT`] snapshot files and any half-written one left by an interrupted write;
+    /// returns the file's size ([`file_len`]).
     pub(crate) fn write(&self, height: u64, canonical: &[u8], local: &[u8]) -> Result<u64, SnapshotError> {
         if !self.dir.is_dir() {
             fs::create_dir_all(&self.dir)?;
             crate::store::io::sync_parent_dir(&self.dir)?;
         }
-        let mut bytes = Vec::with_capacity(canonical.len() + local.len() + 60);
-        bytes.extend_from_slice(&SNAPSHOT_FILE_MAGIC);
-        bytes.extend_from_slice(&FILE_VERSION.to_le_bytes());
-        for part in [canonical, local] {
-            bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(part);
-        }
-        let digest = sha256(&[&bytes]);
-        bytes.extend_from_slice(&digest.0);
+        let mut head = Vec::with_capacity(20);
+        head.extend_from_slice(&SNAPSHOT_FILE_MAGIC);
+        head.extend_from_slice(&FILE_VERSION.to_le_bytes());
+        head.extend_from_slice(&(canonical.len() as u64).to_le_bytes());
+        let local_len = (local.len() as u64).to_le_bytes();
+        let parts = [head.as_slice(), canonical, &local_len, local];
+        let digest = sha256(&parts);
         let path = self.dir.join(format!("{height:020}{SUFFIX}"));
-        let partial = self.dir.join(format!("{height:020}{SUFFIX}.partial"));
+        let partial = self.dir.join(format!("{height:020}{SUFFIX}{PARTIAL}"));
         let mut file = fs::File::create(&partial)?;
-        file.write_all(&bytes)?;
+        for part in parts.into_iter().chain([digest.0.as_slice()]) {
+            file.write_all(part)?;
+        }
         file.sync_all()?;
         drop(file);
         fs::rename(&partial, &path)?;
@@ -88,7 +97,18 @@ impl SnapshotFiles {
         for old in self.newest_first().iter().skip(KEPT) {
             self.remove(old);
         }
-        Ok(bytes.len() as u64)
+        self.remove_partial();
+        Ok(file_len(canonical.len(), local.len()))
+    }
+
+    /// Removes the half-written files that interrupted writes left.
+    fn remove_partial(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        for entry in entries.filter_map(Result::ok) {
+            if entry.file_name().to_str().is_some_and(|name| name.ends_with(PARTIAL)) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Removes a snapshot file that cannot be used (a later write replaces it); a failure only leaves it.

@@ -16,7 +16,7 @@ use crate::merkle::MerkleTree;
 use crate::state::State;
 
 pub use files::{KEPT, SNAPSHOT_FILE_MAGIC, snapshots_dir};
-pub(crate) use files::{SnapshotFile, SnapshotFiles};
+pub(crate) use files::{SnapshotFile, SnapshotFiles, file_len};
 pub(crate) use local::Local;
 
 /// What a snapshot file beside a ledger file says, for verification to check: the state after the block
@@ -156,14 +156,22 @@ impl Snapshot {
 
 /// The canonical bytes of the snapshot of `state` and `tree` after the block `head`.
 pub(crate) fn encode(head: &BlockHeader, tree: &MerkleTree, state: &State) -> Vec<u8> {
-    let mut out = vec![SNAPSHOT_VERSION];
-    head.encode(&mut out);
-    tree.size().encode(&mut out);
-    for node in tree.frontier() {
-        node.encode(&mut out);
-    }
-    state.encode_canonical(&mut out);
+    let mut out = Vec::new();
+    encode_into(&mut out, head, tree, state);
     out
+}
+
+/// [`encode`] into `out`, emptied first (a buffer kept from an earlier snapshot is already in memory, which
+/// fresh memory is not: its first use costs the operating system a page fault every 4 KiB).
+pub(crate) fn encode_into(out: &mut Vec<u8>, head: &BlockHeader, tree: &MerkleTree, state: &State) {
+    out.clear();
+    out.push(SNAPSHOT_VERSION);
+    head.encode(out);
+    tree.size().encode(out);
+    for node in tree.frontier() {
+        node.encode(out);
+    }
+    state.encode_canonical(out);
 }
 
 #[cfg(test)]

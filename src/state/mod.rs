@@ -236,13 +236,21 @@ enum Proofs<'a> {
     Verify,
     /// Later, by the caller.
     Defer(&'a mut Vec<PendingProof>),
+    /// Already found valid by the caller if among these (checked with the signatures, spread over the
+    /// cores); any other at once.
+    Verified(&'a [PendingProof]),
 }
 
 impl Proofs<'_> {
     fn check(&mut self, key: &PublicKey, message: Vec<u8>, proof: &crate::keys::Signature) -> Result<(), TxError> {
         match self {
-            Proofs::Verify if key.verify(&message, proof) => Ok(()),
-            Proofs::Verify => Err(TxError::BadProofOfPossession),
+            Proofs::Verified(valid)
+                if valid.iter().any(|v| v.key == *key && v.proof == *proof && v.message == message) =>
+            {
+                Ok(())
+            }
+            Proofs::Verify | Proofs::Verified(_) if key.verify(&message, proof) => Ok(()),
+            Proofs::Verify | Proofs::Verified(_) => Err(TxError::BadProofOfPossession),
             Proofs::Defer(pending) => {
                 pending.push(PendingProof { key: *key, message, proof: *proof });
                 Ok(())
@@ -500,11 +508,16 @@ impl State {
 
     /// The key that must have signed `tx` (the signer's active key; the founder's key for genesis).
     pub fn signing_key(&self, tx: &SignedTx) -> Result<PublicKey, TxError> {
+        self.signing_key_of(tx).copied()
+    }
+
+    /// [`State::signing_key`], borrowed.
+    pub(crate) fn signing_key_of<'a>(&'a self, tx: &'a SignedTx) -> Result<&'a PublicKey, TxError> {
         if let Payload::Genesis(genesis) = &tx.body.payload {
-            return genesis.params.authorities.first().copied().ok_or(TxError::InvalidGenesis("no authorities"));
+            return genesis.params.authorities.first().ok_or(TxError::InvalidGenesis("no authorities"));
         }
         let actor = self.actors.get(&tx.body.signer).ok_or(TxError::UnknownSigner)?;
-        actor.keys.last().map(|epoch| epoch.key).ok_or(TxError::UnknownSigner)
+        actor.keys.last().map(|epoch| &epoch.key).ok_or(TxError::UnknownSigner)
     }
 
     /// Checks every rule for `tx` at `position` except its signature (the caller checks that with
@@ -525,6 +538,18 @@ impl State {
         proofs: &mut Vec<PendingProof>,
     ) -> Result<(), TxError> {
         self.apply_with(tx, id, position, &mut Proofs::Defer(proofs))
+    }
+
+    /// [`State::apply`], taking the proofs of possession among `valid` as verified (the caller verified
+    /// them, with the signatures of a batch); any other is verified at once.
+    pub(crate) fn apply_with_verified_proofs(
+        &mut self,
+        tx: &SignedTx,
+        id: TxId,
+        position: Position,
+        valid: &[PendingProof],
+    ) -> Result<(), TxError> {
+        self.apply_with(tx, id, position, &mut Proofs::Verified(valid))
     }
 
     fn apply_with(&mut self, tx: &SignedTx, id: TxId, position: Position, proofs: &mut Proofs) -> Result<(), TxError> {
