@@ -220,12 +220,16 @@ fn workload_blocks() -> &'static [Vec<u8>] {
 
 /// Where each block's frame starts and ends in a ledger file's bytes (read through a clean in-memory file).
 fn frame_layout(bytes: &[u8]) -> (Vec<u64>, Vec<u64>) {
-    let store = FileStore::from_file(FaultyFile::clean(bytes.to_vec()), OpenOptions { read_only: true, strict: false })
-        .unwrap();
+    let store = FileStore::from_file(FaultyFile::clean(bytes.to_vec()), READER).unwrap();
     assert_eq!(store.recovery(), None);
     let starts: Vec<u64> = (0..store.len()).map(|h| store.location(h).unwrap()).collect();
-    let ends: Vec<u64> = starts.iter().skip(1).copied().chain([bytes.len() as u64]).collect();
+    let ends: Vec<u64> = starts.iter().skip(1).copied().chain([store.size()]).collect();
     (starts, ends)
+}
+
+/// Whether `file` holds the frames of `frames` and, after them, only the zeros a writer reserves.
+fn same_frames(file: &[u8], frames: &[u8]) -> bool {
+    file.starts_with(frames) && file[frames.len()..].iter().all(|b| *b == 0)
 }
 
 /// Number of frames that end at or before `cut`: the blocks that must survive a cut there.
@@ -245,6 +249,8 @@ fn valid_end(ends: &[u64], n: usize) -> u64 {
 enum Op {
     Write,
     Sync,
+    /// A change of the file's size: the space an append reserves ahead, or a cut on open.
+    SetLen,
 }
 
 /// Whether a fault hits once or every call from then on.
@@ -404,6 +410,10 @@ impl LedgerFile for FaultyFile {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         let mut disk = self.disk.lock().unwrap();
         disk.set_lens += 1;
+        let count = disk.set_lens;
+        if self.fails(&mut disk, Op::SetLen, count) {
+            return Err(injected());
+        }
         disk.dirty_from = disk.dirty_from.min(len as usize);
         disk.written.resize(len as usize, 0);
         Ok(())
@@ -516,6 +526,7 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
     let dir = TempDir::new("truncate");
     let path = dir.file("ledger.hcl");
     let blocks = build_ledger_file(&path);
+    // The writer, closed, gave back the space it had reserved: the file ends at its last frame.
     let bytes = std::fs::read(&path).unwrap();
     let (starts, ends) = frame_layout(&bytes);
     assert_eq!((starts.len(), ends.last()), (blocks.len(), Some(&(bytes.len() as u64))));
@@ -567,7 +578,7 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
         for (h, block) in blocks.iter().enumerate().skip(n) {
             store.append(h as u64, block).unwrap();
         }
-        assert!(file.written() == bytes, "cut at {cut}: re-appending does not give the same file");
+        assert!(same_frames(&file.written(), &bytes), "cut at {cut}: re-appending does not give the same file");
     }
 
     // On the real file: at every write boundary the file opens as it is and the ledger opens and fully
@@ -603,8 +614,8 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
     }
 
     // Zero-filled and garbage tails of 1, 7, 20, 24 and 4096 bytes after every boundary and the in-frame
-    // sample. Zeros (what an interrupted append leaves where it never wrote) always recover; garbage may be
-    // refused as damage; nothing acknowledged is ever cut.
+    // sample. Zeros (what an interrupted append leaves where it never wrote) always recover, or are space a
+    // writer reserved after a boundary; garbage may be refused as damage; nothing acknowledged is ever cut.
     let mut garbage = Rng::new(0x6A4B_A6E5);
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for &cut in boundaries.iter().chain(&inside) {
@@ -612,19 +623,20 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
             for (zeros, tail) in [(true, vec![0u8; tail_len]), (false, garbage.bytes(tail_len))] {
                 let outcome = check_tail(&bytes, &blocks, &ends, cut as usize, &tail);
                 assert!(
-                    !zeros || matches!(outcome, "recovered" | "intact" | "incomplete creation"),
+                    !zeros || matches!(outcome, "recovered" | "reserved" | "incomplete creation"),
                     "{cut}+{tail_len}: {outcome}"
                 );
                 *outcomes.entry(outcome).or_default() += 1;
             }
         }
     }
-    for outcome in ["recovered", "damaged", "incomplete creation", "not a ledger"] {
+    for outcome in ["recovered", "reserved", "damaged", "incomplete creation", "not a ledger"] {
         assert!(outcomes.contains_key(outcome), "{outcome} never happened: {outcomes:?}");
     }
 
-    // A 4096-byte tail after every third boundary on the real file: zeros are cut on disk and the ledger opens
-    // (fully verified on the complete file); garbage is refused as damage at the boundary, the file as it was.
+    // A 4096-byte tail after every third boundary on the real file: zeros are reserved space, left on disk, and
+    // the ledger opens (fully verified on the complete file); garbage is refused as damage at the boundary,
+    // the file as it was.
     for (i, &cut) in boundaries.iter().enumerate().skip(1).filter(|(i, _)| i % 3 == 0 || *i == blocks.len()) {
         let mut image = bytes[..cut as usize].to_vec();
         let zeros = i % 2 == 0;
@@ -640,8 +652,8 @@ fn every_truncation_and_every_torn_tail_reopens_to_an_acknowledged_prefix() {
             continue;
         }
         let store = FileStore::open(&path, WRITER).unwrap_or_else(|e| panic!("tail after {cut}: {e}"));
-        assert_eq!(store.recovery().map(|r| (r.offset, r.bytes_removed, r.cut)), Some((cut, 4096, true)));
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), cut);
+        assert_eq!((store.recovery(), store.size()), (None, cut), "zeros after {cut}");
+        assert_eq!(std::fs::read(&path).unwrap(), image, "zeros after {cut}: the file was changed");
         if i == blocks.len() {
             assert_eq!(open_and_verify(store, &format!("tail after {cut}")), i as u64);
         } else {
@@ -686,10 +698,20 @@ fn check_tail(bytes: &[u8], blocks: &[Vec<u8>], ends: &[u64], cut: usize, tail: 
         }
     };
     assert_eq!(store.len(), n as u64, "{context}");
-    if image.len() as u64 == end {
-        // The tail restored the original bytes up to a frame end: nothing to recover.
-        assert_eq!(store.recovery(), None, "{context}");
-        return "intact";
+    if image[end as usize..].iter().all(|b| *b == 0) {
+        // Only zeros after a frame end (or, if the tail restored the original bytes, nothing at all): space
+        // a writer reserved, not an append. Opens leave it (readers and strict opens alike); a writer gives
+        // it back when it closes.
+        assert_eq!((store.recovery(), store.size()), (None, end), "{context}");
+        assert!(file.written() == image, "{context}: opening changed reserved space");
+        drop(store);
+        assert!(file.written() == bytes[..end as usize], "{context}: a closed writer kept reserved space");
+        let file = FaultyFile::clean(image.clone());
+        let reader = FileStore::from_file(file.clone(), READER).unwrap_or_else(|e| panic!("{context}: reader: {e}"));
+        let strict = FileStore::from_file(file.clone(), STRICT).unwrap_or_else(|e| panic!("{context}: strict: {e}"));
+        assert_eq!((reader.len(), reader.recovery(), strict.len()), (n as u64, None, n as u64), "{context}");
+        assert!(file.written() == image, "{context}: a reader or strict open changed reserved space");
+        return if image.len() as u64 == end { "intact" } else { "reserved" };
     }
     let recovery = store.recovery().unwrap_or_else(|| panic!("{context}: no recovery reported"));
     assert_eq!(
@@ -773,7 +795,7 @@ fn a_frame_lookalike_inside_a_torn_block_does_not_block_recovery() {
     ledger.anchor_record(&hospital, anchor).unwrap();
     ledger.seal(&[&hospital]).unwrap();
 
-    let file_bytes = clean_file(ledger.store().blocks());
+    let (file_bytes, _) = clean_file(ledger.store().blocks());
     // The append of block 2 is torn one byte before its end.
     let torn = file_bytes[..file_bytes.len() - 1].to_vec();
     let store = FileStore::from_file(FaultyFile::clean(torn), WRITER);
@@ -817,8 +839,14 @@ fn acknowledged_blocks_survive_a_failed_sync_then_a_reopen_then_a_power_cut() {
 
 // ---- (b) injected I/O errors ----
 
-fn all_faults(appends: usize) -> Vec<Fault> {
+/// Every fault at each of the `appends` writes and syncs, and at each of the `set_lens` reservations.
+fn all_faults(appends: usize, set_lens: usize) -> Vec<Fault> {
     let mut faults = Vec::new();
+    for persistence in [Persistence::Transient, Persistence::Persistent] {
+        for nth in 1..=set_lens {
+            faults.push(Fault { op: Op::SetLen, nth, persistence, landed: Landed::Nothing });
+        }
+    }
     for (op, landed) in [
         (Op::Write, Landed::Nothing),
         (Op::Write, Landed::Prefix),
@@ -834,14 +862,18 @@ fn all_faults(appends: usize) -> Vec<Fault> {
     faults
 }
 
-/// The clean file of `blocks`.
-fn clean_file(blocks: &[Vec<u8>]) -> Vec<u8> {
+/// The frames of a clean file of `blocks` (without the zeros reserved after them), and the number of times
+/// the writer changed the file's size to reserve them.
+fn clean_file(blocks: &[Vec<u8>]) -> (Vec<u8>, usize) {
     let file = FaultyFile::clean(Vec::new());
     let mut store = FileStore::from_file(file.clone(), WRITER).unwrap();
     for (h, block) in blocks.iter().enumerate() {
         store.append(h as u64, block).unwrap();
     }
-    file.written()
+    let mut bytes = file.written();
+    assert!(same_frames(&bytes, &bytes[..store.size() as usize]));
+    bytes.truncate(store.size() as usize);
+    (bytes, file.disk().set_lens)
 }
 
 /// Reopens `image` with a clean file and checks that it holds every acknowledged block (and at most the
@@ -874,17 +906,18 @@ fn reopen_image(
     for (h, block) in blocks.iter().enumerate().skip(n) {
         store.append(h as u64, block).unwrap_or_else(|e| panic!("{context}: appending {h} after reopen: {e}"));
     }
-    assert!(file.written() == clean, "{context}: the repaired file differs from a clean one");
+    assert!(same_frames(&file.written(), clean), "{context}: the repaired file differs from a clean one");
     n
 }
 
 #[test]
 fn io_errors_at_every_write_and_sync_lose_nothing_acknowledged() {
     let blocks = workload_blocks();
-    let clean = clean_file(blocks);
+    let (clean, set_lens) = clean_file(blocks);
+    assert!(set_lens >= 2, "the workload reserves space only {set_lens} times");
     let mut outcomes = BTreeMap::new();
     let mut verified = HashSet::new();
-    for fault in all_faults(blocks.len()) {
+    for fault in all_faults(blocks.len(), set_lens) {
         let context = format!("{fault:?}");
         let file = FaultyFile::faulty(fault);
         let mut store = FileStore::from_file(file.clone(), WRITER).unwrap();
@@ -939,7 +972,7 @@ fn io_errors_at_every_write_and_sync_lose_nothing_acknowledged() {
                 for (h, block) in blocks.iter().enumerate().skip(found) {
                     store.append(h as u64, block).unwrap_or_else(|e| panic!("{context}: append {h}: {e}"));
                 }
-                assert!(file.written() == clean, "{context}");
+                assert!(same_frames(&file.written(), &clean), "{context}");
             }
             (Persistence::Transient, Err(e)) => panic!("{context}: reopen after a transient fault: {e}"),
             (Persistence::Persistent, Ok(mut store)) => {
@@ -968,7 +1001,8 @@ fn io_errors_at_every_write_and_sync_lose_nothing_acknowledged() {
 #[test]
 fn io_errors_through_the_ledger_api_lose_nothing_acknowledged() {
     const BLOCKS: usize = 16;
-    for fault in all_faults(BLOCKS) {
+    // Every ledger reserves space before its second block, so the first reservation's failure is tested.
+    for fault in all_faults(BLOCKS, 1) {
         let context = format!("{fault:?}");
         let file = FaultyFile::faulty(fault);
         let mut work = Workload::new(fault.nth as u64);
@@ -1005,9 +1039,11 @@ fn io_errors_through_the_ledger_api_lose_nothing_acknowledged() {
             let disk = file.disk();
             (disk.written.clone(), disk.durable.clone())
         };
-        // What a power cut leaves is a prefix of what the operating system had: the full verification of the
-        // latter covers the former's blocks, which only need the fast open.
-        assert!(written.starts_with(&durable), "{context}");
+        // The frames a power cut leaves are a prefix of what the operating system had (the zeros reserved after
+        // them may differ): the full verification of the latter covers the former's blocks, which only need the
+        // fast open.
+        let synced = FileStore::from_file(FaultyFile::clean(durable.clone()), READER).map_or(0, |s| s.size());
+        assert!(written.starts_with(&durable[..synced as usize]), "{context}");
         for (image, name) in [(written, "written"), (durable, "durable")] {
             let store = open_or_take_over(&FaultyFile::clean(image), &format!("{context}, {name} bytes"));
             let n = store.len() as usize;

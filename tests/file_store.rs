@@ -53,9 +53,62 @@ fn a_ledger_file_round_trips_and_reopens_fast() {
 }
 
 #[test]
+fn a_writer_reserves_space_ahead_that_every_open_leaves_and_gives_it_back_when_closed() {
+    let path = temp_path("reserved");
+    let clock = ManualClock::new(T0);
+    let hospital = key(1);
+    let mut ledger =
+        Ledger::create_file(&path, Box::new(clock.clone()), &LedgerSettings::new("file"), &[&hospital]).unwrap();
+    let genesis_only = std::fs::metadata(&path).unwrap().len();
+    let mut sizes = Vec::new();
+    for seed in 2..40u8 {
+        clock.advance(1000);
+        ledger.register(&hospital, &key(seed), Role::Patient).unwrap();
+        ledger.seal(&[&hospital]).unwrap();
+        sizes.push(std::fs::metadata(&path).unwrap().len());
+    }
+    // The first append after genesis reserved space; the next ones wrote into it without changing the size.
+    assert!(sizes[0] >= genesis_only + healthchain::store::MIN_RESERVED, "{genesis_only} then {sizes:?}");
+    assert!(sizes.iter().all(|size| *size == sizes[0]), "{sizes:?}");
+    let reserved = frames_of(&path);
+    let file_len = sizes[0] as usize;
+    assert!(reserved.len() < file_len);
+
+    // What a crash leaves: the frames and the zeros after them. Readers and strict opens see every block
+    // and no recovery; a writer neither cuts nor reports anything, appends over the zeros, and the ledger
+    // verifies.
+    let crashed = temp_path("reserved-crash");
+    std::fs::copy(&path, &crashed).unwrap();
+    drop(ledger);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), reserved.len() as u64, "not given back on close");
+    for options in [
+        OpenOptions { read_only: true, strict: false },
+        OpenOptions { read_only: true, strict: true },
+        OpenOptions { read_only: false, strict: true },
+    ] {
+        let store = FileStore::open(&crashed, options).unwrap();
+        assert_eq!((store.len(), store.recovery(), store.size()), (39, None, reserved.len() as u64), "{options:?}");
+        let size = std::fs::metadata(&crashed).unwrap().len();
+        assert_eq!(size, file_len as u64, "{options:?}: opening changed the reserved space");
+    }
+    // The strict writer gave the space back when it closed: what the crash left, again.
+    assert_eq!(std::fs::read(&crashed).unwrap(), reserved);
+    std::fs::write(&crashed, [reserved.clone(), vec![0; file_len - reserved.len()]].concat()).unwrap();
+    let mut ledger = Ledger::open_file(&crashed, Box::new(clock.clone()), OpenOptions::default()).unwrap();
+    assert_eq!((ledger.block_count(), ledger.store().recovery()), (39, None));
+    clock.advance(1000);
+    ledger.register(&hospital, &key(99), Role::Patient).unwrap();
+    ledger.seal(&[&hospital]).unwrap();
+    assert_eq!(std::fs::metadata(&crashed).unwrap().len(), file_len as u64, "the append did not use the space");
+    assert!(ledger.verify().is_valid());
+    drop(ledger);
+    assert!(frames_of(&crashed).starts_with(&reserved));
+}
+
+#[test]
 fn every_truncation_reopens_to_the_last_complete_block() {
     let (path, blocks) = busy_file("truncate");
-    let bytes = std::fs::read(&path).unwrap();
+    let bytes = frames_of(&path);
     let frame_ends: Vec<u64> = {
         let store = FileStore::open(&path, OpenOptions { read_only: true, strict: false }).unwrap();
         (1..=blocks.len() as u64).map(|h| store.location(h).unwrap_or(bytes.len() as u64)).collect()
@@ -91,7 +144,7 @@ fn every_truncation_reopens_to_the_last_complete_block() {
 fn file_of(name: &str, blocks: &[Vec<u8>]) -> Vec<u8> {
     let path = temp_path(name);
     write_ledger_file(&path, blocks);
-    std::fs::read(&path).unwrap()
+    frames_of(&path)
 }
 
 /// Ledgers whose last frame is flipped bit by bit: the busy network, one holding only genesis, and one
@@ -204,8 +257,10 @@ fn opening_reads_each_byte_a_bounded_number_of_times_whatever_the_tail() {
     for (name, tail) in tails {
         let file = [good.clone(), tail].concat();
         let counted = MemFile::new(&file);
+        // Zeros alone are space a writer reserved; anything else that opens is an interrupted append.
+        let torn = (name != "zeros").then_some(good.len() as u64);
         match FileStore::from_file(counted.clone(), OpenOptions { read_only: true, strict: false }) {
-            Ok(store) => assert_eq!((store.len(), store.recovery().map(|r| r.offset)), (next, Some(good.len() as u64))),
+            Ok(store) => assert_eq!((store.len(), store.recovery().map(|r| r.offset)), (next, torn), "{name}"),
             Err(StoreError::Damaged { offset, height, .. }) => assert_eq!((offset, height), (good.len() as u64, next)),
             Err(e) => panic!("{name}: {e}"),
         }
@@ -233,8 +288,10 @@ fn damage_before_the_end_is_an_error_and_leaves_the_file_untouched() {
 #[test]
 fn strict_mode_refuses_to_cut_and_readers_never_cut() {
     let (path, blocks) = busy_file("strict");
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes.extend_from_slice(&[0u8; 100]);
+    let mut bytes = frames_of(&path);
+    // The first bytes of the next frame's magic, then zeros: an interrupted append.
+    bytes.extend_from_slice(b"HC");
+    bytes.extend_from_slice(&[0u8; 98]);
     std::fs::write(&path, &bytes).unwrap();
     let err = FileStore::open(&path, OpenOptions { read_only: false, strict: true }).unwrap_err();
     assert!(matches!(err, StoreError::TornTail { height, .. } if height == blocks.len() as u64), "{err}");

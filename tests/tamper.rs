@@ -286,7 +286,11 @@ fn file_of(blocks: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
         store.append(h as u64, block).unwrap();
     }
     let starts = (0..blocks.len() as u64).map(|h| store.location(h).unwrap() as usize).collect();
-    (file.bytes(), starts)
+    // The frames, without the zeros reserved after them (a changed byte there: see the test below).
+    let mut bytes = file.bytes();
+    assert!(bytes[store.size() as usize..].iter().all(|b| *b == 0));
+    bytes.truncate(store.size() as usize);
+    (bytes, starts)
 }
 
 /// The frames of a file written by `file_of`, cut at `starts`.
@@ -337,6 +341,28 @@ fn every_byte_of_the_file_changed_is_detected_at_its_block_and_never_cut() {
     }
     assert_eq!(checked, bytes.len() * 6);
     assert!(bytes.len() > 5_000, "{} bytes", bytes.len());
+
+    // A byte changed in the zeros a writer reserved after the last frame never reads as a frame: it is damage
+    // at the next height, or, in the length and checksum fields of where the next frame's header would be
+    // (bytes 12 to 23, which a torn append may write without its magic), the remains of an interrupted
+    // append, which a reader reports at the end of the last frame. Every block stays.
+    let next = blocks.len() as u64;
+    for offset in [0, 1, 3, 4, 11, 12, 16, 20, 23, 24, 27, 28, 100, 4095] {
+        let mut tampered = [bytes.clone(), vec![0u8; 4096]].concat();
+        tampered[bytes.len() + offset] ^= 0x01;
+        let file = MemFile::new(&tampered);
+        let opened = FileStore::from_file(file.clone(), READER).map(|s| (s.len(), s.recovery().map(|r| r.offset)));
+        let end = bytes.len() as u64;
+        if (12..24).contains(&offset) {
+            assert_eq!(opened.ok(), Some((next, Some(end))), "reserved byte {offset}");
+        } else {
+            assert!(
+                matches!(opened, Err(StoreError::Damaged { height, offset: at, .. }) if height == next && at == end),
+                "reserved byte {offset}: {opened:?}"
+            );
+        }
+        assert_eq!(file.bytes(), tampered, "reserved byte {offset}: the file was changed");
+    }
 }
 
 #[test]

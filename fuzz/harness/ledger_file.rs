@@ -4,8 +4,9 @@
 //! such a list, framed, with one bit flipped (`u32 position ‖ u8 bit ‖ list`).
 //!
 //! Properties: no panic; opening reads each byte at most twice (linear in the file size); reader, writer and
-//! strict opens agree on the blocks and the recovery; a writer changes the file only by cutting exactly the
-//! tail the reader reported, and never a file that a reader found complete; a refused file is never changed;
+//! strict opens agree on the blocks and the recovery (zeros after the last frame are reserved space, no
+//! recovery); a writer's open changes the file only by cutting exactly the tail the reader reported, and
+//! never a file that a reader found complete; a refused file is never changed;
 //! the fast open (`Ledger::open`) and full verification agree on everything but signatures, and
 //! `Ledger::open_verified` agrees with `verify_blocks` exactly; a file the store wrote, with any one bit
 //! flipped, is refused (damaged, or not a ledger) — never opened, never cut to a shorter ledger.

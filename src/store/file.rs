@@ -42,6 +42,12 @@ pub const TORN_ZERO_RUN: usize = 256;
 /// produce one: its longest runs are ~50 bytes), so a change that merges two written runs across one byte
 /// still falls short of [`TORN_ZERO_RUN`]: no single changed bit can make an acknowledged block look torn.
 pub const MAX_WRITTEN_ZERO_RUN: usize = TORN_ZERO_RUN / 2 - 1;
+/// The least a writer reserves after the frame it appends: the file is extended with zeros (sparse, where
+/// the file system allows) so that the syncs of the next appends do not change its size, which costs the
+/// file system a journal commit of its own. Reserved zeros are not data (docs/FORMAT.md, "Reserved space").
+pub const MIN_RESERVED: u64 = 64 * 1024;
+/// The most a writer reserves after the frame it appends (between the two: an eighth of the file).
+pub const MAX_RESERVED: u64 = 16 * 1024 * 1024;
 
 /// How to open a ledger file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,6 +101,8 @@ pub struct FileStore<F: LedgerFile = File> {
     frames: Vec<u64>,
     /// End of the last valid frame: where the next append goes.
     end: u64,
+    /// The file's size: `end` and the zeros reserved after it (or, read-only, what follows it).
+    file_len: u64,
     read_only: bool,
     poisoned: bool,
     recovery: Option<Recovery>,
@@ -236,6 +244,8 @@ enum Slot {
     Frame(u32),
     /// Provably the remains of one interrupted append of that frame.
     Torn(&'static str),
+    /// Only zeros from there to the end of the file: space a writer reserved, no frame.
+    Reserved,
     /// Anything else: damage, never repaired.
     Damaged(&'static str),
 }
@@ -315,7 +325,8 @@ fn scan<F: LedgerFile>(
                 survey.end = pos;
             }
             // The genesis frame is never cut: a file without a complete one is an interrupted creation.
-            Slot::Torn(_) if height == 0 => return Err(StoreError::IncompleteCreation),
+            Slot::Torn(_) | Slot::Reserved if height == 0 => return Err(StoreError::IncompleteCreation),
+            Slot::Reserved => break,
             Slot::Torn(reason) => {
                 survey.torn = Some((pos, reason));
                 break;
@@ -380,6 +391,8 @@ fn zeros_from<F: LedgerFile>(file: &F, offset: u64, end: u64) -> Result<bool, St
 /// Reads and classifies what lies at `pos`, where the frame of `height` should start; a complete frame's
 /// block is left in `block`. Reads each byte at most once, so a scan stays linear in the file size.
 ///
+/// Reserved: only zeros from `pos` to the end of the file (no byte of a frame was written there).
+///
 /// Torn (provably the remains of an interrupted append of this frame, so the last thing in the file):
 /// 1. fewer bytes than a frame header, which are a prefix of it where unwritten bytes read as zeros;
 /// 2. a header that fails its checksum but could be such a prefix, followed by zeros only;
@@ -401,14 +414,20 @@ fn read_slot<F: LedgerFile>(
     let mut raw = [0u8; 24];
     let present = usize::try_from(rest.min(FRAME_HEADER_LEN)).unwrap_or(24);
     file.read_exact_at(pos, raw.get_mut(..present).unwrap_or_default())?;
-    let torn_header = torn_prefix_of(raw.get(..present).unwrap_or_default(), &frame_prefix(height));
+    let raw_present = raw.get(..present).unwrap_or_default();
+    let torn_header = torn_prefix_of(raw_present, &frame_prefix(height));
+    let all_zero = raw_present.iter().all(|b| *b == 0);
     if rest < FRAME_HEADER_LEN {
-        return Ok(if torn_header { Slot::Torn("incomplete frame header") } else { Slot::Damaged("bad frame header") });
+        return Ok(match (all_zero, torn_header) {
+            (true, _) => Slot::Reserved,
+            (false, true) => Slot::Torn("incomplete frame header"),
+            (false, false) => Slot::Damaged("bad frame header"),
+        });
     }
     let header = match FrameHeader::parse(&raw) {
         HeaderBytes::Valid(header) => header,
         _ if torn_header && zeros_from(file, pos + FRAME_HEADER_LEN, file_len)? => {
-            return Ok(Slot::Torn("frame never written (zeros)"));
+            return Ok(if all_zero { Slot::Reserved } else { Slot::Torn("frame never written (zeros)") });
         }
         HeaderBytes::BadMagic => return Ok(Slot::Damaged("bad frame magic")),
         HeaderBytes::BadChecksum => return Ok(Slot::Damaged("frame header checksum mismatch")),
@@ -476,23 +495,27 @@ impl<F: LedgerFile> FileStore<F> {
             None => survey(&file)?,
         };
         let mut recovery = None;
+        let mut file_len = file.size()?;
         if let Some((offset, _reason)) = survey.torn {
             let height = survey.frames.len() as u64;
             if options.strict {
                 return Err(StoreError::TornTail { offset, height });
             }
-            let file_len = file.size()?;
             let cut = !options.read_only;
             if cut {
                 file.set_len(offset)?;
                 file.sync_data()?;
             }
             recovery = Some(Recovery { offset, bytes_removed: file_len - offset, lost_height: height, cut });
+            if cut {
+                file_len = offset;
+            }
         }
         let mut store = Self {
             file,
             frames: survey.frames,
             end: survey.end,
+            file_len,
             read_only: options.read_only,
             poisoned: false,
             recovery,
@@ -519,10 +542,25 @@ impl<F: LedgerFile> FileStore<F> {
         Ok(Some(crate::ids::ChainId(crate::hash::Hash256(chain))))
     }
 
-    /// Size of the valid part of the file in bytes (the file's size, unless a read-only open found the
-    /// remains of an interrupted append after it: see [`FileStore::recovery`]).
+    /// Size of the valid part of the file in bytes: the end of its last frame. The file itself is longer by
+    /// the zeros a writer reserved for its next appends, or by the remains of an interrupted append that a
+    /// read-only open found and left (see [`FileStore::recovery`]).
     pub fn size(&self) -> u64 {
         self.end
+    }
+
+    /// Before an append of `len` bytes: extends the file with zeros past them unless it already reaches that
+    /// far (not for the first frame, so that creation is what it always was). The sync of the append makes
+    /// the new size durable; the syncs of the next appends into the reserved zeros change no size.
+    fn reserve(&mut self, len: u64) -> std::io::Result<()> {
+        let needed = self.end + len;
+        if self.frames.is_empty() || needed <= self.file_len {
+            return Ok(());
+        }
+        let file_len = needed + (self.end / 8).clamp(MIN_RESERVED, MAX_RESERVED);
+        self.file.set_len(file_len)?;
+        self.file_len = file_len;
+        Ok(())
     }
 
     /// Writes the final frame (with the file header, if it is block 0) again and syncs it. After a failed
@@ -540,6 +578,16 @@ impl<F: LedgerFile> FileStore<F> {
     }
 }
 
+/// A writer gives the space it reserved back when it closes, so that a closed ledger file ends at its last
+/// frame. Best effort: if that fails, or the process dies first, the zeros stay, and they are valid.
+impl<F: LedgerFile> Drop for FileStore<F> {
+    fn drop(&mut self) {
+        if !self.read_only && !self.poisoned && self.file_len > self.end {
+            let _ = self.file.set_len(self.end);
+        }
+    }
+}
+
 impl<F: LedgerFile> Store for FileStore<F> {
     fn len(&self) -> u64 {
         self.frames.len() as u64
@@ -552,6 +600,7 @@ impl<F: LedgerFile> Store for FileStore<F> {
         match read_slot(&self.file, pos, height, self.end, &mut block)? {
             Slot::Frame(_) => Ok(block),
             Slot::Torn(reason) | Slot::Damaged(reason) => Err(StoreError::Damaged { offset: pos, height, reason }),
+            Slot::Reserved => Err(StoreError::Damaged { offset: pos, height, reason: "zeros in place of a frame" }),
         }
     }
 
@@ -579,12 +628,17 @@ impl<F: LedgerFile> Store for FileStore<F> {
         }
         // Any failure from here on may leave a partial frame: refuse appends until reopened (recovery cuts
         // it), never retry a sync that failed (it may falsely succeed).
-        if let Err(e) = self.file.write_all_at(self.end, &bytes).and_then(|()| self.file.sync_data()) {
+        let written = self.reserve(bytes.len() as u64).and_then(|()| {
+            self.file.write_all_at(self.end, &bytes)?;
+            self.file.sync_data()
+        });
+        if let Err(e) = written {
             self.poisoned = true;
             return Err(e.into());
         }
         self.frames.push(frame_at);
         self.end += bytes.len() as u64;
+        self.file_len = self.file_len.max(self.end);
         Ok(())
     }
 
@@ -659,6 +713,14 @@ mod variant_tests {
 
         fn bytes(&self) -> Vec<u8> {
             self.disk().bytes.clone()
+        }
+
+        /// The bytes up to the end of the last frame, without the zeros a writer reserved after it.
+        fn frames(&self) -> Vec<u8> {
+            let mut bytes = self.bytes();
+            let end = FileStore::from_file(MemFile::new(&bytes), READER).map_or(0, |store| store.size());
+            bytes.truncate(end as usize);
+            bytes
         }
     }
 
@@ -760,7 +822,7 @@ mod variant_tests {
             register(&mut ledger, &clock, seed).unwrap();
         }
         // A torn append after the last frame: the part after the known frames is still recovered.
-        let mut bytes = file.bytes();
+        let mut bytes = file.frames();
         bytes.extend_from_slice(&frame_prefix(6)[..7]);
         let full = FileStore::from_file(MemFile::new(&bytes), READER).unwrap();
         let offsets: Vec<u64> = (0..full.len()).filter_map(|h| full.location(h)).collect();
@@ -795,7 +857,7 @@ mod variant_tests {
         let file = MemFile::default();
         let (mut ledger, clock) = ledger_on(&file).unwrap();
         register(&mut ledger, &clock, 2).unwrap();
-        let good = file.bytes();
+        let good = file.frames();
         let mut store = FileStore::from_file(MemFile::new(&good), WRITER).unwrap();
         assert_eq!((store.len(), store.recovery(), store.size()), (2, None, good.len() as u64));
         let blocks = [store.read(0).unwrap(), store.read(1).unwrap()];
@@ -849,7 +911,8 @@ mod variant_tests {
         // What the failed append left: a strict open refuses it; a writer cuts it and appends again.
         let torn = file.bytes();
         let end = good.len() as u64;
-        assert_eq!(torn.len(), good.len() + 40);
+        assert_eq!(torn[..good.len()], good, "the torn append changed an acknowledged frame");
+        assert!(torn[good.len() + 40..].iter().all(|b| *b == 0), "more than 40 bytes landed");
         seen.failed(
             "a strict open of the torn file",
             FileStore::from_file(MemFile::new(&torn), STRICT),

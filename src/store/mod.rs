@@ -3,7 +3,7 @@
 mod file;
 pub(crate) mod io;
 
-pub use file::{FILE_VERSION, FileStore, OpenOptions, Recovery, TORN_ZERO_RUN};
+pub use file::{FILE_VERSION, FileStore, MAX_RESERVED, MIN_RESERVED, OpenOptions, Recovery, TORN_ZERO_RUN};
 pub use io::LedgerFile;
 
 /// Why a store operation failed.

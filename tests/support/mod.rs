@@ -301,3 +301,14 @@ pub fn write_ledger_file(path: &Path, blocks: &[Vec<u8>]) {
         store.append(height as u64, block).unwrap();
     }
 }
+
+/// The frames of the ledger file at `path`: its bytes up to the end of the last frame, after checking that
+/// only the zeros a writer reserves follow them.
+#[allow(dead_code)]
+pub fn frames_of(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    let end = FileStore::open(path, OpenOptions { read_only: true, strict: true }).unwrap().size() as usize;
+    assert!(bytes[end..].iter().all(|b| *b == 0), "{}: not only zeros after the last frame", path.display());
+    bytes.truncate(end);
+    bytes
+}
