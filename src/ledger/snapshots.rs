@@ -436,6 +436,7 @@ mod tests {
         ledger.seal(&[authority]).unwrap();
     }
 
+    /// The heights of the snapshots beside the ledger at `path`, newest first.
     fn heights(path: &Path) -> Vec<u64> {
         SnapshotFiles::in_dir(snapshots_dir(path)).newest_first().iter().map(|f| f.height).collect()
     }

@@ -199,15 +199,16 @@ impl<S: Store> Ledger<S> {
     /// for one whose signer is unknown, or whose key an earlier transaction of the batch could change.
     fn batch_keys<'a>(&'a self, txs: &'a [SignedTx]) -> Vec<Option<&'a PublicKey>> {
         let state = self.replayer.state();
-        let mut changing: Vec<ActorId> = Vec::new();
+        let mut changing: foldhash::HashSet<ActorId> = foldhash::HashSet::default();
         txs.iter()
             .map(|tx| {
                 let key = if changing.contains(&tx.body.signer) { None } else { state.signing_key_of(tx).ok() };
-                match &tx.body.payload {
-                    Payload::RotateKey(rotation) => changing.push(rotation.actor),
-                    Payload::RegisterActor(registration) => changing.push(ActorId::from_key(&registration.key)),
-                    _ => {}
-                }
+                let changed = match &tx.body.payload {
+                    Payload::RotateKey(rotation) => Some(rotation.actor),
+                    Payload::RegisterActor(registration) => Some(ActorId::from_key(&registration.key)),
+                    _ => None,
+                };
+                changing.extend(changed);
                 key
             })
             .collect()
