@@ -60,6 +60,9 @@ pub fn framed(list: &[u8]) -> Vec<u8> {
         height += 1;
         rest = tail;
     }
+    // Closed, the store gives back the zeros it reserved: the file ends at its last frame, so that every
+    // byte of it is a byte the store wrote.
+    drop(store);
     file.bytes()
 }
 
